@@ -1,0 +1,59 @@
+"""The checks: pure functions from (expected state, observed state, now) to states and findings.
+
+Owns the runner, `run_checks`, and the registry `CHECKS` (every implemented check, in the
+order of the catalogue). The check families live in `trust.py` (mesh side), `boundary.py`
+(BIG-IP server-ssl side against the mesh) and `routes.py` (pools against endpoints); the
+contract between a check and the runner in `outcome.py`; the shared resolution and expiry
+helpers in `common.py`.
+
+Runner contract:
+- For every boundary (config order) and every registered check (registry order) that
+  applies to the boundary's mode, exactly one `CheckState`; a check that does not apply to
+  a mode (e.g. `sni_mismatch` on a `plaintext` boundary) produces no state for that pair.
+- State: findings → `critical` if any is critical, else `warning`; otherwise `unknown` if an
+  input was unknown (`detail` says which and why, `unknown_parts` which devices, "" for the
+  mesh side); otherwise `pass`.
+- Findings come in the same order as the states, each check's in the order it produced them.
+- Pure: no I/O, no clock reads, no logging. `now` must be timezone-aware.
+
+Adding a check: add its id to `monitor.catalogue` (if new), write
+`def my_check(cfg, boundary, observed, now) -> Outcome` in its family module using the
+resolvers of `common.py` (each returns an `Unknown` when an input is missing; `per_device`
+runs a comparison on every device of the boundary), and append
+`Check("my_check", my_check)` (or `Check(..., MESH_TLS)`) to that module's `CHECKS`, in
+catalogue order. The runner, the state rules and `unknown_parts` need no change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Final
+
+from monitor.checks import boundary, routes, trust
+from monitor.checks.outcome import Check, conclude
+from monitor.config import Config
+from monitor.model import CheckResult, CheckState, Finding, Observed
+
+__all__ = ["CHECKS", "IMPLEMENTED", "Check", "run_checks"]
+
+CHECKS: Final[tuple[Check, ...]] = trust.CHECKS + boundary.CHECKS + routes.CHECKS
+IMPLEMENTED: Final[frozenset[str]] = frozenset(c.id for c in CHECKS)
+
+
+def run_checks(
+    cfg: Config, observed: Observed, now: datetime, checks: Sequence[Check] = CHECKS
+) -> CheckResult:
+    """Run `checks` (default: every implemented check) for every boundary of `cfg`."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("run_checks: `now` must be a timezone-aware datetime")
+    states: list[CheckState] = []
+    findings: list[Finding] = []
+    for bnd in cfg.boundaries:
+        for check in checks:
+            if not check.applies_to(bnd):
+                continue
+            state, found = conclude(check.id, bnd.name, check.run(cfg, bnd, observed, now))
+            states.append(state)
+            findings.extend(found)
+    return CheckResult(states=tuple(states), findings=tuple(findings))

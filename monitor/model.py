@@ -1,0 +1,303 @@
+"""What the sources observe and what the checks conclude: I/O-free dataclasses.
+
+The sources (`monitor.sources.*`) fill these from the BIG-IP and Kubernetes APIs;
+the checks (`monitor.checks`) read them and produce `CheckState`s and `Finding`s;
+`monitor.state`, `monitor.metrics` and `monitor.web` render them.  Nothing here
+does I/O or reads the clock.
+
+Unknown is neither fine nor drift: an object that was looked for and is absent
+is represented as absent (a key missing from a mapping whose collection was read
+completely), while an object that could not be read at all shows up as a failed
+collection (`F5State.failed`) or a `None` field with the reason in `errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from monitor.catalogue import Severity, State
+from monitor.certs import CertFacts
+
+# Reason codes of source errors: a public contract (the `reason` label), documented in README.
+REASONS = (
+    "timeout",
+    "connect_error",
+    "tls_error",
+    "http_401",
+    "http_403",
+    "http_404",
+    "http_4xx",
+    "http_5xx",
+    "bad_json",
+    "bad_pem",
+    "rate_limited",
+    "watch_expired",
+    "auth_failed",
+    "credentials_unreadable",
+    "protocol_error",
+    "paging_loop",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceError:
+    """One thing a source could not read, with a fixed reason code and a human message."""
+
+    reason: str
+    message: str
+    target: str = ""  # what was being read, e.g. "ltm/virtual" or "configmap linkerd/x"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """How one poll of one source went."""
+
+    source: str  # "bigip-a", "kubernetes"
+    kind: Literal["bigip", "kubernetes"]
+    up: bool  # everything the checks need was read
+    errors: tuple[SourceError, ...] = ()
+    duration_seconds: float = 0.0
+    requests: Mapping[str, int] = field(default_factory=dict)  # by HTTP status code or "error"
+
+
+# --- BIG-IP -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SslCert:
+    """A `sys/file/ssl-cert` object; for a bundle its top-level fields describe ONE member."""
+
+    path: str
+    is_bundle: bool
+    fingerprint: str | None  # lowercase hex SHA-256 of the DER, from BIG-IP's "SHA256/AA:…"
+    not_after: datetime | None
+    subject: str
+    issuer: str
+    facts: CertFacts | None = None  # only when the PEM itself was read
+
+
+@dataclass(frozen=True, slots=True)
+class CaBundle:
+    """The certificates a CA bundle file really holds, or why that is unknown."""
+
+    path: str
+    members: tuple[SslCert, ...] | None  # None: contents unknown
+    reader: str  # "ca-bundle-manager", "bash", "none"
+    unknown_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSslProfile:
+    path: str
+    ca_file: str | None  # None for "none"
+    peer_cert_mode: str
+    server_name: str | None  # the SNI BIG-IP sends
+    authenticate_name: str | None  # the name the server certificate must match
+    expire_cert_response_control: str
+    untrusted_cert_response_control: str
+    tm_options: tuple[str, ...]
+    cert: str | None
+    key: str | None
+    chain: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CertKeyChain:
+    name: str
+    cert: str | None
+    key: str | None
+    chain: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSslProfile:
+    path: str
+    cert_key_chain: tuple[CertKeyChain, ...]
+    server_name: str | None
+    sni_default: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileRef:
+    path: str
+    context: str  # clientside | serverside | all
+    kind: str  # the profile type from nameReference.link: server-ssl, client-ssl, tcp, http, ...
+
+
+@dataclass(frozen=True, slots=True)
+class Virtual:
+    path: str
+    destination: str
+    enabled: bool
+    pool: str | None
+    profiles: tuple[ProfileRef, ...]
+
+    def serverside_ssl(self) -> tuple[str, ...]:
+        return tuple(p.path for p in self.profiles if p.kind == "server-ssl")
+
+    def clientside_ssl(self) -> tuple[str, ...]:
+        return tuple(p.path for p in self.profiles if p.kind == "client-ssl")
+
+
+@dataclass(frozen=True, slots=True)
+class PoolMember:
+    address: str  # without route domain
+    port: int
+    name: str
+    partition: str
+    session: str
+    state: str
+
+    @property
+    def endpoint(self) -> str:
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    path: str
+    members: tuple[PoolMember, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class F5State:
+    """What one BIG-IP device holds, for the objects the boundaries use.
+
+    A mapping only proves absence when its collection is not in `failed`.
+    """
+
+    device: str
+    virtuals: Mapping[str, Virtual] = field(default_factory=dict)
+    pools: Mapping[str, Pool] = field(default_factory=dict)
+    server_ssl: Mapping[str, ServerSslProfile] = field(default_factory=dict)
+    client_ssl: Mapping[str, ClientSslProfile] = field(default_factory=dict)
+    certs: Mapping[str, SslCert] = field(default_factory=dict)
+    bundles: Mapping[str, CaBundle] = field(default_factory=dict)
+    failed: frozenset[str] = frozenset()  # collections that could not be read completely
+    version: str = ""
+
+    def readable(self, *collections: str) -> bool:
+        return not any(c in self.failed for c in collections)
+
+
+# --- Kubernetes / Linkerd -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Issuer:
+    scheme: str  # linkerd.io/tls | kubernetes.io/tls
+    cert: CertFacts
+    chain: tuple[CertFacts, ...]  # extra intermediates after the issuer in its PEM
+    ca_bundle: tuple[CertFacts, ...] = ()  # ca.crt of a kubernetes.io/tls Secret
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One endpoint of a Service port, as its EndpointSlices and Pod say."""
+
+    address: str
+    port: int
+    ready: bool
+    pod: str | None  # "namespace/name" when the targetRef names a Pod
+    service_account: str | None
+    meshed: bool | None  # None: the pod could not be read
+
+    @property
+    def key(self) -> str:
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceEndpoints:
+    namespace: str
+    name: str
+    port: str  # the Service port as configured (number or name)
+    endpoints: tuple[Endpoint, ...]
+
+    def identities(self, linkerd_namespace: str, trust_domain: str) -> tuple[str, ...]:
+        """The mesh identities of the ready endpoints' ServiceAccounts, sorted."""
+        accounts = {e.service_account for e in self.endpoints if e.ready and e.service_account}
+        return tuple(
+            sorted(
+                mesh_identity(sa, self.namespace, linkerd_namespace, trust_domain)
+                for sa in accounts
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MeshState:
+    """What the Kubernetes API says about the mesh; None fields are unknown (see errors)."""
+
+    anchors: tuple[CertFacts, ...] | None = None
+    issuer: Issuer | None = None
+    services: Mapping[str, ServiceEndpoints | None] = field(default_factory=dict)  # "ns/name"
+    linkerd_version: str = ""
+    anchors_from: str = ""  # where they were read: "linkerd/linkerd-identity-trust-roots"
+    issuer_from: str = ""  # e.g. "linkerd/linkerd-identity-issuer"
+
+
+def mesh_identity(service_account: str, namespace: str, linkerd_ns: str, trust_domain: str) -> str:
+    """`<sa>.<ns>.serviceaccount.identity.<linkerd-ns>.<trust-domain>` (Linkerd's format)."""
+    return f"{service_account}.{namespace}.serviceaccount.identity.{linkerd_ns}.{trust_domain}"
+
+
+# --- What a cycle observed, and what the checks concluded -------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """Everything one poll cycle read. A device missing from `f5` could not be read at all."""
+
+    f5: Mapping[str, F5State]
+    mesh: MeshState
+    sources: tuple[SourceStatus, ...]
+
+    def source_up(self, source: str) -> bool:
+        return any(s.source == source and s.up for s in self.sources)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem a person can act on; (check, boundary, device, object) identifies it."""
+
+    check: str
+    severity: Severity
+    boundary: str
+    device: str  # "" for findings about the mesh side
+    object: str  # stable and bounded: a path, an address:port, a fingerprint
+    message: str
+    evidence: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.check, self.boundary, self.device, self.object)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckState:
+    check: str
+    boundary: str
+    state: State
+    detail: str = ""  # for unknown: which input is missing and why
+    # The `Finding.device` values ("" = the mesh side) whose findings could not be evaluated
+    # this run because an input was unknown; their previous findings are carried over.
+    unknown_parts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    states: tuple[CheckState, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+def worst(findings: tuple[Finding, ...] | list[Finding]) -> State:
+    """The state a set of findings gives a (check, boundary): pass when there are none."""
+    if any(f.severity == "critical" for f in findings):
+        return "critical"
+    return "warning" if findings else "pass"

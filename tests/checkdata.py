@@ -1,0 +1,257 @@
+"""Test builders for the check tests: a healthy world, and small ways to bend it.
+
+`config()` parses a real expected-state dict; `f5()` and `mesh()` build the observed state
+of a world where every implemented check passes for the `shop` (mesh-tls, bigip-a and
+bigip-b) and `web` (plaintext, bigip-a) boundaries; tests change one thing with
+`dataclasses.replace` (or the keyword arguments here) and assert what the checks conclude.
+Certificates are real (tests/certhelpers.py); `NOW` is the reference time of every test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from monitor.checks import CHECKS, run_checks
+from monitor.config import Config, parse_config
+from monitor.model import (
+    CaBundle,
+    CheckState,
+    Endpoint,
+    F5State,
+    Finding,
+    Issuer,
+    MeshState,
+    Observed,
+    Pool,
+    PoolMember,
+    ProfileRef,
+    ServerSslProfile,
+    ServiceEndpoints,
+    SourceError,
+    SourceStatus,
+    SslCert,
+    Virtual,
+)
+from tests.certhelpers import T0, Issued, anchor, intermediate, key_for
+
+NOW = T0
+DAY = timedelta(days=1)
+SECOND = timedelta(seconds=1)
+
+ANCHOR = anchor("root.linkerd.cluster.local", key=key_for("ec256", 11))
+OLD_ANCHOR = anchor("root-old.linkerd.cluster.local", key=key_for("ec256", 12))
+ISSUER = intermediate("identity.linkerd.cluster.local", ANCHOR, key=key_for("ec256", 13))
+
+IDENTITY = "nginx-ingress.ingress.serviceaccount.identity.linkerd.cluster.local"
+SHOP_VIRTUAL = "/k8s/Shared/shop_443"
+SHOP_POOL = "/k8s/Shared/shop_443_pool"
+SHOP_PROFILE = "/k8s/Shared/shop_443_tls_client"
+SHOP_BUNDLE = "/k8s/Shared/serverssl_ca_bundle"
+WEB_VIRTUAL = "/k8s/Shared/web_80"
+WEB_POOL = "/k8s/Shared/web_80_pool"
+
+SHOP = {
+    "name": "shop",
+    "mode": "mesh-tls",
+    "devices": ["bigip-a", "bigip-b"],
+    "virtual": SHOP_VIRTUAL,
+    "backend": {"service": {"namespace": "ingress", "name": "nginx-ingress", "port": 443}},
+}
+WEB = {
+    "name": "web",
+    "mode": "plaintext",
+    "devices": ["bigip-a"],
+    "virtual": WEB_VIRTUAL,
+    "backend": {"service": {"namespace": "web", "name": "web", "port": "http"}},
+}
+
+
+def _device(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "url": f"https://{name}.example.net",
+        "usernameFile": "secrets/username",
+        "passwordFile": "secrets/password",
+        "caFile": "bigip-ca.pem",
+    }
+
+
+def config(*boundaries: Mapping[str, Any], **sections: Any) -> Config:
+    """A parsed config with devices bigip-a and bigip-b and the given boundaries
+    (default: `shop` only); `sections` are further top-level keys (e.g. thresholds)."""
+    data = {
+        "bigip": [_device("bigip-a"), _device("bigip-b")],
+        "boundaries": [dict(b) for b in boundaries] or [dict(SHOP)],
+        **sections,
+    }
+    return parse_config(data, Path("."))
+
+
+def shop(**changes: Any) -> dict[str, Any]:
+    """The `shop` boundary with top-level keys changed (`backend` replaced whole)."""
+    return {**SHOP, **changes}
+
+
+def ssl_cert(issued: Issued, path: str, *, fingerprint: str | None = "auto") -> SslCert:
+    """A bundle member as BIG-IP shows it; `fingerprint=None` when BIG-IP did not say."""
+    facts = issued.facts
+    return SslCert(
+        path=path,
+        is_bundle=False,
+        fingerprint=facts.fingerprint_sha256 if fingerprint == "auto" else fingerprint,
+        not_after=facts.not_after,
+        subject=facts.subject,
+        issuer=facts.issuer,
+    )
+
+
+def bundle(*members: SslCert, path: str = SHOP_BUNDLE) -> CaBundle:
+    return CaBundle(path=path, members=members, reader="ca-bundle-manager")
+
+
+def profile(**changes: Any) -> ServerSslProfile:
+    base = ServerSslProfile(
+        path=SHOP_PROFILE,
+        ca_file=SHOP_BUNDLE,
+        peer_cert_mode="require",
+        server_name=IDENTITY,
+        authenticate_name=IDENTITY,
+        expire_cert_response_control="drop",
+        untrusted_cert_response_control="drop",
+        tm_options=("dont-insert-empty-fragments",),
+        cert="/Common/bigip-client.crt",
+        key="/Common/bigip-client.key",
+        chain=None,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def member(address: str, port: int) -> PoolMember:
+    return PoolMember(
+        address=address,
+        port=port,
+        name=f"{address}:{port}",
+        partition="k8s",
+        session="monitor-enabled",
+        state="up",
+    )
+
+
+def pool(path: str, *endpoints: tuple[str, int]) -> Pool:
+    return Pool(path=path, members=tuple(member(a, p) for a, p in endpoints))
+
+
+def shop_virtual(**changes: Any) -> Virtual:
+    base = Virtual(
+        path=SHOP_VIRTUAL,
+        destination="/k8s/192.0.2.10:443",
+        enabled=True,
+        pool=SHOP_POOL,
+        profiles=(
+            ProfileRef("/Common/tcp", "all", "tcp"),
+            ProfileRef("/k8s/Shared/shop_443_clientssl", "clientside", "client-ssl"),
+            ProfileRef(SHOP_PROFILE, "serverside", "server-ssl"),
+        ),
+    )
+    return dataclasses.replace(base, **changes)
+
+
+WEB_VIRTUAL_OBJ = Virtual(
+    path=WEB_VIRTUAL,
+    destination="/k8s/192.0.2.11:80",
+    enabled=True,
+    pool=WEB_POOL,
+    profiles=(ProfileRef("/Common/tcp", "all", "tcp"),),
+)
+
+SHOP_MEMBERS = (("10.42.0.11", 443), ("10.42.0.12", 443))
+WEB_MEMBERS = (("10.42.1.5", 80),)
+
+
+def f5(name: str = "bigip-a", **changes: Any) -> F5State:
+    """A device that holds the healthy shop and web objects; `changes` replace fields."""
+    base = F5State(
+        device=name,
+        virtuals={SHOP_VIRTUAL: shop_virtual(), WEB_VIRTUAL: WEB_VIRTUAL_OBJ},
+        pools={SHOP_POOL: pool(SHOP_POOL, *SHOP_MEMBERS), WEB_POOL: pool(WEB_POOL, *WEB_MEMBERS)},
+        server_ssl={SHOP_PROFILE: profile()},
+        bundles={SHOP_BUNDLE: bundle(ssl_cert(ANCHOR, "/Common/linkerd-anchor.crt"))},
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def endpoint(
+    address: str, port: int, *, ready: bool = True, sa: str | None = "nginx-ingress"
+) -> Endpoint:
+    return Endpoint(
+        address=address,
+        port=port,
+        ready=ready,
+        pod=f"ingress/pod-{address.replace('.', '-').replace(':', '-')}",
+        service_account=sa,
+        meshed=True,
+    )
+
+
+def service(namespace: str, name: str, port: str, *endpoints: Endpoint) -> ServiceEndpoints:
+    return ServiceEndpoints(namespace=namespace, name=name, port=port, endpoints=endpoints)
+
+
+SHOP_SERVICE = service(
+    "ingress", "nginx-ingress", "443", *(endpoint(a, p) for a, p in SHOP_MEMBERS)
+)
+WEB_SERVICE = service("web", "web", "http", *(endpoint(a, p, sa="web") for a, p in WEB_MEMBERS))
+
+
+def mesh(**changes: Any) -> MeshState:
+    """The healthy mesh: one anchor, its issuer, both backend Services."""
+    base = MeshState(
+        anchors=(ANCHOR.facts,),
+        issuer=Issuer(scheme="linkerd.io/tls", cert=ISSUER.facts, chain=()),
+        services={"ingress/nginx-ingress": SHOP_SERVICE, "web/web": WEB_SERVICE},
+        linkerd_version="stable-2.14.10",
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def observed(
+    devices: Iterable[F5State] | None = None,
+    mesh_state: MeshState | None = None,
+    errors: Mapping[str, tuple[SourceError, ...]] | None = None,
+) -> Observed:
+    """An observation of `devices` (default: healthy bigip-a and bigip-b) and `mesh_state`.
+
+    Every configured device gets a source status: up unless it is missing from `devices`
+    or has `errors`."""
+    states = list(devices) if devices is not None else [f5("bigip-a"), f5("bigip-b")]
+    errors = errors or {}
+    by_name = {s.device: s for s in states}
+    sources = [
+        SourceStatus(
+            name, "bigip", up=name in by_name and not errors.get(name), errors=errors.get(name, ())
+        )
+        for name in ("bigip-a", "bigip-b")
+    ]
+    sources.append(
+        SourceStatus("kubernetes", "kubernetes", up=True, errors=errors.get("kubernetes", ()))
+    )
+    return Observed(
+        f5=by_name, mesh=mesh_state if mesh_state is not None else mesh(), sources=tuple(sources)
+    )
+
+
+def run_one(
+    check: str, obs: Observed, cfg: Config | None = None, now: datetime = NOW
+) -> tuple[CheckState, tuple[Finding, ...]]:
+    """Run one check for the single boundary of `cfg` (default: shop)."""
+    cfg = cfg or config()
+    assert len(cfg.boundaries) == 1
+    chosen = tuple(c for c in CHECKS if c.id == check)
+    assert len(chosen) == 1, check
+    result = run_checks(cfg, obs, now, checks=chosen)
+    assert len(result.states) == 1
+    return result.states[0], result.findings
