@@ -37,7 +37,7 @@ unit: venv
 test: venv system-tools lint typecheck unit
 
 demo: venv
-	$(BIN)/f5-linkerd-monitor simulate --scenario monitor/simulate/scenarios/demo.yaml --out $(DEMO_DIR)
+	$(BIN)/f5-linkerd-monitor demo --out $(DEMO_DIR)
 
 bench: venv
 	$(BIN)/python -m bench

@@ -1,0 +1,165 @@
+"""Command line: argument parsing and dispatch to the subcommands, nothing else.
+
+Exit codes: 0 success, 1 runtime failure (or, for `check`, findings at or above
+`--fail-on`), 2 bad input or an incomplete answer — always with a one-line
+message on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from monitor import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="f5-linkerd-monitor",
+        description="Watch the trust boundary between F5 BIG-IP and a Linkerd service mesh.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--log-level", default="info", choices=("debug", "info", "warning", "error")
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="poll, check and serve metrics until SIGTERM")
+    run.add_argument("--config", type=Path, required=True, metavar="FILE")
+
+    check = sub.add_parser("check", help="run one cycle, print the findings, exit 0/1/2")
+    check.add_argument("--config", type=Path, required=True, metavar="FILE")
+    _output_options(check)
+
+    demo = sub.add_parser(
+        "demo", help="run the monitor against the bundled simulated world (no real systems)"
+    )
+    demo.add_argument("--listen", default="127.0.0.1:9879", metavar="HOST:PORT")
+    demo.add_argument("--once", action="store_true", help="one cycle, print, exit like check")
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where to write the simulated world's kubeconfig, CA and config",
+    )
+    _output_options(demo)
+
+    validate = sub.add_parser(
+        "validate-config", help="check an expected-state file offline and exit 0 (valid) or 2"
+    )
+    validate.add_argument("file", type=Path, metavar="FILE")
+
+    simulate = sub.add_parser(
+        "simulate", help="serve a simulated BIG-IP and Kubernetes API from a scenario file"
+    )
+    simulate.add_argument("--scenario", type=Path, required=True, metavar="FILE")
+    simulate.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="where to write kubeconfig, bigip-ca.pem, credentials and config.yaml",
+    )
+    return parser
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    parser.add_argument(
+        "--fail-on",
+        choices=("warning", "critical"),
+        default="critical",
+        help="exit 1 when a finding of this severity or worse exists (default: critical)",
+    )
+
+
+def _load(path: Path) -> object:
+    from monitor.config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        print(f"{path}: {err}", file=sys.stderr)
+        return None
+
+
+def _validate_config(path: Path) -> int:
+    from monitor.config import Config
+
+    config = _load(path)
+    if not isinstance(config, Config):
+        return 2
+    print(
+        f"{path}: valid ({len(config.bigip)} BIG-IP device(s), "
+        f"{len(config.boundaries)} boundar{'y' if len(config.boundaries) == 1 else 'ies'})"
+    )
+    return 0
+
+
+def _run(path: Path) -> int:
+    from monitor.config import Config
+    from monitor.daemon import serve
+
+    config = _load(path)
+    if not isinstance(config, Config):
+        return 2
+    return serve(config)
+
+
+def _check(path: Path, output: str, fail_on: str) -> int:
+    from monitor.config import Config
+    from monitor.daemon import build_monitor
+    from monitor.report import print_report
+
+    config = _load(path)
+    if not isinstance(config, Config):
+        return 2
+    monitor = build_monitor(config)
+    try:
+        snapshot = monitor.cycle()
+    finally:
+        monitor.close()
+    return print_report(snapshot, output, fail_on)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    if args.log_level != "debug":  # one line per cycle, not one per HTTP request
+        for noisy in ("httpx", "httpcore", "urllib3", "kubernetes", "apscheduler"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.command == "validate-config":
+        return _validate_config(args.file)
+    if args.command == "run":
+        return _run(args.config)
+    if args.command == "check":
+        return _check(args.config, args.output, args.fail_on)
+    if args.command == "demo":
+        from monitor.demo import run_demo
+
+        return run_demo(args.listen, args.once, args.output, args.fail_on, args.out)
+    if args.command == "simulate":
+        from monitor.simulate.run import run_simulate
+
+        return run_simulate(args.scenario, args.out)
+    raise AssertionError(f"unhandled command {args.command}")  # argparse rejects others
+
+
+if __name__ == "__main__":
+    sys.exit(main())

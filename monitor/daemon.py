@@ -1,0 +1,195 @@
+"""The imperative shell: poll every source, run the checks, publish the snapshot; repeat.
+
+`Monitor.cycle` polls the BIG-IP devices and Kubernetes concurrently, runs the pure
+checks, advances the state store, renders the exposition text once, and logs one
+line.  `serve` runs cycles on an APScheduler 3 interval job (coalesced, never two at
+once), serves HTTP, and stops cleanly on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Protocol
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from monitor.checks import run_checks
+from monitor.config import Config
+from monitor.model import F5State, MeshState, Observed, SourceStatus
+from monitor.state import Snapshot, StateStore
+from monitor.web import Published, WebServer
+
+log = logging.getLogger("f5_linkerd_monitor")
+
+
+class F5Poller(Protocol):
+    name: str
+
+    def poll(self) -> tuple[F5State | None, SourceStatus]: ...
+
+    def close(self) -> None: ...
+
+
+class MeshPoller(Protocol):
+    def poll(self) -> tuple[MeshState, SourceStatus]: ...
+
+    def close(self) -> None: ...
+
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Monitor:
+    """One configured monitor: its sources, its state, and what it publishes."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        f5: Sequence[F5Poller],
+        mesh: MeshPoller,
+        clock: Clock = utc_now,
+        publish: Callable[[Published], None] = lambda published: None,
+    ) -> None:
+        self.cfg = cfg
+        self._f5 = tuple(f5)
+        self._mesh = mesh
+        self._clock = clock
+        self._publish = publish
+        self.store = StateStore()
+        self._pool = ThreadPoolExecutor(max_workers=len(self._f5) + 1, thread_name_prefix="poll")
+
+    def cycle(self) -> Snapshot:
+        started = time.monotonic()
+        mesh_future = self._pool.submit(self._mesh.poll)
+        f5_futures = [(poller.name, self._pool.submit(poller.poll)) for poller in self._f5]
+        states: dict[str, F5State] = {}
+        statuses: list[SourceStatus] = []
+        for name, future in f5_futures:
+            state, status = future.result()
+            statuses.append(status)
+            if state is not None:
+                states[name] = state
+        mesh_state, mesh_status = mesh_future.result()
+        statuses.append(mesh_status)
+        observed = Observed(f5=states, mesh=mesh_state, sources=tuple(statuses))
+        now = self._clock()
+        result = run_checks(self.cfg, observed, now)
+        snapshot = self.store.advance(observed, result, now, time.monotonic() - started)
+        self._publish(Published.of(snapshot))
+        log.info(cycle_line(snapshot))
+        return snapshot
+
+    def safe_cycle(self) -> None:
+        """A cycle for the scheduler: a bug in one cycle is logged, the next one still runs."""
+        try:
+            self.cycle()
+        except Exception:
+            log.exception("cycle failed unexpectedly; the next cycle will run as scheduled")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for poller in self._f5:
+            poller.close()
+        self._mesh.close()
+
+
+def cycle_line(snapshot: Snapshot) -> str:
+    counts = snapshot.counts()
+    unknown = sum(1 for s in snapshot.states if s.state == "unknown")
+    down = [
+        f"{s.source} ({', '.join(sorted({e.reason for e in s.errors})) or 'down'})"
+        for s in snapshot.sources
+        if not s.up
+    ]
+    return (
+        f"cycle {snapshot.cycle} done in {snapshot.duration_seconds:.2f}s: "
+        f"{counts['critical']} critical, {counts['warning']} warning, {unknown} unknown; "
+        f"sources down: {', '.join(down) if down else 'none'}"
+    )
+
+
+def build_monitor(cfg: Config, publish: Callable[[Published], None] = lambda p: None) -> Monitor:
+    """A Monitor with the real sources for `cfg`."""
+    from monitor.sources.f5 import F5Source
+    from monitor.sources.mesh import MeshSource
+
+    return Monitor(
+        cfg,
+        [F5Source(device, cfg) for device in cfg.bigip],
+        MeshSource(cfg),
+        publish=publish,
+    )
+
+
+def serve(
+    cfg: Config,
+    stop: threading.Event | None = None,
+    on_cycle: Callable[[Snapshot], None] | None = None,
+) -> int:
+    """Run until SIGTERM/SIGINT (or `stop` is set); returns the exit code."""
+    stop = stop or threading.Event()
+    stop_on_signals(stop)
+    try:
+        web = WebServer(cfg.server.listen)
+    except OSError as err:
+        log.error("cannot listen on %s: %s", cfg.server.listen, err)
+        return 1
+
+    def publish(published: Published) -> None:
+        web.publish(published)
+        if on_cycle is not None and published.snapshot is not None:
+            on_cycle(published.snapshot)
+
+    monitor = build_monitor(cfg, publish=publish)
+    web.start()
+    log.info(
+        "serving on %s (metrics at /metrics); polling every %ss",
+        cfg.server.listen,
+        int(cfg.poll.interval.total_seconds()),
+    )
+    scheduler = BackgroundScheduler(timezone=UTC)
+    scheduler.add_job(
+        monitor.safe_cycle,
+        "interval",
+        seconds=cfg.poll.interval.total_seconds(),
+        next_run_time=datetime.now(UTC),
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+        id="cycle",
+    )
+    scheduler.start()
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        log.info("stopping")
+        scheduler.shutdown(wait=True)
+        monitor.close()
+        web.stop()
+    return 0
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT set `stop` (only the main thread can install handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        del frame
+        log.info("received %s", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)

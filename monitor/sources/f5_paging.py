@@ -1,0 +1,129 @@
+"""Reading one iControl REST collection of one partition, page by page.
+
+Owns the paging rules of research/f5.md §3: the first request carries
+`$filter=partition eq <P>`, `$top=<page size>` and the caller's `$select` /
+`expandSubcollections=true` (per page, never on a whole collection); then
+- a `nextLink` is followed after replacing its `https://localhost` scheme and host with
+  the device's (only its path and query are kept; options it lacks are added back);
+- without a `nextLink`, a full page (and `totalItems`, when given, not yet reached)
+  continues with `$skip=<items read so far>`;
+- a missing `items` key is an empty page, and ends the collection;
+- a page URL seen before, a full page holding only objects already read, or more than
+  `MAX_PAGES` pages is a `paging_loop`.
+Pages are read sequentially; the caller runs collections in parallel.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from monitor.sources.f5_errors import failure
+
+MAX_PAGES = 10_000
+_VERSION = re.compile(r"[?&]ver=([0-9][0-9A-Za-z.\-]*)")
+_SAFE = ",'"
+
+Getter = Callable[[str, str], Any]  # (url, what) → parsed JSON; raises F5Failure
+
+
+def encode_query(pairs: list[tuple[str, str]]) -> str:
+    """`$filter=partition+eq+k8s&$top=100`: `$` kept literal, as BIG-IP's own clients send."""
+    return "&".join(f"{k}={quote(v, safe=_SAFE).replace('%20', '+')}" for k, v in pairs)
+
+
+def _option(key: str) -> str:
+    return unquote(key)
+
+
+def _url_key(url: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    return parts.path, tuple(sorted((_option(k), v) for k, v in pairs))
+
+
+def next_url(link: str, base: list[tuple[str, str]]) -> str:
+    """`nextLink` as a request path on the device: BIG-IP's `https://localhost` (or any
+    other scheme and host) dropped, options it lacks added back from `base`."""
+    parts = urlsplit(link)
+    pairs = [(_option(k), v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    have = {k for k, _ in pairs}
+    pairs += [(k, v) for k, v in base if k not in have and k != "$skip"]
+    return f"{parts.path}?{encode_query(pairs)}"
+
+
+def version_of(body: dict[str, Any], page: list[Any]) -> str:
+    """The TMOS version from the `?ver=` of the collection's or an item's selfLink."""
+    links = [body.get("selfLink")] + [i.get("selfLink") for i in page[:1] if isinstance(i, dict)]
+    for link in links:
+        if isinstance(link, str) and (match := _VERSION.search(link)):
+            return match.group(1)
+    return ""
+
+
+def _complete(body: dict[str, Any], count: int) -> bool:
+    total = body.get("totalItems")
+    return isinstance(total, int) and not isinstance(total, bool) and count >= total
+
+
+def _path_of(item: Any) -> str | None:
+    if isinstance(item, dict) and isinstance(item.get("fullPath"), str):
+        return str(item["fullPath"])
+    return None
+
+
+def read_collection(
+    get: Getter,
+    device: str,
+    collection: str,
+    partition: str,
+    page_size: int,
+    options: list[tuple[str, str]],
+) -> tuple[list[Any], str]:
+    """Every item of `collection` in `partition` and the TMOS version; F5Failure on error."""
+    what = f"{collection} (partition {partition})"
+    base = [("$filter", f"partition eq {partition}"), ("$top", str(page_size)), *options]
+    path = f"/mgmt/tm/{collection}"
+    url = f"{path}?{encode_query(base)}"
+    seen_urls: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    seen_paths: set[str] = set()
+    items: list[Any] = []
+    version = ""
+    for number in range(1, MAX_PAGES + 1):
+        key = _url_key(url)
+        if key in seen_urls:
+            raise failure(
+                "paging_loop",
+                f"{device}: {what}: page {number} would repeat {url}, a page already read",
+                collection,
+            )
+        seen_urls.add(key)
+        page_what = what if number == 1 else f"{what} page {number}"
+        body = get(url, page_what)
+        if not isinstance(body, dict):
+            raise failure("bad_json", f"{device}: {page_what}: expected a JSON object", collection)
+        page = body.get("items")
+        if page is None:
+            page = []
+        if not isinstance(page, list):
+            raise failure("bad_json", f"{device}: {page_what}: `items` is not a list", collection)
+        paths = {p for p in map(_path_of, page) if p is not None}
+        if len(page) >= page_size and paths and paths <= seen_paths:
+            raise failure(
+                "paging_loop",
+                f"{device}: {page_what}: the page repeats objects already read",
+                collection,
+            )
+        seen_paths |= paths
+        items.extend(page)
+        version = version or version_of(body, page)
+        link = body.get("nextLink")
+        if isinstance(link, str) and link.strip():
+            url = next_url(link.strip(), base)
+        elif page and len(page) >= page_size and not _complete(body, len(items)):
+            url = f"{path}?{encode_query([*base, ('$skip', str(len(items)))])}"
+        else:
+            return items, version
+    raise failure("paging_loop", f"{device}: {what}: more than {MAX_PAGES} pages", collection)

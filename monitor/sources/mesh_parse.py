@@ -1,0 +1,217 @@
+"""Pure parsing for the mesh source: Kubernetes/Linkerd JSON → the model (`monitor.model`).
+
+Owns the meaning of the objects the mesh source reads (research/linkerd.md §1–3):
+`linkerd-config` `values` (YAML: `identityTrustAnchorsPEM`, `identity.issuer.scheme`),
+trust bundles (parsed PEM, never compared as text), the issuer Secret's certificates by
+scheme, and a Service port's endpoints from its EndpointSlices and the pods they target.
+No I/O, no logging; problems come back as `MeshFailure` / `SourceError` values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from monitor.certs import CertFacts, parse_pem_bundle
+from monitor.model import Endpoint, Issuer, SourceError
+from monitor.sources.mesh_errors import MeshFailure, clip, failure
+
+DEFAULT_SCHEME = "linkerd.io/tls"
+EXTERNAL_SCHEME = "kubernetes.io/tls"
+PROXY = "linkerd-proxy"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+# Pods that can back an endpoint: EndpointSlices leave out pods that have finished.
+LIVE_PODS = "status.phase!=Succeeded,status.phase!=Failed"
+
+
+def parse_values(text: str, target: str) -> Mapping[str, Any]:
+    """`linkerd-config` `values`: the chart's values as YAML (a mapping)."""
+    try:
+        doc = yaml.load(text, Loader=_LOADER)  # a safe loader (C or Python)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise failure("bad_json", f"{target}: values is not valid YAML{where}", target) from None
+    if not isinstance(doc, dict):
+        raise failure("bad_json", f"{target}: values is not a YAML mapping", target)
+    return doc
+
+
+def issuer_scheme(values: Mapping[str, Any]) -> str:
+    """`identity.issuer.scheme`; empty or absent means `linkerd.io/tls` (as `linkerd check`)."""
+    identity = values.get("identity")
+    issuer = identity.get("issuer") if isinstance(identity, dict) else None
+    scheme = issuer.get("scheme") if isinstance(issuer, dict) else None
+    return scheme if isinstance(scheme, str) and scheme.strip() else DEFAULT_SCHEME
+
+
+def issuer_keys(scheme: str) -> tuple[str, str | None]:
+    """(certificate key, CA key) of the issuer Secret; like the identity controller, any
+    scheme but `linkerd.io/tls` reads the `kubernetes.io/tls` keys."""
+    return ("crt.pem", None) if scheme == DEFAULT_SCHEME else ("tls.crt", "ca.crt")
+
+
+def certificates(text: str | bytes, target: str, what: str) -> tuple[CertFacts, ...]:
+    """Every certificate of a PEM bundle; any error, or none at all, is `bad_pem`."""
+    parsed = parse_pem_bundle(text)
+    if parsed.errors or not parsed.certs:
+        problems = "; ".join(f"{e.code}: {e.message}" for e in parsed.errors[:3])
+        if not problems:
+            problems = "no certificate"
+        raise failure("bad_pem", f"{target}: {what}: {clip(problems)}", target)
+    return parsed.certs
+
+
+def anchors_from_values(values: Mapping[str, Any], target: str) -> tuple[CertFacts, ...]:
+    """`identityTrustAnchorsPEM` of `linkerd-config` (Linkerd 2.10's only copy)."""
+    text = values.get("identityTrustAnchorsPEM")
+    if not isinstance(text, str):
+        raise failure("bad_pem", f"{target}: values has no identityTrustAnchorsPEM", target)
+    return certificates(text, target, "identityTrustAnchorsPEM")
+
+
+def issuer_from_secret(
+    scheme: str, data: Mapping[str, bytes], target: str
+) -> tuple[Issuer, tuple[SourceError, ...]]:
+    """The issuer (first certificate), its chain (the rest) and, for kubernetes.io/tls,
+    `ca.crt`. A missing or bad certificate entry raises; a bad `ca.crt` is an error next
+    to a known issuer."""
+    crt_key, ca_key = issuer_keys(scheme)
+    if crt_key not in data:
+        raise failure("bad_pem", f"{target}: no {crt_key} entry (scheme {scheme})", target)
+    certs = certificates(data[crt_key], target, crt_key)
+    errors: tuple[SourceError, ...] = ()
+    ca_bundle: tuple[CertFacts, ...] = ()
+    if ca_key is not None and ca_key in data:
+        try:
+            ca_bundle = certificates(data[ca_key], target, ca_key)
+        except MeshFailure as fail:
+            errors = (fail.error,)
+    return Issuer(scheme, certs[0], tuple(certs[1:]), ca_bundle), errors
+
+
+def proxy_versions(pods: Iterable[Mapping[str, Any]]) -> str:
+    """The control plane's `linkerd.io/proxy-version` annotations; several during an
+    upgrade (joined with ","), "" when none carries it."""
+    versions = set()
+    for pod in pods:
+        annotations = (pod.get("metadata") or {}).get("annotations") or {}
+        version = annotations.get("linkerd.io/proxy-version")
+        if isinstance(version, str) and version:
+            versions.add(version)
+    return ",".join(sorted(versions))
+
+
+# --- Services and their endpoints -----------------------------------------------------------
+
+
+def port_name(service: Mapping[str, Any], port: int | str) -> str | None:
+    """The name ("" when unnamed) of the Service port configured as `port` (a number
+    matches `spec.ports[].port`, a name `spec.ports[].name`); None: no such port."""
+    for entry in (service.get("spec") or {}).get("ports") or []:
+        if not isinstance(entry, dict):
+            continue
+        if (isinstance(port, int) and entry.get("port") == port) or (
+            isinstance(port, str) and entry.get("name") == port
+        ):
+            return str(entry.get("name") or "")
+    return None
+
+
+def label_selector(services: Sequence[Mapping[str, Any]]) -> str:
+    """A label selector every pod of all `services` matches: the `key=value` pairs their
+    selectors share ("" when a Service has none, or they share none)."""
+    common: dict[str, str] | None = None
+    for service in services:
+        selector = (service.get("spec") or {}).get("selector")
+        if not isinstance(selector, dict) or not selector:
+            return ""  # EndpointSlices managed by hand: any pod may be targeted
+        pairs = {str(k): str(v) for k, v in selector.items()}
+        common = pairs if common is None else {k: v for k, v in common.items() if pairs.get(k) == v}
+    return ",".join(f"{k}={v}" for k, v in sorted((common or {}).items()))
+
+
+@dataclass(frozen=True, slots=True)
+class SliceEndpoint:
+    """An endpoint of the wanted port before its pod is known."""
+
+    address: str
+    port: int
+    ready: bool
+    pod: tuple[str, str] | None  # (namespace, name) of the targeted Pod
+
+
+def slice_endpoints(
+    slices: Iterable[Mapping[str, Any]], namespace: str, name: str
+) -> list[SliceEndpoint]:
+    """The endpoints of the port called `name` ("" = unnamed) across EndpointSlices, each
+    address once (a ready copy wins), in address order. `conditions.ready` unset counts as
+    ready (API docs: "nil ... should be interpreted as ready"); FQDN slices are skipped."""
+    found: dict[tuple[str, int], SliceEndpoint] = {}
+    for piece in slices:
+        if piece.get("addressType") not in ("IPv4", "IPv6"):
+            continue
+        port = next(
+            (
+                p.get("port")
+                for p in piece.get("ports") or []
+                if isinstance(p, dict) and str(p.get("name") or "") == name
+            ),
+            None,
+        )
+        if not isinstance(port, int):
+            continue  # these endpoints do not serve the port (or "all ports": unusable)
+        for ep in piece.get("endpoints") or []:
+            addresses = ep.get("addresses") if isinstance(ep, dict) else None
+            if not isinstance(addresses, list) or not addresses:
+                continue
+            ready = (ep.get("conditions") or {}).get("ready")
+            ref = ep.get("targetRef") or {}
+            pod = None
+            if ref.get("kind") == "Pod" and ref.get("name"):
+                pod = (str(ref.get("namespace") or namespace), str(ref["name"]))
+            item = SliceEndpoint(str(addresses[0]), port, ready is not False, pod)
+            key = (item.address, port)
+            if key not in found or (item.ready and not found[key].ready):
+                found[key] = item
+    return [found[k] for k in sorted(found)]
+
+
+@dataclass(frozen=True, slots=True)
+class PodFacts:
+    service_account: str | None
+    meshed: bool
+
+
+def pod_facts(pod: Mapping[str, Any]) -> PodFacts:
+    """A pod's ServiceAccount and whether it runs `linkerd-proxy` (as a container, or as
+    a native sidecar in `initContainers`)."""
+    spec = pod.get("spec") or {}
+    account = spec.get("serviceAccountName") or spec.get("serviceAccount")
+    containers = [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]
+    meshed = any(isinstance(c, dict) and c.get("name") == PROXY for c in containers)
+    return PodFacts(str(account) if account else None, meshed)
+
+
+def endpoints(
+    found: Iterable[SliceEndpoint], pods: Mapping[tuple[str, str], PodFacts] | None
+) -> tuple[Endpoint, ...]:
+    """Endpoints with their pods' facts; `pods` None (the pods could not be read) or a
+    pod missing from it leaves `service_account` and `meshed` unknown (None)."""
+    out = []
+    for ep in found:
+        facts = None if pods is None or ep.pod is None else pods.get(ep.pod)
+        out.append(
+            Endpoint(
+                address=ep.address,
+                port=ep.port,
+                ready=ep.ready,
+                pod=None if ep.pod is None else f"{ep.pod[0]}/{ep.pod[1]}",
+                service_account=None if facts is None else facts.service_account,
+                meshed=None if facts is None else facts.meshed,
+            )
+        )
+    return tuple(out)

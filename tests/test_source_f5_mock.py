@@ -1,0 +1,495 @@
+"""F5Source over httpx.MockTransport: paging edge cases, error bodies, tokens, credentials."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import pytest
+
+from monitor.config import Config, parse_config
+from monitor.model import F5State, SourceStatus
+from monitor.sources.f5 import COLLECTIONS, F5Source
+
+URL = "https://bigip.test:8443"
+TOKEN = "TOKENVALUE234567ABCDEFGHIJ"
+PASSWORD = "pw-in-a-file"
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def _config(tmp_path: Path, **device: Any) -> Config:
+    password = tmp_path / "password"
+    if not password.exists():
+        password.write_text(PASSWORD + "\n")
+    poll = {"f5PageSize": device.pop("page_size", 2), "f5Concurrency": 2}
+    entry = {
+        "name": "bigip-a",
+        "url": URL,
+        "username": "monitor",
+        "passwordFile": str(password),
+        "insecure": True,
+        "partitions": ["Common"],
+        **device,
+    }
+    return parse_config(
+        {
+            "bigip": [entry],
+            "boundaries": [
+                {
+                    "name": "shop",
+                    "mode": "plaintext",
+                    "devices": ["bigip-a"],
+                    "virtual": "/Common/shop",
+                    "backend": {"service": {"namespace": "a", "name": "b", "port": 80}},
+                }
+            ],
+            "poll": poll,
+        },
+        tmp_path,
+    )
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeBigip:
+    """A MockTransport handler: token login, and one handler per collection path."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.routes: dict[str, Handler] = {}
+        self.login: Handler = lambda r: httpx.Response(
+            200, json={"token": {"token": TOKEN, "timeout": 1200}}
+        )
+        self.live = {TOKEN}
+        self._lock = threading.Lock()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            self.requests.append(request)
+        path = request.url.path
+        if path == "/mgmt/shared/authn/login":
+            return self.login(request)
+        if request.method == "DELETE":
+            return httpx.Response(200, json={"token": path.rsplit("/", 1)[-1]})
+        token = request.headers.get("X-F5-Auth-Token")
+        if token is not None and token not in self.live:
+            return httpx.Response(
+                401, json={"code": 401, "message": "X-F5-Auth-Token does not exist."}
+            )
+        route = self.routes.get(path.removeprefix("/mgmt/tm/"))
+        if route is not None:
+            return route(request)
+        return httpx.Response(200, json={"kind": "x", "selfLink": "https://localhost/x?ver=17.1.0"})
+
+    def gets(self, collection: str) -> list[httpx.Request]:
+        return [r for r in self.requests if r.url.path == f"/mgmt/tm/{collection}"]
+
+
+def query(request: httpx.Request) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(str(request.url)).query))
+
+
+def poll(
+    tmp_path: Path, fake: FakeBigip, clock: Clock | None = None, **device: Any
+) -> tuple[F5State | None, SourceStatus]:
+    cfg = _config(tmp_path, **device)
+    source = F5Source(
+        cfg.bigip[0], cfg, transport=httpx.MockTransport(fake), clock=clock or Clock()
+    )
+    try:
+        return source.poll()
+    finally:
+        source.close()
+
+
+def pool_item(name: str) -> dict[str, Any]:
+    return {"fullPath": f"/Common/{name}", "name": name, "partition": "Common"}
+
+
+# -- paging ----------------------------------------------------------------------------
+
+
+def test_missing_items_is_an_empty_page(tmp_path: Path) -> None:
+    fake = FakeBigip()
+    state, status = poll(tmp_path, fake)
+    assert status.errors == ()
+    assert state is not None
+    assert state.pools == {}
+    assert state.virtuals == {}
+    assert state.failed == frozenset()
+    assert state.version == "17.1.0"
+    sent = [r for r in fake.requests if r.method != "DELETE"]  # close() deletes the token
+    assert len(sent) == 1 + len(COLLECTIONS)  # login + one page each
+
+
+def test_first_request_carries_filter_top_select_and_expand(tmp_path: Path) -> None:
+    fake = FakeBigip()
+    poll(tmp_path, fake)
+    [virtual] = fake.gets("ltm/virtual")
+    assert virtual.url.raw_path.decode().startswith(
+        "/mgmt/tm/ltm/virtual?$filter=partition+eq+Common&$top=2&expandSubcollections=true"
+    )
+    assert query(virtual) == {
+        "$filter": "partition eq Common",
+        "$top": "2",
+        "expandSubcollections": "true",
+    }
+    [cert] = fake.gets("sys/file/ssl-cert")
+    selected = query(cert)["$select"].split(",")
+    assert {"fullPath", "isBundle", "fingerprint", "expirationDate"} <= set(selected)
+    assert "expandSubcollections" not in query(cert)
+    assert {r.method for r in fake.requests} == {"POST", "GET", "DELETE"}  # read-only
+
+
+def test_next_link_host_is_rewritten_to_the_device(tmp_path: Path) -> None:
+    fake = FakeBigip()
+
+    def pools(request: httpx.Request) -> httpx.Response:
+        if "$skip" not in query(request):
+            return httpx.Response(
+                200,
+                json={
+                    "items": [pool_item("a"), pool_item("b")],
+                    "nextLink": "https://localhost/mgmt/tm/ltm/pool?%24top=2&%24skip=2"
+                    "&%24filter=partition+eq+Common&expandSubcollections=true&ver=17.1.0",
+                },
+            )
+        return httpx.Response(200, json={"items": [pool_item("c")]})
+
+    fake.routes["ltm/pool"] = pools
+    state, status = poll(tmp_path, fake)
+    assert status.errors == ()
+    assert state is not None
+    assert sorted(state.pools) == ["/Common/a", "/Common/b", "/Common/c"]
+    second = fake.gets("ltm/pool")[1]
+    assert (second.url.scheme, second.url.host, second.url.port) == ("https", "bigip.test", 8443)
+    assert query(second)["$skip"] == "2"
+    assert query(second)["$filter"] == "partition eq Common"
+    assert all(r.url.host == "bigip.test" for r in fake.requests)
+
+
+def test_next_link_without_the_options_gets_them_back(tmp_path: Path) -> None:
+    fake = FakeBigip()
+    pages = iter(
+        [
+            {
+                "items": [pool_item("a"), pool_item("b")],
+                "nextLink": "https://localhost/mgmt/tm/ltm/pool?%24top=2&%24skip=2",
+            },
+            {"items": [pool_item("c")]},
+        ]
+    )
+    fake.routes["ltm/pool"] = lambda r: httpx.Response(200, json=next(pages))
+    state, _ = poll(tmp_path, fake)
+    assert state is not None
+    assert len(state.pools) == 3
+    second = query(fake.gets("ltm/pool")[1])
+    assert second["$filter"] == "partition eq Common"
+    assert second["expandSubcollections"] == "true"
+    assert second["$skip"] == "2"
+
+
+def test_repeating_next_link_is_paging_loop(tmp_path: Path) -> None:
+    fake = FakeBigip()
+    loop = "https://localhost/mgmt/tm/ltm/pool?%24top=2&%24skip=2&%24filter=partition+eq+Common"
+
+    def pools(request: httpx.Request) -> httpx.Response:
+        skip = query(request).get("$skip", "0")
+        items = [pool_item(f"p{skip}a"), pool_item(f"p{skip}b")]
+        return httpx.Response(200, json={"items": items, "nextLink": loop})
+
+    fake.routes["ltm/pool"] = pools
+    state, status = poll(tmp_path, fake)
+    assert state is not None
+    assert state.failed == frozenset({"ltm/pool"})
+    [error] = status.errors
+    assert (error.reason, error.target) == ("paging_loop", "ltm/pool")
+    assert "bigip-a: ltm/pool (partition Common)" in error.message
+    assert len(fake.gets("ltm/pool")) == 2
+
+
+def test_full_page_without_next_link_continues_with_skip(tmp_path: Path) -> None:
+    fake = FakeBigip()
+    names = ["a", "b", "c", "d", "e"]
+
+    def pools(request: httpx.Request) -> httpx.Response:
+        skip = int(query(request).get("$skip", "0"))
+        return httpx.Response(200, json={"items": [pool_item(n) for n in names[skip : skip + 2]]})
+
+    fake.routes["ltm/pool"] = pools
+    state, status = poll(tmp_path, fake)
+    assert status.errors == ()
+    assert state is not None
+    assert sorted(p.removeprefix("/Common/") for p in state.pools) == names
+    assert [query(r).get("$skip") for r in fake.gets("ltm/pool")] == [None, "2", "4"]
+
+
+def test_server_ignoring_skip_is_paging_loop(tmp_path: Path) -> None:
+    fake = FakeBigip()
+    fake.routes["ltm/pool"] = lambda r: httpx.Response(
+        200, json={"items": [pool_item("a"), pool_item("b")]}
+    )
+    state, status = poll(tmp_path, fake)
+    assert [e.reason for e in status.errors] == ["paging_loop"]
+    assert state is not None
+    assert "ltm/pool" in state.failed
+
+
+def test_total_items_saves_the_extra_request(tmp_path: Path) -> None:
+    fake = FakeBigip()
+    fake.routes["ltm/pool"] = lambda r: httpx.Response(
+        200, json={"items": [pool_item("a"), pool_item("b")], "totalItems": 2}
+    )
+    state, _ = poll(tmp_path, fake)
+    assert state is not None
+    assert len(state.pools) == 2
+    assert len(fake.gets("ltm/pool")) == 1
+
+
+# -- error bodies and statuses ------------------------------------------------------------
+
+JETTY = (
+    "<html><head><title>Error 500 AsyncContext timeout</title></head>"
+    "<body><h2>HTTP ERROR 500</h2></body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("response", "reason", "text"),
+    [
+        (
+            httpx.Response(500, text=JETTY, headers={"content-type": "text/html"}),
+            "http_5xx",
+            'HTTP 500: HTML error page "Error 500 AsyncContext timeout"',
+        ),
+        (
+            httpx.Response(
+                400,
+                json={
+                    "code": 400,
+                    "message": "java.net.ConnectException: Connection refused",
+                    "referer": "10.0.0.1",
+                    "restOperationId": 18164160,
+                    "kind": ":resterrorresponse",
+                },
+            ),
+            "http_4xx",
+            "HTTP 400: java.net.ConnectException: Connection refused",
+        ),
+        (
+            httpx.Response(
+                400,
+                json={
+                    "code": 400,
+                    "message": "can't get object count from mcpd",
+                    "errorStack": [],
+                    "apiError": 26214401,
+                },
+            ),
+            "http_4xx",
+            "HTTP 400: can't get object count from mcpd",
+        ),
+        (httpx.Response(403, json={"code": 403, "message": "Forbidden"}), "http_403", "HTTP 403"),
+        (
+            httpx.Response(
+                404, json={"code": 404, "message": "01020036:3: The requested Pool was not found."}
+            ),
+            "http_404",
+            "HTTP 404: 01020036:3",
+        ),
+        (httpx.Response(429, text="Too many requests"), "rate_limited", "HTTP 429"),
+        (httpx.Response(503, content=b""), "http_5xx", "HTTP 503: empty body"),
+        (httpx.Response(200, text="{not json"), "bad_json", "not valid JSON"),
+        (httpx.Response(200, json=["a list"]), "bad_json", "expected a JSON object"),
+        (httpx.Response(200, json={"items": {"a": 1}}), "bad_json", "`items` is not a list"),
+    ],
+)
+def test_error_responses_map_to_reason_codes(
+    tmp_path: Path, response: httpx.Response, reason: str, text: str
+) -> None:
+    fake = FakeBigip()
+    fake.routes["ltm/pool"] = lambda r: response
+    state, status = poll(tmp_path, fake)
+    assert state is not None
+    assert state.failed == frozenset({"ltm/pool"})
+    [error] = status.errors
+    assert (error.reason, error.target) == (reason, "ltm/pool")
+    assert error.message.startswith("bigip-a: ltm/pool (partition Common): ")
+    assert text in error.message
+
+
+def test_malformed_item_is_skipped_and_named(tmp_path: Path) -> None:
+    fake = FakeBigip()
+    bad = {**pool_item("bad"), "membersReference": {"items": [{"name": "x:80"}]}}
+    fake.routes["ltm/pool"] = lambda r: httpx.Response(
+        200, json={"items": [pool_item("good"), bad, "junk"]}
+    )
+    state, status = poll(tmp_path, fake, page_size=10)
+    assert state is not None
+    assert list(state.pools) == ["/Common/good"]
+    assert state.failed == frozenset({"ltm/pool"})
+    assert [(e.reason, e.target) for e in status.errors] == [("bad_json", "ltm/pool")] * 2
+    assert status.errors[0].message == (
+        "bigip-a: item 2 of ltm/pool (partition Common) (/Common/bad): member 1: no address"
+    )
+    assert status.errors[1].message.startswith("bigip-a: item 3 of ltm/pool (partition Common)")
+
+
+# -- authentication ----------------------------------------------------------------------
+
+
+def test_login_401_is_auth_failed_with_one_request(tmp_path: Path) -> None:
+    fake = FakeBigip()
+    fake.login = lambda r: httpx.Response(
+        401, json={"code": 401, "message": "Authentication failed.", "kind": ":resterrorresponse"}
+    )
+    state, status = poll(tmp_path, fake)
+    assert state is None
+    assert [e.reason for e in status.errors] == ["auth_failed"]
+    assert status.errors[0].message == (
+        "bigip-a: login as 'monitor' refused: HTTP 401: Authentication failed."
+    )
+    assert len(fake.requests) == 1
+    body = json.loads(fake.requests[0].content)
+    assert body == {"username": "monitor", "password": PASSWORD, "loginProviderName": "tmos"}
+    assert status.requests == {"401": 1}
+
+
+def test_401_on_data_logs_in_again_once_and_retries(tmp_path: Path) -> None:
+    fake = FakeBigip()
+    tokens = iter(["FIRSTTOKEN", "SECONDTOKEN"])
+    fake.live = {"SECONDTOKEN"}  # the first token is refused
+    fake.login = lambda r: httpx.Response(200, json={"token": {"token": next(tokens)}})
+    state, status = poll(tmp_path, fake)
+    assert status.errors == ()
+    assert state is not None
+    logins = [r for r in fake.requests if r.url.path == "/mgmt/shared/authn/login"]
+    assert len(logins) == 2
+    assert status.requests["401"] >= 1
+
+
+def test_401_after_a_new_login_is_http_401(tmp_path: Path) -> None:
+    fake = FakeBigip()
+    fake.routes["ltm/pool"] = lambda r: httpx.Response(
+        401,
+        json={"code": 401, "message": "Authorization failed: user=x resource=/mgmt/tm/ltm/pool"},
+    )
+    state, status = poll(tmp_path, fake)
+    assert state is not None
+    assert [(e.reason, e.target) for e in status.errors] == [("http_401", "ltm/pool")]
+    assert len(fake.gets("ltm/pool")) == 2  # retried once, after one new login
+    logins = [r for r in fake.requests if r.url.path == "/mgmt/shared/authn/login"]
+    assert len(logins) == 2
+
+
+def test_token_lifetime_comes_from_the_login_response(tmp_path: Path) -> None:
+    fake = FakeBigip()
+    fake.login = lambda r: httpx.Response(200, json={"token": {"token": TOKEN, "timeout": 600}})
+    clock = Clock()
+    cfg = _config(tmp_path)
+    source = F5Source(cfg.bigip[0], cfg, transport=httpx.MockTransport(fake), clock=clock)
+    source.poll()
+    clock.now += 530  # 70 s left: keep it
+    source.poll()
+    clock.now += 20  # 50 s left (< 60 s margin): renew
+    source.poll()
+    source.close()
+    logins = [r for r in fake.requests if r.url.path == "/mgmt/shared/authn/login"]
+    deletes = [r for r in fake.requests if r.method == "DELETE"]
+    assert len(logins) == 2
+    assert len(deletes) == 2  # the superseded token, then the current one on close
+    assert deletes[-1].headers["X-F5-Auth-Token"] == TOKEN
+
+
+def test_basic_auth_never_logs_in(tmp_path: Path) -> None:
+    fake = FakeBigip()
+    _state, status = poll(tmp_path, fake, authType="basic")
+    assert status.errors == ()
+    assert all(r.url.path != "/mgmt/shared/authn/login" for r in fake.requests)
+    gets = [r for r in fake.requests if r.method == "GET"]
+    assert len(gets) == len(COLLECTIONS)
+    assert all(r.headers["Authorization"].startswith("Basic ") for r in gets)
+    assert all("X-F5-Auth-Token" not in r.headers for r in fake.requests)
+
+
+def test_credentials_from_environment_and_file_rotation(tmp_path: Path) -> None:
+    fake = FakeBigip()
+    cfg = _config(tmp_path, usernameEnv="BIGIP_USER", username=None)
+    env = {"BIGIP_USER": "reader"}
+    source = F5Source(cfg.bigip[0], cfg, transport=httpx.MockTransport(fake), environ=env)
+    state, status = source.poll()
+    assert status.errors == ()
+    assert json.loads(fake.requests[0].content)["username"] == "reader"
+    del env["BIGIP_USER"]
+    count = len(fake.requests)
+    state, status = source.poll()
+    assert state is None
+    assert [e.reason for e in status.errors] == ["credentials_unreadable"]
+    assert status.errors[0].message == "bigip-a: the username variable BIGIP_USER is not set"
+    assert len(fake.requests) == count  # nothing sent
+    source.close()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"), [("pw\n", "pw"), ("pw\r\n", "pw"), ("pw\n\n", "pw\n")]
+)
+def test_one_trailing_newline_is_stripped(tmp_path: Path, content: str, expected: str) -> None:
+    (tmp_path / "password").write_text(content, newline="")
+    fake = FakeBigip()
+    poll(tmp_path, fake)
+    assert json.loads(fake.requests[0].content)["password"] == expected
+
+
+def test_empty_password_file_is_unreadable(tmp_path: Path) -> None:
+    (tmp_path / "password").write_text("\n")
+    fake = FakeBigip()
+    state, status = poll(tmp_path, fake)
+    assert state is None
+    assert [e.reason for e in status.errors] == ["credentials_unreadable"]
+    assert "is empty" in status.errors[0].message
+    assert fake.requests == []
+
+
+def test_transport_errors_map_to_reason_codes(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/mgmt/shared/authn/login":
+            return httpx.Response(200, json={"token": {"token": TOKEN}})
+        path = request.url.path.removeprefix("/mgmt/tm/")
+        if path == "ltm/pool":
+            raise httpx.ReadTimeout("timed out", request=request)
+        if path == "ltm/virtual":
+            raise httpx.RemoteProtocolError("peer closed connection", request=request)
+        return httpx.Response(200, json={})
+
+    cfg = _config(tmp_path)
+    source = F5Source(cfg.bigip[0], cfg, transport=httpx.MockTransport(handler))
+    state, status = source.poll()
+    source.close()
+    assert state is not None
+    reasons = {e.target: e.reason for e in status.errors}
+    assert reasons == {"ltm/pool": "timeout", "ltm/virtual": "protocol_error"}
+    assert status.requests == {"200": 5, "error": 2}
+
+
+def test_401_on_everything_costs_a_single_new_login(tmp_path: Path) -> None:
+    fake = FakeBigip()
+    denied = {"code": 401, "message": "Authorization failed: user=x resource=/mgmt/tm/y"}
+    for collection in COLLECTIONS:
+        fake.routes[collection] = lambda r: httpx.Response(401, json=denied)
+    state, status = poll(tmp_path, fake)
+    assert state is None  # nothing could be read
+    assert {e.reason for e in status.errors} == {"http_401"}
+    assert {e.target for e in status.errors} == set(COLLECTIONS)
+    logins = [r for r in fake.requests if r.url.path == "/mgmt/shared/authn/login"]
+    assert len(logins) == 2
