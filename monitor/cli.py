@@ -112,18 +112,13 @@ def _run(path: Path) -> int:
 
 def _check(path: Path, output: str, fail_on: str) -> int:
     from monitor.config import Config
-    from monitor.daemon import build_monitor
+    from monitor.daemon import check_once
     from monitor.report import print_report
 
     config = _load(path)
     if not isinstance(config, Config):
         return 2
-    monitor = build_monitor(config)
-    try:
-        snapshot = monitor.cycle()
-    finally:
-        monitor.close()
-    return print_report(snapshot, output, fail_on)
+    return print_report(check_once(config), output, fail_on)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -132,6 +132,15 @@ def build_monitor(cfg: Config, publish: Callable[[Published], None] = lambda p: 
     )
 
 
+def check_once(cfg: Config) -> Snapshot:
+    """One cycle with the real sources, then close them (tokens deleted): `check`."""
+    monitor = build_monitor(cfg)
+    try:
+        return monitor.cycle()
+    finally:
+        monitor.close()
+
+
 def serve(
     cfg: Config,
     stop: threading.Event | None = None,

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from monitor.config import ConfigError, load_config
-from monitor.daemon import build_monitor, serve, stop_on_signals
+from monitor.daemon import check_once, serve, stop_on_signals
 from monitor.report import findings_document, print_report, table
 from monitor.simulate.spec import ScenarioError
 from monitor.simulate.world import Scenario, World
@@ -53,12 +53,7 @@ def run_demo(listen: str, once: bool, output: str, fail_on: str, out: Path | Non
             return 2
         cfg = dataclasses.replace(cfg, server=dataclasses.replace(cfg.server, listen=listen))
         if once:
-            monitor = build_monitor(cfg)
-            try:
-                snapshot = monitor.cycle()
-            finally:
-                monitor.close()
-            return print_report(snapshot, output, fail_on)
+            return print_report(check_once(cfg), output, fail_on)
         host, port = parse_listen(listen)
         _say(f"simulated world of scenario {scenario.name!r} is up; its files are in {out_dir}")
         _say(f"metrics:  http://{host or 'localhost'}:{port}/metrics")

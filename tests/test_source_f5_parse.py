@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from monitor.model import CaBundle, ServerSslProfile, SslCert
+from monitor.sources.errors import status_reason
 from monitor.sources.f5_bundles import build_bundles
-from monitor.sources.f5_errors import body_text, exception_reason, scrub, status_reason
+from monitor.sources.f5_errors import exception_reason, response_text, scrub
 from monitor.sources.f5_paging import encode_query, next_url, version_of
 from monitor.sources.f5_parse import (
     Malformed,
@@ -426,10 +427,10 @@ def test_exception_reason() -> None:
 
 def test_body_text_shapes() -> None:
     long = httpx.Response(500, json={"code": 500, "message": "x" * 500})
-    assert len(body_text(long)) == 200
-    assert body_text(httpx.Response(500, text="<html>no title</html>")) == "HTML error page"
-    assert body_text(httpx.Response(500, text="plain words")) == "body is not JSON"
-    assert body_text(httpx.Response(500, json={"code": 500})) == "no message in the error body"
+    assert len(response_text(long)) == 200
+    assert response_text(httpx.Response(500, text="<html>no title</html>")) == "HTML error page"
+    assert response_text(httpx.Response(500, text="plain words")) == "body is not JSON"
+    assert response_text(httpx.Response(500, json={"code": 500})) == "no message in the error body"
 
 
 def test_scrub_replaces_secrets() -> None:

@@ -13,14 +13,8 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from monitor.model import Endpoint
-from monitor.sources.mesh_errors import (
-    MeshFailure,
-    api_error,
-    client_error,
-    read_error,
-    status_reason,
-    transport_reason,
-)
+from monitor.sources.errors import SourceFailure, status_reason
+from monitor.sources.mesh_errors import api_error, client_error, read_error, transport_reason
 from monitor.sources.mesh_parse import (
     PodFacts,
     SliceEndpoint,
@@ -64,7 +58,7 @@ def test_issuer_keys_follow_the_identity_controller() -> None:
 
 @pytest.mark.parametrize("text", ["- a list", "a: [unclosed", "just a string"])
 def test_values_must_be_a_yaml_mapping(text: str) -> None:
-    with pytest.raises(MeshFailure) as err:
+    with pytest.raises(SourceFailure) as err:
         parse_values(text, "configmap linkerd/linkerd-config")
     assert err.value.reason == "bad_json"
     assert err.value.error.message.startswith("configmap linkerd/linkerd-config: ")
@@ -99,7 +93,7 @@ def test_issuer_with_a_bad_ca_crt_is_known_with_an_error() -> None:
     ],
 )
 def test_issuer_certificate_problems_are_bad_pem(data: dict[str, bytes], text: str) -> None:
-    with pytest.raises(MeshFailure) as err:
+    with pytest.raises(SourceFailure) as err:
         issuer_from_secret("linkerd.io/tls", data, "secret linkerd/linkerd-identity-issuer")
     assert err.value.reason == "bad_pem"
     assert text in err.value.error.message

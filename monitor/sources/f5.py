@@ -27,9 +27,9 @@ import httpx
 
 from monitor.config import BigIPConfig, Config
 from monitor.model import F5State, SourceError, SourceStatus
+from monitor.sources.errors import SourceFailure
 from monitor.sources.f5_bundles import build_bundles
 from monitor.sources.f5_client import Exchange, F5Client, read_credentials
-from monitor.sources.f5_errors import F5Failure
 from monitor.sources.f5_paging import read_collection
 from monitor.sources.f5_parse import (
     parse_ca_bundle_manager,
@@ -134,7 +134,7 @@ class F5Source:
         try:
             ex = Exchange(read_credentials(self._device, self._environ))
             self._client.prepare(ex)
-        except F5Failure as err:
+        except SourceFailure as err:
             log.warning("%s", err.error.message)
             return None, status([err.error])
         reads = self._read_all(ex)
@@ -169,7 +169,7 @@ class F5Source:
         for collection, partition, future in jobs:
             try:
                 items, version = future.result()
-            except F5Failure as err:
+            except SourceFailure as err:
                 reads.errors.append(err.error)
                 reads.failed.add(collection)
                 continue

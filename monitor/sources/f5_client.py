@@ -31,15 +31,8 @@ import httpx
 
 from monitor.config import BigIPConfig
 from monitor.model import SourceError
-from monitor.sources.f5_errors import (
-    F5Failure,
-    body_text,
-    exception_reason,
-    exception_text,
-    failure,
-    scrub,
-    status_reason,
-)
+from monitor.sources.errors import SourceFailure, failure, status_reason
+from monitor.sources.f5_errors import exception_reason, exception_text, response_text, scrub
 
 log = logging.getLogger("f5_linkerd_monitor.f5")
 
@@ -94,7 +87,7 @@ def _from_env(device: str, what: str, name: str, environ: Mapping[str, str]) -> 
 
 
 def read_credentials(device: BigIPConfig, environ: Mapping[str, str]) -> Credentials:
-    """The device's username and password as they are now; F5Failure if unreadable."""
+    """The device's username and password as they are now; SourceFailure if unreadable."""
     if device.username is not None:
         user = device.username
     elif device.username_file is not None:
@@ -200,7 +193,7 @@ class F5Client:
             ) from None
 
     def prepare(self, ex: Exchange) -> None:
-        """Make the client and, for token auth, a valid token; F5Failure if impossible."""
+        """Make the client and, for token auth, a valid token; SourceFailure if impossible."""
         self._client()
         if self.device.auth_type != "token":
             return
@@ -242,15 +235,15 @@ class F5Client:
                 error = SourceError(reason, f"{self.device.name}: {what}: {words}: {text}", target)
                 if reason in FATAL:
                     ex.give_up(error)
-                raise F5Failure(error) from None
+                raise SourceFailure(error) from None
         ex.count(str(response.status_code))
         return response
 
     def _http_failure(
         self, ex: Exchange, response: httpx.Response, what: str, target: str, reason: str = ""
-    ) -> F5Failure:
+    ) -> SourceFailure:
         status = response.status_code
-        text = scrub(body_text(response), self._secrets(ex))
+        text = scrub(response_text(response), self._secrets(ex))
         reason = reason or status_reason(status)
         return failure(reason, f"{self.device.name}: {what}: HTTP {status}: {text}", target)
 
@@ -267,7 +260,7 @@ class F5Client:
             ) from None
 
     def get(self, ex: Exchange, url: str, what: str, target: str) -> Any:
-        """The JSON document at `url` (relative to the device URL); F5Failure otherwise."""
+        """The JSON document at `url` (relative to the device URL); SourceFailure otherwise."""
         if self.device.auth_type == "token":
             token = self._token or self._renew(ex, None, what, target)
             if token is None:  # cannot happen: a login without a stale token returns one
@@ -339,7 +332,7 @@ class F5Client:
             self._token = None
             try:
                 self._token = ex.renewed = self._login(ex)
-            except F5Failure as err:
+            except SourceFailure as err:
                 raise failure(
                     err.reason, f"{err.error.message} (needed for {what})", target
                 ) from None
@@ -374,7 +367,7 @@ class F5Client:
 
 def _is_authorization(response: httpx.Response) -> bool:
     """A 401 that denies a resource to a known user (RBAC), not bad credentials."""
-    return body_text(response).startswith("Authorization failed: user=")
+    return response_text(response).startswith("Authorization failed: user=")
 
 
 def _header(token: _Token) -> dict[str, str]:

@@ -20,13 +20,13 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from monitor.sources.f5_errors import failure
+from monitor.sources.errors import failure
 
 MAX_PAGES = 10_000
 _VERSION = re.compile(r"[?&]ver=([0-9][0-9A-Za-z.\-]*)")
 _SAFE = ",'"
 
-Getter = Callable[[str, str], Any]  # (url, what) → parsed JSON; raises F5Failure
+Getter = Callable[[str, str], Any]  # (url, what) → parsed JSON; raises SourceFailure
 
 
 def encode_query(pairs: list[tuple[str, str]]) -> str:
@@ -82,7 +82,7 @@ def read_collection(
     page_size: int,
     options: list[tuple[str, str]],
 ) -> tuple[list[Any], str]:
-    """Every item of `collection` in `partition` and the TMOS version; F5Failure on error."""
+    """Every item of `collection` in `partition` and the TMOS version; SourceFailure on error."""
     what = f"{collection} (partition {partition})"
     base = [("$filter", f"partition eq {partition}"), ("$top", str(page_size)), *options]
     path = f"/mgmt/tm/{collection}"

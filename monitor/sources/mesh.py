@@ -44,6 +44,7 @@ from kubernetes import client
 from monitor.certs import CertFacts
 from monitor.config import Config
 from monitor.model import Issuer, MeshState, ServiceEndpoints, SourceError, SourceStatus
+from monitor.sources.errors import SourceFailure, failure
 from monitor.sources.mesh_client import (
     KubeReader,
     MeshReads,
@@ -51,7 +52,6 @@ from monitor.sources.mesh_client import (
     Skipped,
     build_api_client,
 )
-from monitor.sources.mesh_errors import MeshFailure, failure
 from monitor.sources.mesh_parse import (
     LIVE_PODS,
     PodFacts,
@@ -126,7 +126,7 @@ class MeshSource:
         try:
             self._api = build_api_client(self._cfg.mesh)
             self._client_error = None
-        except MeshFailure as fail:
+        except SourceFailure as fail:
             self._client_error = fail.error
 
     def poll(self) -> tuple[MeshState, SourceStatus]:
@@ -174,7 +174,7 @@ class _Poll:
         """`step()`, or None with its error recorded (none for a Skipped read)."""
         try:
             return step()
-        except MeshFailure as fail:
+        except SourceFailure as fail:
             self.errors.append(fail.error)
         except NotFound:
             self.errors.append(SourceError("http_404", f"{target}: not found", target))

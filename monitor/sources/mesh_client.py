@@ -5,7 +5,7 @@ own urllib3 retries disabled so one failure is one error) and `KubeReader`, the 
 GET/LIST reads of one poll: every read goes through a typed API method with
 `_preload_content=False` and is decoded with `json.loads` (the generated models' decoding
 is slow for large lists), carries the request timeout, is counted by HTTP status (or
-"error"), and fails as a `MeshFailure` with a fixed reason code. After a failure that
+"error"), and fails as a `SourceFailure` with a fixed reason code. After a failure that
 every later request would repeat (401, TLS, connect, timeout) the reader stops sending
 and raises `Skipped`, so a dead API server costs one error and one timeout, not ten.
 
@@ -33,13 +33,8 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from monitor.config import MeshConfig
-from monitor.sources.mesh_errors import (
-    FATAL_REASONS,
-    MeshFailure,
-    client_error,
-    failure,
-    read_error,
-)
+from monitor.sources.errors import SourceFailure, failure
+from monitor.sources.mesh_errors import FATAL_REASONS, client_error, read_error
 
 Json = dict[str, Any]
 PAGE_SIZE = 500  # items per LIST page (limit/continue)
@@ -57,7 +52,7 @@ class NotFound(Exception):
 def build_api_client(mesh: MeshConfig) -> client.ApiClient:
     """An `ApiClient` for `mesh.kubeconfig` (+ context), or in-cluster when it is None.
 
-    Raises `MeshFailure` (credentials_unreadable / connect_error) instead of the client
+    Raises `SourceFailure` (credentials_unreadable / connect_error) instead of the client
     library's exceptions; the kubeconfig is never written back (`persist_config=False`).
     """
     configuration = client.Configuration()
@@ -76,7 +71,7 @@ def build_api_client(mesh: MeshConfig) -> client.ApiClient:
                 persist_config=False,
             )
     except Exception as err:  # ConfigException, OSError, YAMLError, exec plugin failures
-        raise MeshFailure(client_error(err, mesh.kubeconfig, mesh.context)) from None
+        raise SourceFailure(client_error(err, mesh.kubeconfig, mesh.context)) from None
     configuration.retries = False  # no urllib3 retries: one failure is one error, quickly
     return client.ApiClient(configuration)
 
@@ -90,7 +85,7 @@ class SecretView:
 
 
 class MeshReads(Protocol):
-    """The reads one poll makes; every method raises MeshFailure or Skipped on failure."""
+    """The reads one poll makes; every method raises SourceFailure or Skipped on failure."""
 
     def config_map(self, namespace: str, name: str) -> Mapping[str, str]:
         """The ConfigMap's `data`; raises NotFound."""
@@ -122,11 +117,11 @@ class KubeReader:
         self._discovery = client.DiscoveryV1Api(api)
         self._timeout = timeout
         self.requests: Counter[str] = Counter()
-        self.fatal: MeshFailure | None = None
+        self.fatal: SourceFailure | None = None
 
     # -- plumbing --------------------------------------------------------------------------
     def _send(self, target: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> bytes:
-        """One request; its body. 404 raises NotFound, any other failure MeshFailure."""
+        """One request; its body. 404 raises NotFound, any other failure SourceFailure."""
         if self.fatal is not None:
             raise Skipped(target)
         try:
@@ -139,14 +134,14 @@ class KubeReader:
             self.requests[str(err.status) if err.status else "error"] += 1
             if err.status == 404:
                 raise NotFound(target) from None
-            raise self._failed(MeshFailure(read_error(err, target))) from None
+            raise self._failed(SourceFailure(read_error(err, target))) from None
         except Exception as err:  # urllib3 / socket / SSL failures
             self.requests["error"] += 1
-            raise self._failed(MeshFailure(read_error(err, target))) from None
+            raise self._failed(SourceFailure(read_error(err, target))) from None
         self.requests[str(resp.status)] += 1
         return body
 
-    def _failed(self, fail: MeshFailure) -> MeshFailure:
+    def _failed(self, fail: SourceFailure) -> SourceFailure:
         if fail.reason in FATAL_REASONS:
             self.fatal = fail
         return fail
@@ -156,7 +151,7 @@ class KubeReader:
         try:
             doc = json.loads(body, object_pairs_hook=hook)
         except ValueError as err:
-            raise MeshFailure(read_error(err, target)) from None
+            raise SourceFailure(read_error(err, target)) from None
         if not isinstance(doc, dict):
             raise failure("bad_json", f"{target}: response is not a JSON object", target)
         return doc

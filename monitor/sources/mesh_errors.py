@@ -3,8 +3,8 @@
 Owns the mapping from the `kubernetes` client's `ApiException`, urllib3's transport
 exceptions, client-construction failures (`ConfigException`, unreadable kubeconfig files)
 and undecodable bodies to the fixed reason codes of `monitor.model.REASONS` (DESIGN
-section 2), and `MeshFailure`, the exception that carries one `SourceError` inside the
-mesh source package (it never leaves `MeshSource.poll`). Pure: no I/O, no logging.
+section 2). Failures travel as `monitor.sources.errors.SourceFailure`. Pure: no I/O,
+no logging.
 
 Messages name the object (`configmap linkerd/linkerd-identity-trust-roots: ...`) and take
 only the apiserver's `Status.message` from error bodies; they never include request
@@ -14,10 +14,7 @@ headers and the body, so it is never used).
 
 from __future__ import annotations
 
-import json
-import re
 import ssl
-from collections.abc import Iterable
 from pathlib import Path
 
 import urllib3.exceptions as u3
@@ -25,67 +22,18 @@ import yaml
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from monitor.model import REASONS, SourceError
+from monitor.model import SourceError
+from monitor.sources.errors import body_text, causes, clip, status_reason
 
-MAX_TEXT = 200  # characters of the apiserver's error text kept in a message
-_SPACE = re.compile(r"\s+")
-_TITLE = re.compile(r"<title>\s*(.*?)\s*</title>", re.IGNORECASE | re.DOTALL)
 # Reasons after which every further request of the poll would fail the same way.
 FATAL_REASONS = frozenset({"http_401", "tls_error", "connect_error", "timeout"})
 
 
-class MeshFailure(Exception):
-    """A read that failed; carries the `SourceError` to report."""
-
-    def __init__(self, error: SourceError) -> None:
-        super().__init__(error.message)
-        self.error = error
-
-    @property
-    def reason(self) -> str:
-        return self.error.reason
-
-
-def failure(reason: str, message: str, target: str = "") -> MeshFailure:
-    if reason not in REASONS:  # a programming error, not a remote fault
-        raise ValueError(f"unknown reason code {reason!r}")
-    return MeshFailure(SourceError(reason, message, target))
-
-
-def status_reason(status: int) -> str:
-    """The reason code of a non-2xx HTTP status (0: the client's own failure, no status)."""
-    if status in (401, 403, 404):
-        return f"http_{status}"
-    if status == 429:
-        return "rate_limited"
-    if 400 <= status < 500:
-        return "http_4xx"
-    if 500 <= status < 600:
-        return "http_5xx"
-    return "protocol_error"
-
-
-def clip(text: str) -> str:
-    text = _SPACE.sub(" ", text).strip()
-    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
-
-
 def _body_text(body: object) -> str:
     """The apiserver's `Status.message`, or what kind of body it was."""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", errors="replace")
-    if not isinstance(body, str) or not body.strip():
-        return "empty body"
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        title = _TITLE.search(body[:4096])
-        if title:
-            return f'HTML error page "{clip(title.group(1))}"'
-        return "HTML error page" if body.lstrip().startswith("<") else "body is not JSON"
-    if isinstance(doc, dict) and isinstance(doc.get("message"), str) and doc["message"].strip():
-        return clip(doc["message"])
-    return "no message in the error body"
+    if isinstance(body, str):
+        body = body.encode("utf-8", errors="replace")
+    return body_text(body) if isinstance(body, bytes) else "empty body"
 
 
 def api_error(err: ApiException, target: str) -> SourceError:
@@ -101,25 +49,12 @@ def api_error(err: ApiException, target: str) -> SourceError:
     return SourceError(reason, f"{target}: HTTP {status}: {_body_text(err.body)}", target)
 
 
-def _causes(err: BaseException) -> Iterable[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = err
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        reason = getattr(current, "reason", None)  # MaxRetryError keeps its cause here
-        if isinstance(reason, BaseException) and id(reason) not in seen:
-            current = reason
-        else:
-            current = current.__cause__ or current.__context__
-
-
 def transport_reason(err: BaseException) -> str:
     """The reason code of a failure without an HTTP response (urllib3, sockets, SSL)."""
-    for e in _causes(err):
+    for e in causes(err):
         if isinstance(e, ssl.SSLError | u3.SSLError):
             return "tls_error"
-    for e in _causes(err):
+    for e in causes(err):
         # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: test it first.
         if isinstance(e, u3.NewConnectionError | ConnectionRefusedError | u3.LocationParseError):
             return "connect_error"

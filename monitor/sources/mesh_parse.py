@@ -4,7 +4,7 @@ Owns the meaning of the objects the mesh source reads (research/linkerd.md ยง1โ€
 `linkerd-config` `values` (YAML: `identityTrustAnchorsPEM`, `identity.issuer.scheme`),
 trust bundles (parsed PEM, never compared as text), the issuer Secret's certificates by
 scheme, and a Service port's endpoints from its EndpointSlices and the pods they target.
-No I/O, no logging; problems come back as `MeshFailure` / `SourceError` values.
+No I/O, no logging; problems come back as `SourceFailure` / `SourceError` values.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import yaml
 
 from monitor.certs import CertFacts, parse_pem_bundle
 from monitor.model import Endpoint, Issuer, SourceError
-from monitor.sources.mesh_errors import MeshFailure, clip, failure
+from monitor.sources.errors import SourceFailure, clip, failure
 
 DEFAULT_SCHEME = "linkerd.io/tls"
 EXTERNAL_SCHEME = "kubernetes.io/tls"
@@ -88,7 +88,7 @@ def issuer_from_secret(
     if ca_key is not None and ca_key in data:
         try:
             ca_bundle = certificates(data[ca_key], target, ca_key)
-        except MeshFailure as fail:
+        except SourceFailure as fail:
             errors = (fail.error,)
     return Issuer(scheme, certs[0], tuple(certs[1:]), ca_bundle), errors
 
