@@ -64,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="where to write kubeconfig, bigip-ca.pem, credentials and config.yaml",
     )
+    simulate.add_argument(
+        "--manual-timeline",
+        action="store_true",
+        help="apply the scenario's timeline one event per SIGUSR1 instead of by the clock",
+    )
     return parser
 
 
@@ -152,7 +157,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "simulate":
         from monitor.simulate.run import run_simulate
 
-        return run_simulate(args.scenario, args.out)
+        return run_simulate(args.scenario, args.out, manual_timeline=args.manual_timeline)
     raise AssertionError(f"unhandled command {args.command}")  # argparse rejects others
 
 

@@ -38,7 +38,7 @@ class Running:
             self._queue.put(line.rstrip("\n"))
         self._queue.put(None)
 
-    def wait_for(self, wanted: str, timeout: float = 90) -> None:
+    def wait_for(self, wanted: str, timeout: float = 90, prefix: bool = False) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -49,14 +49,14 @@ class Running:
                 err = self.proc.stderr.read() if self.proc.stderr else ""
                 raise AssertionError(f"simulate exited early: {self.lines} {err}")
             self.lines.append(line)
-            if line == wanted:
+            if line == wanted or (prefix and line.startswith(wanted)):
                 return
         raise AssertionError(f"no {wanted!r} line within {timeout}s: {self.lines}")
 
 
-def start_simulate(scenario: Path, out: Path) -> Running:
+def start_simulate(scenario: Path, out: Path, *extra: str) -> Running:
     proc = subprocess.Popen(
-        [*CLI, "simulate", "--scenario", str(scenario), "--out", str(out)],
+        [*CLI, "simulate", "--scenario", str(scenario), "--out", str(out), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

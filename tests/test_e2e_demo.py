@@ -1,9 +1,9 @@
 """End to end: `simulate` → `run` → /metrics and `check -o json`, as separate processes.
 
-The demo scenario is run with a compressed timeline: at 20 s the operator adds the
-new anchor to the BIG-IP bundle, at 40 s both BIG-IPs drop off the network. The
-test waits for each consequence to show on the real metrics endpoint rather than
-sleeping for fixed times.
+The demo scenario runs with its timeline stepped by hand (`--manual-timeline`, one
+event per SIGUSR1): first the operator adds the new anchor to the BIG-IP bundle,
+then both BIG-IPs drop off the network. The test waits for each consequence to
+show on the real metrics endpoint rather than sleeping for fixed times.
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ def compressed_demo(tmp: Path, port: int) -> Path:
     doc["expected"]["server"] = {"listen": f"127.0.0.1:{port}"}
     fix = [e for e in doc["timeline"] if "patch" in e and "anchor" in e["description"]]
     doc["timeline"] = [
-        {**fix[0], "at": "20s"},
-        {"at": "40s", "fault": {"target": "bigip-a", "type": "reset", "seconds": 600}},
-        {"at": "40s", "fault": {"target": "bigip-b", "type": "reset", "seconds": 600}},
+        {**fix[0], "at": "1s"},
+        {"at": "2s", "fault": {"target": "bigip-a", "type": "reset", "seconds": 600}},
+        {"at": "3s", "fault": {"target": "bigip-b", "type": "reset", "seconds": 600}},
     ]
     path = tmp / "demo-e2e.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -95,7 +95,7 @@ def stack(
 ) -> Iterator[tuple[Running, subprocess.Popen[str], Path, int]]:
     tmp = tmp_path_factory.mktemp("e2e")
     port = free_port()
-    sim = start_simulate(compressed_demo(tmp, port), tmp / "world")
+    sim = start_simulate(compressed_demo(tmp, port), tmp / "world", "--manual-timeline")
     run: subprocess.Popen[str] | None = None
     try:
         sim.wait_for("ready")
@@ -161,6 +161,8 @@ def test_planted_drift_then_fix_then_bigip_down(
     assert summary(findings(port)) == planted
 
     # 2. the operator adds the new anchor to the BIG-IP bundle: the next cycle clears it
+    sim.proc.send_signal(signal.SIGUSR1)
+    sim.wait_for("timeline: t+1s the operator adds the new anchor", prefix=True)
     wait_until("bundle fixed", lambda: check_state(scrape(port), "bundle_missing_anchor") == "pass")
     after_fix = summary(findings(port))
     assert [c for c, *_ in after_fix] == [
@@ -178,6 +180,10 @@ def test_planted_drift_then_fix_then_bigip_down(
             for d in ("bigip-a", "bigip-b")
         )
 
+    sim.proc.send_signal(signal.SIGUSR1)
+    sim.wait_for("timeline: t+2s reset", prefix=True)
+    sim.proc.send_signal(signal.SIGUSR1)
+    sim.wait_for("timeline: t+3s reset", prefix=True)
     wait_until("both BIG-IPs reported down", bigips_down)
     samples = scrape(port)
     for needs_bigip in (

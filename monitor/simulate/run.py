@@ -24,8 +24,13 @@ def run_simulate(
     stdout: TextIO = sys.stdout,
     stderr: TextIO = sys.stderr,
     stop: threading.Event | None = None,
+    manual_timeline: bool = False,
 ) -> int:
-    """Run the simulation; returns the process exit code."""
+    """Run the simulation; returns the process exit code.
+
+    With `manual_timeline` the timeline does not follow the clock: each SIGUSR1
+    applies its next event (tests and live demonstrations step through it).
+    """
     try:
         scenario = Scenario.load(scenario_path)
     except ScenarioError as err:
@@ -36,10 +41,11 @@ def run_simulate(
         print(line, file=stdout, flush=True)
 
     stop = stop or threading.Event()
-    _stop_on_signals(stop)  # before `ready`: a signal right after it must stop us cleanly
+    step = threading.Event()
+    _stop_on_signals(stop, step)  # before `ready`: a signal right after it must be handled
     world = World(scenario, log=say)
     try:
-        world.start()
+        world.start(play_timeline=not manual_timeline)
     except OSError as err:
         print(f"simulate: cannot start the simulated servers: {err}", file=stderr)
         return 1
@@ -59,19 +65,21 @@ def run_simulate(
             )
         )
         say("ready")
-        while not stop.wait(0.5):
-            pass
+        while not stop.wait(0.1):
+            if step.is_set():
+                step.clear()
+                world.step()
     finally:
         world.stop()
     say("stopped")
     return 0
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
+def _stop_on_signals(stop: threading.Event, step: threading.Event) -> None:
     def handler(signum: int, frame: FrameType | None) -> None:
-        del signum, frame
-        stop.set()
+        del frame
+        (step if signum == signal.SIGUSR1 else stop).set()
 
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+            signal.signal(signum, handler)

@@ -149,13 +149,24 @@ class World:
         """The CA that signed the simulated servers' TLS certificates."""
         return self._ca.pem
 
-    def start(self) -> None:
+    def start(self, play_timeline: bool = True) -> None:
+        """Serve; with `play_timeline` the timeline runs by the clock, else by `step()`."""
         self.bigip.start()
         self.kube.start()
         for fault in (*self._state.bigip.faults, *self._state.kube.faults):
             self.inject(fault)
-        self._timeline = threading.Thread(target=self._play, name="sim-timeline", daemon=True)
-        self._timeline.start()
+        if play_timeline:
+            self._timeline = threading.Thread(target=self._play, name="sim-timeline", daemon=True)
+            self._timeline.start()
+
+    def step(self) -> TimelineEvent | None:
+        """Apply the next timeline event that has not been applied yet (manual timelines)."""
+        pending = self.scenario.events[len(self.applied) :]
+        if not pending:
+            self._log("timeline: nothing left to apply")
+            return None
+        self.apply(pending[0])
+        return pending[0]
 
     def stop(self) -> None:
         self._stop.set()
