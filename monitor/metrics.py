@@ -30,6 +30,7 @@ SOURCE_POLL_DURATION = PREFIX + "source_poll_duration_seconds"
 CYCLE_DURATION = PREFIX + "cycle_duration_seconds"
 CYCLE_TIMESTAMP = PREFIX + "last_cycle_timestamp_seconds"
 BUILD_INFO = PREFIX + "build_info"
+MESH_INFO = PREFIX + "mesh_info"
 
 METRIC_NAMES = (
     CHECK,
@@ -41,6 +42,7 @@ METRIC_NAMES = (
     CYCLE_DURATION,
     CYCLE_TIMESTAMP,
     BUILD_INFO,
+    MESH_INFO,
 )
 
 _CACHED = " Refreshed each poll interval."
@@ -57,6 +59,7 @@ class _SnapshotCollector(Collector):
         yield _build_info()
         if self._snapshot is None:
             return
+        yield _mesh_info(self._snapshot)
         yield from _checks(self._snapshot)
         yield from _certificates(self._snapshot)
         yield from _sources(self._snapshot)
@@ -77,6 +80,18 @@ def _build_info() -> GaugeMetricFamily:
         labels=("version", "python_version"),
     )
     family.add_metric((__version__, platform.python_version()), 1)
+    return family
+
+
+def _mesh_info(snapshot: Snapshot) -> GaugeMetricFamily:
+    mesh = snapshot.observed.mesh
+    family = GaugeMetricFamily(
+        MESH_INFO,
+        "The Linkerd control plane as read from the cluster (version from its pods' "
+        "linkerd.io/proxy-version annotation; empty when unknown); always 1." + _CACHED,
+        labels=("linkerd_version", "anchors_from"),
+    )
+    family.add_metric((mesh.linkerd_version, mesh.anchors_from), 1)
     return family
 
 

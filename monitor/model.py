@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from monitor.catalogue import Severity, State
 from monitor.certs import CertFacts
+from monitor.policy import MeshPolicy, PodInfo
 
 # Reason codes of source errors: a public contract (the `reason` label), documented in README.
 REASONS = (
@@ -231,8 +232,40 @@ class ServiceEndpoints:
 
 
 @dataclass(frozen=True, slots=True)
+class ProxyBundle:
+    """The trust bundle frozen into one meshed pod's proxy at injection time."""
+
+    pod: str  # "namespace/name"
+    anchors: tuple[str, ...] | None  # SHA-256 fingerprints, in order; None: unreadable
+    problem: str = ""  # why `anchors` is None
+
+    @property
+    def namespace(self) -> str:
+        return self.pod.partition("/")[0]
+
+
+@dataclass(frozen=True, slots=True)
+class CertManagerCertificate:
+    """The cert-manager `Certificate` that renews the issuer, as its spec and status say."""
+
+    name: str  # "namespace/name"
+    duration: timedelta | None
+    renew_before: timedelta | None
+    not_after: datetime | None
+    renewal_time: datetime | None
+    ready: bool | None
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class MeshState:
-    """What the Kubernetes API says about the mesh; None fields are unknown (see errors)."""
+    """What the Kubernetes API says about the mesh.
+
+    None means unknown (the reason is among the source's errors) for `anchors`,
+    `issuer`, `config_anchors`, `proxies`, `policy` and each `services` entry.
+    `issuer_certificate` is None both when there is no cert-manager Certificate and when
+    it could not be read; `unknown` names the optional parts that could not be read.
+    """
 
     anchors: tuple[CertFacts, ...] | None = None
     issuer: Issuer | None = None
@@ -240,6 +273,13 @@ class MeshState:
     linkerd_version: str = ""
     anchors_from: str = ""  # where they were read: "linkerd/linkerd-identity-trust-roots"
     issuer_from: str = ""  # e.g. "linkerd/linkerd-identity-issuer"
+    config_anchors: tuple[CertFacts, ...] | None = None  # linkerd-config values copy
+    external_ca: bool | None = None  # identity.externalCA: trust-manager writes the ConfigMap
+    proxies: tuple[ProxyBundle, ...] | None = None  # meshed pods behind the boundaries
+    pods: Mapping[str, PodInfo] = field(default_factory=dict)  # "ns/name" behind boundaries
+    policy: MeshPolicy | None = None
+    issuer_certificate: CertManagerCertificate | None = None
+    unknown: frozenset[str] = frozenset()  # e.g. {"issuer_certificate"}
 
 
 def mesh_identity(service_account: str, namespace: str, linkerd_ns: str, trust_domain: str) -> str:

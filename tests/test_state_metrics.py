@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -200,3 +202,23 @@ def test_promtool_accepts_the_exposition() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mesh_info_carries_the_linkerd_version() -> None:
+    mesh = MeshState(linkerd_version="stable-2.14.10", anchors_from="linkerd/x")
+    snap = next_snapshot(None, observed(mesh=mesh), CheckResult(), T0, 0.1)
+    samples = [
+        s
+        for family in text_string_to_metric_families(metrics.render(snap).decode())
+        for s in family.samples
+        if s.name == metrics.MESH_INFO
+    ]
+    assert [(s.labels, s.value) for s in samples] == [
+        ({"linkerd_version": "stable-2.14.10", "anchors_from": "linkerd/x"}, 1.0)
+    ]
+
+
+def test_readme_documents_exactly_the_metric_names() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    documented = set(re.findall(r"`(f5_linkerd_[a-z_]+)`", readme))
+    assert documented == set(metrics.METRIC_NAMES)
