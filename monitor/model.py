@@ -165,6 +165,30 @@ class Pool:
 
 
 @dataclass(frozen=True, slots=True)
+class SyncStatus:
+    """`cm/sync-status` as the device reports it; `status` alone is not to be trusted
+    (a real capture says `offline` while every detail says in sync)."""
+
+    color: str  # green | blue | yellow | red | gray
+    status: str  # In Sync | Changes Pending | Standalone | Disconnected | ...
+    mode: str  # high-availability | standalone
+    summary: str
+    details: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """One `cm/device` entry: a member of the device's trust domain."""
+
+    name: str
+    hostname: str
+    failover_state: str  # active | standby | offline | ...
+    version: str
+    management_ip: str
+    self_device: bool  # the device that answered
+
+
+@dataclass(frozen=True, slots=True)
 class F5State:
     """What one BIG-IP device holds, for the objects the boundaries use.
 
@@ -180,6 +204,8 @@ class F5State:
     bundles: Mapping[str, CaBundle] = field(default_factory=dict)
     failed: frozenset[str] = frozenset()  # collections that could not be read completely
     version: str = ""
+    sync: SyncStatus | None = None  # None: "cm/sync-status" in failed (or not read)
+    devices: tuple[DeviceInfo, ...] = ()  # cm/device; empty with "cm/device" in failed
 
     def readable(self, *collections: str) -> bool:
         return not any(c in self.failed for c in collections)
