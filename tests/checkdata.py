@@ -29,6 +29,7 @@ from monitor.model import (
     Pool,
     PoolMember,
     ProfileRef,
+    ProxyBundle,
     ServerSslProfile,
     ServiceEndpoints,
     SourceError,
@@ -207,13 +208,32 @@ SHOP_SERVICE = service(
 WEB_SERVICE = service("web", "web", "http", *(endpoint(a, p, sa="web") for a, p in WEB_MEMBERS))
 
 
+def proxy(pod: str, *anchors: Issued) -> ProxyBundle:
+    """The bundle frozen into the proxy of `pod` ("namespace/name"): `anchors`, in order."""
+    return ProxyBundle(pod=pod, anchors=tuple(a.facts.fingerprint_sha256 for a in anchors))
+
+
+def healthy_proxies() -> tuple[ProxyBundle, ...]:
+    """Every backend pod of the healthy world, its proxy carrying the current bundle."""
+    return tuple(
+        proxy(f"{svc.namespace}/{e.pod.partition('/')[2]}", ANCHOR)
+        for svc in (SHOP_SERVICE, WEB_SERVICE)
+        for e in svc.endpoints
+        if e.pod
+    )
+
+
 def mesh(**changes: Any) -> MeshState:
-    """The healthy mesh: one anchor, its issuer, both backend Services."""
+    """The healthy mesh: one anchor (also in linkerd-config values), its issuer, both
+    backend Services, and their pods' proxies on the current bundle."""
     base = MeshState(
         anchors=(ANCHOR.facts,),
         issuer=Issuer(scheme="linkerd.io/tls", cert=ISSUER.facts, chain=()),
         services={"ingress/nginx-ingress": SHOP_SERVICE, "web/web": WEB_SERVICE},
         linkerd_version="stable-2.14.10",
+        config_anchors=(ANCHOR.facts,),
+        external_ca=False,
+        proxies=healthy_proxies(),
     )
     return dataclasses.replace(base, **changes)
 

@@ -26,14 +26,16 @@ from tests.checkdata import (
     bundle,
     config,
     f5,
+    healthy_proxies,
     mesh,
     observed,
     pool,
     profile,
+    proxy,
     ssl_cert,
 )
 
-TRUST = ("trust_anchor_expiry", "issuer_expiry", "issuer_chain")
+TRUST = CHECKS_BY_FAMILY["trust"]
 BOUNDARY = ("bundle_missing_anchor", "bundle_stale_anchor", "sni_mismatch")
 ROUTES = ("pool_member_missing", "pool_member_extra")
 SECRET = "s3cr3t-T0KEN-value"
@@ -79,8 +81,11 @@ def test_one_state_per_check_and_boundary_in_stable_order() -> None:
 
 def test_boundaries_follow_config_order() -> None:
     result = run_checks(config(WEB, SHOP), observed(), NOW)
-    assert [b for _, b in pairs(result)][:5] == ["web"] * 5
-    assert [b for _, b in pairs(result)][5:] == ["shop"] * 8
+    web = len(TRUST) + len(ROUTES)
+    assert [b for _, b in pairs(result)][:web] == ["web"] * web
+    assert [b for _, b in pairs(result)][web:] == ["shop"] * (
+        len(TRUST) + len(BOUNDARY) + len(ROUTES)
+    )
 
 
 def test_now_must_be_timezone_aware() -> None:
@@ -115,7 +120,11 @@ def drifting_world() -> tuple[Observed, Issued]:
     bigip_b = f5("bigip-b", failed=frozenset({"ltm/virtual"}))
     obs = observed(
         [bigip_a, bigip_b],
-        mesh_state=mesh(anchors=(ANCHOR.facts, soon.facts)),
+        mesh_state=mesh(
+            anchors=(ANCHOR.facts, soon.facts),
+            config_anchors=(ANCHOR.facts, soon.facts),
+            proxies=tuple(proxy(p.pod, ANCHOR, soon) for p in healthy_proxies()),
+        ),
         errors={
             "bigip-b": (
                 SourceError("http_401", f"X-F5-Auth-Token {SECRET} expired", "ltm/virtual"),
@@ -130,17 +139,14 @@ def test_drifting_world() -> None:
     result = run_checks(config(SHOP, WEB), obs, NOW)
     states = {(s.check, s.boundary): s for s in result.states}
     assert {k: s.state for k, s in states.items()} == {
+        **{(c, b): "pass" for c in TRUST for b in ("shop", "web")},
         ("trust_anchor_expiry", "shop"): "critical",
-        ("issuer_expiry", "shop"): "pass",
-        ("issuer_chain", "shop"): "pass",
         ("bundle_missing_anchor", "shop"): "critical",
         ("bundle_stale_anchor", "shop"): "warning",
         ("sni_mismatch", "shop"): "critical",
         ("pool_member_missing", "shop"): "warning",
         ("pool_member_extra", "shop"): "unknown",
         ("trust_anchor_expiry", "web"): "critical",
-        ("issuer_expiry", "web"): "pass",
-        ("issuer_chain", "web"): "pass",
         ("pool_member_missing", "web"): "pass",
         ("pool_member_extra", "web"): "pass",
     }

@@ -520,3 +520,15 @@ def test_truncated_watch_stream(fresh: tuple[SimulatedKubernetes, client.ApiClie
     sim.inject(Fault(target="kubernetes", type="truncate", count=1))
     with pytest.raises(urllib3.exceptions.HTTPError):
         _events(api, None, 1)
+
+
+def test_withhold_by_name_allows_watches_narrowed_to_other_names(tmp_path: Path) -> None:
+    """resourceNames RBAC: a list narrowed to another object's name is allowed."""
+    import httpx
+
+    from monitor.simulate.kube_api import narrowed_name
+
+    assert narrowed_name({"fieldSelector": "metadata.name=a"}) == "a"
+    assert narrowed_name({"fieldSelector": "metadata.name=a,metadata.namespace=b"}) is None
+    assert narrowed_name({"fieldSelector": "metadata.name!=a"}) is None
+    del httpx, tmp_path

@@ -1,9 +1,18 @@
-"""Mesh-side trust checks: the Linkerd trust anchors and identity issuer themselves.
+"""Mesh-side trust checks: the Linkerd trust anchors, the identity issuer, the proxies' bundles.
 
-Owns the checks of the `trust` family (DESIGN section 5) that need only the mesh state:
-`trust_anchor_expiry`, `issuer_expiry`, `issuer_chain`. Their findings are about the mesh
-(`device` is ""), their only part is the mesh side, and they apply to every boundary mode:
-a plaintext boundary still reaches pods whose proxies need a valid issuer and anchors.
+Owns the `trust` family (DESIGN section 5) and its registry `CHECKS`, in catalogue order.
+This module holds `trust_anchor_expiry` and `issuer_chain`; the others live beside it:
+- `trust_anchors.py`: `trust_anchor_not_yet_valid`, `trust_anchor_algorithm`,
+  `trust_anchor_pin`;
+- `trust_renewal.py`: `issuer_expiry` (thresholds, or cert-manager's renewal health);
+- `trust_issuer.py`: `issuer_algorithm`, `issuer_not_ca`, `issuer_outlives_anchor`;
+- `trust_bundles.py`: `trust_roots_config_mismatch`, `proxy_trust_bundle_stale`;
+- `trust_common.py`: the inputs they share and which anchors sign the issuer.
+
+Every finding of the family is about the mesh (`device` is ""), the only part is the mesh
+side, and every check applies to every boundary mode: a plaintext boundary still reaches
+pods whose proxies need valid anchors and a valid issuer. The rules restate Linkerd's own
+(`linkerd check`, research/linkerd.md §2.2 and §2.4) where Linkerd has one.
 """
 
 from __future__ import annotations
@@ -12,65 +21,62 @@ from datetime import datetime
 from typing import Final
 
 from monitor.certs import verify_chain
-from monitor.checks.common import (
-    anchors_or_unknown,
-    cert_evidence,
-    describe,
-    expiry_phrase,
-    grade,
-    iso,
-)
-from monitor.checks.outcome import MESH, PASS, Check, Drift, Outcome, Unknown
+from monitor.checks import trust_anchors, trust_bundles, trust_issuer, trust_renewal
+from monitor.checks.common import cert_evidence, describe, expiry_phrase, grade, iso
+from monitor.checks.outcome import PASS, Check, Drift, Outcome, Unknown
+from monitor.checks.trust_common import issuing_anchors, mesh_anchors, mesh_issuer, roots_where
 from monitor.config import BoundaryConfig, Config
-from monitor.model import Issuer, MeshState, Observed
-
-
-def _issuer_or_unknown(mesh: MeshState) -> Issuer | Unknown:
-    if mesh.issuer is None:
-        return Unknown(MESH, "kubernetes: identity issuer unknown")
-    return mesh.issuer
+from monitor.model import Observed
 
 
 def trust_anchor_expiry(
     cfg: Config, boundary: BoundaryConfig, observed: Observed, now: datetime
 ) -> Outcome:
-    """Every trust anchor graded by its remaining lifetime (not-yet-valid is not ours)."""
-    anchors = anchors_or_unknown(observed.mesh)
+    """Every trust anchor in the bundle graded by its remaining lifetime.
+
+    Like Linkerd's check, every anchor counts, also an old one kept after a rotation
+    (linkerd2#5800): an expiring anchor in the bundle still breaks whoever trusts it.
+    When the issuer is known and signed by another anchor of the bundle that was issued
+    later than this one, the message says this is an old anchor to remove once the rotation
+    is complete (an anchor issued later than the issuer's is an incoming one, not old).
+    Not-yet-valid anchors are `trust_anchor_not_yet_valid`'s business.
+    """
+    anchors = mesh_anchors(observed.mesh)
     if isinstance(anchors, Unknown):
         return Outcome(unknowns=(anchors,))
-    roots = f"ConfigMap {cfg.mesh.linkerd_namespace}/linkerd-identity-trust-roots"
+    issuer = mesh_issuer(observed.mesh)
+    signers = () if isinstance(issuer, Unknown) else issuing_anchors(issuer, anchors)
+    signer_fps = {a.fingerprint_sha256 for a in signers}
+    newest_signer = max((a.not_before for a in signers), default=None)
+    roots = roots_where(cfg, observed.mesh)
     drifts: list[Drift] = []
     for anchor in anchors:
         severity = grade(anchor.not_after - now, cfg.thresholds.trust_anchor)
         if severity is None:
             continue
-        message = (
-            f"trust anchor {describe(anchor)} {expiry_phrase(anchor.not_after, now)}; add its"
-            f" successor to {roots} and to the BIG-IP CA bundles, then reissue the issuer from it"
-        )
+        expiry = f"trust anchor {describe(anchor)} {expiry_phrase(anchor.not_after, now)}"
         evidence = (*cert_evidence("anchor", anchor), ("checked_at", iso(now)))
+        if signer_fps:
+            signs = anchor.fingerprint_sha256 in signer_fps
+            evidence += (("signs_current_issuer", "yes" if signs else "no"),)
+        old = (
+            newest_signer is not None
+            and anchor.fingerprint_sha256 not in signer_fps
+            and anchor.not_before < newest_signer
+        )
+        if old:
+            message = (
+                f"{expiry}; it no longer signs the current issuer, so it is an old anchor;"
+                " remove it from the bundle once every proxy has a leaf from the new issuer"
+                f" ({roots}, then the BIG-IP CA bundles)"
+            )
+        else:
+            message = (
+                f"{expiry}; add its successor to {roots} and to the BIG-IP CA bundles,"
+                " then reissue the issuer from it"
+            )
         drifts.append(Drift(severity, anchor.fingerprint_sha256, message, evidence))
     return Outcome(drifts=tuple(drifts))
-
-
-def issuer_expiry(
-    cfg: Config, boundary: BoundaryConfig, observed: Observed, now: datetime
-) -> Outcome:
-    """The identity issuer certificate graded by its remaining lifetime."""
-    issuer = _issuer_or_unknown(observed.mesh)
-    if isinstance(issuer, Unknown):
-        return Outcome(unknowns=(issuer,))
-    cert = issuer.cert
-    severity = grade(cert.not_after - now, cfg.thresholds.issuer)
-    if severity is None:
-        return PASS
-    secret = f"Secret {cfg.mesh.linkerd_namespace}/linkerd-identity-issuer"
-    message = (
-        f"identity issuer {describe(cert)} {expiry_phrase(cert.not_after, now)}; rotate the"
-        f" issuer certificate in {secret} (proxies cannot renew their certificates once it expires)"
-    )
-    evidence = (*cert_evidence("issuer", cert), ("scheme", issuer.scheme), ("checked_at", iso(now)))
-    return Outcome(drifts=(Drift(severity, cert.fingerprint_sha256, message, evidence),))
 
 
 _CHAIN_FIX: Final = {
@@ -87,8 +93,8 @@ def issuer_chain(
     cfg: Config, boundary: BoundaryConfig, observed: Observed, now: datetime
 ) -> Outcome:
     """The issuer must chain to the current trust anchors now, as Linkerd verifies it."""
-    anchors = anchors_or_unknown(observed.mesh)
-    issuer = _issuer_or_unknown(observed.mesh)
+    anchors = mesh_anchors(observed.mesh)
+    issuer = mesh_issuer(observed.mesh)
     if isinstance(anchors, Unknown) or isinstance(issuer, Unknown):
         return Outcome(unknowns=tuple(u for u in (anchors, issuer) if isinstance(u, Unknown)))
     result = verify_chain(issuer.cert, issuer.chain, anchors, now)
@@ -114,6 +120,14 @@ def issuer_chain(
 
 CHECKS: Final[tuple[Check, ...]] = (
     Check("trust_anchor_expiry", trust_anchor_expiry),
-    Check("issuer_expiry", issuer_expiry),
+    Check("trust_anchor_not_yet_valid", trust_anchors.trust_anchor_not_yet_valid),
+    Check("trust_anchor_algorithm", trust_anchors.trust_anchor_algorithm),
+    Check("trust_anchor_pin", trust_anchors.trust_anchor_pin),
+    Check("issuer_expiry", trust_renewal.issuer_expiry),
+    Check("issuer_algorithm", trust_issuer.issuer_algorithm),
+    Check("issuer_not_ca", trust_issuer.issuer_not_ca),
     Check("issuer_chain", issuer_chain),
+    Check("issuer_outlives_anchor", trust_issuer.issuer_outlives_anchor),
+    Check("trust_roots_config_mismatch", trust_bundles.trust_roots_config_mismatch),
+    Check("proxy_trust_bundle_stale", trust_bundles.proxy_trust_bundle_stale),
 )

@@ -158,9 +158,22 @@ def check_access(
         scoped = res.namespaced and rule.namespace is not None and target.namespace is not None
         if scoped and rule.namespace != target.namespace:
             continue
-        if rule.name is not None and verb not in ("list", "watch") and rule.name != name:
-            continue
+        if rule.name is not None and name is not None and rule.name != name:
+            continue  # a name-narrowed request for another object (resourceNames RBAC)
         raise forbidden(user, verb, target, name)
+
+
+def narrowed_name(query: Mapping[str, str]) -> str | None:
+    """The object a list/watch is narrowed to by `fieldSelector=metadata.name=X`.
+
+    The apiserver authorizes such a request against RBAC `resourceNames` as if it named X.
+    """
+    terms = [t.strip() for t in query.get("fieldSelector", "").split(",") if t.strip()]
+    if len(terms) == 1:
+        key, sep, value = terms[0].partition("=")
+        if sep and key == "metadata.name" and value and not value.startswith("="):
+            return value
+    return None
 
 
 def present(obj: Obj, res: ApiResource, version: str, item: bool = False) -> Obj:

@@ -42,6 +42,7 @@ from monitor.simulate.kube_api import (
     check_access,
     get_object,
     list_objects,
+    narrowed_name,
     parse_path,
     status_doc,
     write_object,
@@ -313,6 +314,8 @@ class _KubeHandler(SimHandler):
                 verb = "deletecollection" if verb == "delete" else verb
         sim.count(verb, target.resource.group_resource)
         name = target.name
+        if verb in ("list", "watch"):
+            name = narrowed_name(query)
         if verb == "create":
             with contextlib.suppress(ValueError, AttributeError):
                 name = (json.loads(body or b"{}").get("metadata") or {}).get("name")
