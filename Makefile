@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_DIR ?= .demo
 
-.PHONY: all demo test lint typecheck unit system-tools venv lock clean
+.PHONY: all demo test lint typecheck unit system-tools venv lock clean bench
 
 all: test
 
@@ -25,8 +25,8 @@ system-tools:
 	@bash scripts/system-tools.sh
 
 lint: venv
-	$(BIN)/ruff check monitor tests
-	$(BIN)/ruff format --check monitor tests
+	$(BIN)/ruff check monitor tests bench
+	$(BIN)/ruff format --check monitor tests bench
 
 typecheck: venv
 	$(BIN)/mypy --strict monitor
@@ -38,6 +38,10 @@ test: venv system-tools lint typecheck unit
 
 demo: venv
 	$(BIN)/f5-linkerd-monitor demo --out $(DEMO_DIR)
+
+# Polls a simulated BIG-IP pair at the design's scale; writes bench/results.md.
+bench: venv
+	$(BIN)/python -m bench
 
 lock: venv
 	{ echo "# Pinned versions for the venv that 'make' builds (pip install -c constraints.txt)."; \

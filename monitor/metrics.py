@@ -2,8 +2,11 @@
 
 Rendering happens once per cycle (`render`), and the web server serves the bytes
 from memory, so a scrape never reaches BIG-IP or Kubernetes.  Values are absolute
-(timestamps, 0/1 states); anything relative to now is left to PromQL
-(`f5_linkerd_certificate_not_after_timestamp_seconds - time()`).
+(timestamps, 0/1 states, counters since the start); anything relative to now is left
+to PromQL (`f5_linkerd_certificate_not_after_timestamp_seconds - time()`).
+
+Counters are families without the `_total` suffix (OpenMetrics naming); their samples,
+and the names in the text format, end in `_total`. `METRIC_NAMES` lists both forms.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import platform
 from collections.abc import Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from monitor import __version__
@@ -27,6 +30,8 @@ CERT_NOT_BEFORE = PREFIX + "certificate_not_before_timestamp_seconds"
 SOURCE_UP = PREFIX + "source_up"
 SOURCE_LAST_SUCCESS = PREFIX + "source_last_success_timestamp_seconds"
 SOURCE_POLL_DURATION = PREFIX + "source_poll_duration_seconds"
+SOURCE_ERRORS = PREFIX + "source_errors"  # counter: f5_linkerd_source_errors_total
+SOURCE_REQUESTS = PREFIX + "source_requests"  # counter: f5_linkerd_source_requests_total
 CYCLE_DURATION = PREFIX + "cycle_duration_seconds"
 CYCLE_TIMESTAMP = PREFIX + "last_cycle_timestamp_seconds"
 BUILD_INFO = PREFIX + "build_info"
@@ -39,6 +44,10 @@ METRIC_NAMES = (
     SOURCE_UP,
     SOURCE_LAST_SUCCESS,
     SOURCE_POLL_DURATION,
+    SOURCE_ERRORS,
+    SOURCE_ERRORS + "_total",
+    SOURCE_REQUESTS,
+    SOURCE_REQUESTS + "_total",
     CYCLE_DURATION,
     CYCLE_TIMESTAMP,
     BUILD_INFO,
@@ -55,7 +64,7 @@ class _SnapshotCollector(Collector):
     def describe(self) -> Iterable[GaugeMetricFamily]:
         return []  # never collect at registration
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         yield _build_info()
         if self._snapshot is None:
             return
@@ -63,6 +72,7 @@ class _SnapshotCollector(Collector):
         yield from _checks(self._snapshot)
         yield from _certificates(self._snapshot)
         yield from _sources(self._snapshot)
+        yield from _source_counters(self._snapshot)
         yield from _cycle(self._snapshot)
 
 
@@ -206,6 +216,27 @@ def _sources(snapshot: Snapshot) -> Iterator[GaugeMetricFamily]:
     yield up
     yield last
     yield duration
+
+
+def _source_counters(snapshot: Snapshot) -> Iterator[CounterMetricFamily]:
+    errors = CounterMetricFamily(
+        SOURCE_ERRORS,
+        "Errors of the source's polls by reason code, since the exporter started; every "
+        "reason starts at 0." + _CACHED,
+        labels=("source", "target", "reason"),
+    )
+    for key, value in sorted(snapshot.error_totals.items()):
+        errors.add_metric(key, value)
+    requests = CounterMetricFamily(
+        SOURCE_REQUESTS,
+        "Requests the source sent, by HTTP status code of the answer (error: none), since "
+        "the exporter started." + _CACHED,
+        labels=("source", "target", "code"),
+    )
+    for key, value in sorted(snapshot.request_totals.items()):
+        requests.add_metric(key, value)
+    yield errors
+    yield requests
 
 
 def _cycle(snapshot: Snapshot) -> Iterator[GaugeMetricFamily]:

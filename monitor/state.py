@@ -6,18 +6,28 @@ and check results it derives the new one.  Two things carry over between cycles:
   keeps being found;
 - findings whose inputs became unknown: a failed poll must never clear a finding,
   so a finding whose (check, boundary, device) could not be evaluated this cycle is
-  kept, marked `carried`, until its input can be read again.
+  kept, marked `carried`, until its input can be read again;
+- per-source counters since the start: errors by reason code and requests by HTTP
+  status code ("error" = no response), summed from each cycle's `SourceStatus`. They
+  only grow; every source seen gets every reason of `REASONS` and every code of
+  `KNOWN_CODES` at 0 from its first cycle, so `rate()` and `increase()` work from the
+  first error on.
 `StateStore` holds the current snapshot for readers on other threads.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from monitor.model import CheckResult, CheckState, Finding, Observed, SourceStatus
+from monitor.model import REASONS, CheckResult, CheckState, Finding, Observed, SourceStatus
+
+# HTTP status codes the request counters start at 0 ("error": no response at all).
+KNOWN_CODES = ("200", "400", "401", "403", "404", "410", "429", "500", "502", "503", "504", "error")
+Totals = Mapping[tuple[str, str, str], int]  # (source kind, source name, reason|code) → count
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +48,8 @@ class Snapshot:
     states: tuple[CheckState, ...]
     findings: tuple[TrackedFinding, ...]
     last_success: Mapping[str, datetime] = field(default_factory=dict)  # by source name
+    error_totals: Totals = field(default_factory=dict)  # (kind, source, reason) → errors
+    request_totals: Totals = field(default_factory=dict)  # (kind, source, code) → requests
 
     @property
     def sources(self) -> tuple[SourceStatus, ...]:
@@ -87,6 +99,18 @@ def next_snapshot(
     for source in observed.sources:
         if source.up:
             last_success[source.source] = now
+    errors = _add(
+        previous.error_totals if previous else {},
+        observed.sources,
+        REASONS,
+        lambda s: Counter(e.reason for e in s.errors),
+    )
+    requests = _add(
+        previous.request_totals if previous else {},
+        observed.sources,
+        KNOWN_CODES,
+        lambda s: Counter(dict(s.requests)),
+    )
     return Snapshot(
         taken_at=now,
         cycle=(previous.cycle + 1) if previous else 1,
@@ -95,7 +119,26 @@ def next_snapshot(
         states=result.states,
         findings=tuple(sorted(tracked, key=_order)),
         last_success=last_success,
+        error_totals=errors,
+        request_totals=requests,
     )
+
+
+def _add(
+    before: Totals,
+    sources: tuple[SourceStatus, ...],
+    known: tuple[str, ...],
+    counts: Callable[[SourceStatus], Counter[str]],
+) -> dict[tuple[str, str, str], int]:
+    """`before` plus this cycle's counts; every `known` label at 0 for every source."""
+    totals = dict(before)
+    for source in sources:
+        for label in known:
+            totals.setdefault((source.kind, source.source, label), 0)
+        for label, count in counts(source).items():
+            key = (source.kind, source.source, label)
+            totals[key] = totals.get(key, 0) + max(0, count)
+    return totals
 
 
 def _order(tracked: TrackedFinding) -> tuple[int, str, str, str, str]:

@@ -1,10 +1,9 @@
-"""F5Source against the simulated BIG-IP over real TLS: reading, paging, auth, faults."""
+"""F5Source against the simulated BIG-IP over real TLS: reading, paging, auth (faults: _faults)."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,9 +15,8 @@ import pytest
 from monitor.config import Config, parse_config
 from monitor.model import F5State, SourceStatus
 from monitor.simulate.faults import Fault
-from monitor.simulate.httpserver import sim_server_identity
 from monitor.sources.f5 import COLLECTIONS, F5Source
-from tests.sim_helpers_bigip import NOW, PASSWORD, USER, Running, certs, render, running
+from tests.sim_helpers_bigip import PASSWORD, USER, Running, certs, render, running
 
 LOGIN = ("POST", "/mgmt/shared/authn/login")
 SHOP_SNI = "nginx.ingress.serviceaccount.identity.linkerd.cluster.local"
@@ -120,7 +118,9 @@ def make_config(tmp_path: Path, url: str, ca_pem: str, **settings: Any) -> Confi
     }
     poll: dict[str, Any] = {"interval": "60s", "timeout": "5s"}
     for key, value in settings.items():
-        (poll if key in ("timeout", "f5PageSize", "f5Concurrency") else device)[key] = value
+        (poll if key in ("interval", "timeout", "f5PageSize", "f5Concurrency") else device)[key] = (
+            value
+        )
     data = {
         "bigip": [device],
         "boundaries": [
@@ -150,13 +150,18 @@ class World:
         return self.rt.sim.stats("solo").by_endpoint.get((method, path), 0)
 
 
+def no_sleep(seconds: float) -> None:
+    del seconds
+
+
 @contextmanager
 def world(
     tmp_path: Path, section: dict[str, Any] | None = None, **settings: Any
 ) -> Iterator[World]:
+    """The simulated `section` and an F5Source on it (retries do not wait)."""
     with running(render(section or small_section())) as rt:
         cfg = make_config(tmp_path, rt.sim.url("solo"), rt.ca_pem, **settings)
-        source = F5Source(cfg.bigip[0], cfg, clock=rt.clock)
+        source = F5Source(cfg.bigip[0], cfg, clock=rt.clock, sleep=no_sleep)
         try:
             yield World(rt, source, cfg)
         finally:
@@ -180,11 +185,15 @@ def test_poll_reads_the_boundary_objects(tmp_path: Path) -> None:
         assert status.errors == ()
         assert state is not None
         assert (status.source, status.kind, status.up) == ("solo", "bigip", True)
-        # one login, then each collection once per partition (everything fits one page)
-        assert status.requests == {"200": 1 + 2 * len(COLLECTIONS)}
+        # one login, each collection once per partition (everything fits one page), the
+        # two HA reads, and one util/bash attempt (refused: bashAllowed is false)
+        assert status.requests == {"200": 1 + 2 * len(COLLECTIONS) + 2, "401": 1}
         assert w.stats_by(*LOGIN) == 1
         for collection in COLLECTIONS:
             assert w.stats_by("GET", f"/mgmt/tm/{collection}") == 2
+        assert w.stats_by("GET", "/mgmt/tm/cm/device") == 1
+        assert w.stats_by("GET", "/mgmt/tm/cm/sync-status") == 1
+        assert w.stats_by("POST", "/mgmt/tm/util/bash") == 1
     assert state.device == "solo"
     assert state.version == "15.1.10.2"
     assert state.failed == frozenset()
@@ -253,12 +262,15 @@ def test_bundles_from_ca_bundle_manager_and_unknown_ones(tmp_path: Path) -> None
         "/k8s/Shared/linkerd_anchor_a.crt",
         "/Common/public_root.crt",
     ]
-    # a bundle file without a manager: its top-level fields are NOT its contents
+    # a bundle file without a manager: its top-level fields are NOT its contents, and
+    # util/bash, which could read it, is refused to this user
     legacy = state.bundles["/Common/legacy_bundle.crt"]
     assert (legacy.members, legacy.reader) == (None, "none")
     assert legacy.unknown_reason == (
         "no ca-bundle-manager object describes /Common/legacy_bundle.crt;"
-        " its contents cannot be read through the REST API"
+        " its contents cannot be read through the REST API;"
+        " reading the file through util/bash was refused (http_401): a bash-capable role"
+        " would be needed (bundleReader auto tries again every 15 minutes)"
     )
     nested = state.bundles["/Common/nested_bundle"]
     assert nested.members is None
@@ -277,8 +289,11 @@ def test_only_configured_partitions_are_read(tmp_path: Path) -> None:
     assert all(path.startswith("/k8s/Shared/") for path in state.certs)
     made = state.bundles["/k8s/Shared/serverssl_ca_bundle"]
     assert made.members is None
-    assert "partition Common, which is not among the device's configured partitions" in (
-        made.unknown_reason
+    assert made.unknown_reason.startswith(
+        "member /Common/public_root.crt of ca-bundle-manager /k8s/Shared/serverssl_ca_bundle:"
+        " /Common/public_root.crt is in partition Common, which is not among the device's"
+        " configured partitions, so it was not read; reading the file through util/bash was"
+        " refused (http_401)"
     )
 
 
@@ -328,7 +343,8 @@ def test_token_is_reused_across_polls(tmp_path: Path) -> None:
         ok(w.poll())
         state, status = w.poll()
         assert state is not None
-        assert status.requests == {"200": 2 * len(COLLECTIONS)}  # no login this time
+        # no login this time, and util/bash is not asked again after its refusal
+        assert status.requests == {"200": 2 * len(COLLECTIONS) + 2}
         assert w.stats_by(*LOGIN) == 1
         assert w.rt.sim.stats("solo").live_tokens == 1
 
@@ -410,121 +426,3 @@ def test_close_deletes_the_token(tmp_path: Path) -> None:
         w.source.close()
         assert w.rt.sim.stats("solo").live_tokens == 0
         w.source.close()  # twice is harmless
-
-
-# -- failures ----------------------------------------------------------------------------
-
-
-def test_credentials_file_missing_sends_no_request(tmp_path: Path) -> None:
-    with world(tmp_path) as w:
-        (tmp_path / "password").unlink()
-        state, status = w.poll()
-        assert w.rt.sim.stats("solo").total == 0
-    assert state is None
-    assert [e.reason for e in status.errors] == ["credentials_unreadable"]
-    assert str(tmp_path / "password") in status.errors[0].message
-    assert status.requests == {}
-
-
-def test_unknown_ca_is_tls_error(tmp_path: Path) -> None:
-    other_ca, _ = sim_server_identity(NOW, "some-other-ca")
-    with running(render(small_section())) as rt:
-        cfg = make_config(tmp_path, rt.sim.url("solo"), other_ca.pem)
-        source = F5Source(cfg.bigip[0], cfg, clock=rt.clock)
-        state, status = source.poll()
-        source.close()
-    assert state is None
-    assert [e.reason for e in status.errors] == ["tls_error"]
-    assert "CERTIFICATE_VERIFY_FAILED" in status.errors[0].message
-
-
-def test_connection_refused_is_connect_error(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cfg = make_config(tmp_path, f"https://127.0.0.1:{port}", sim_server_identity(NOW, "x")[0].pem)
-    source = F5Source(cfg.bigip[0], cfg)
-    state, status = source.poll()
-    source.close()
-    assert state is None
-    assert [e.reason for e in status.errors] == ["connect_error"]
-    assert status.requests == {"error": 1}
-
-
-def _after_first_poll(tmp_path: Path, fault: Fault, **settings: Any) -> tuple[Any, Any]:
-    """Poll once (logged in), arm `fault` for the next request, poll with concurrency 1:
-    the fault hits the first collection read (ltm/virtual, partition Common)."""
-    with world(tmp_path, f5Concurrency=1, **settings) as w:
-        ok(w.poll())
-        w.rt.sim.inject(fault)
-        return w.poll()
-
-
-def test_503_fails_one_collection_and_the_others_are_read(tmp_path: Path) -> None:
-    state, status = _after_first_poll(tmp_path, Fault("solo", "http503", count=1))
-    assert state is not None
-    assert not status.up
-    assert state.failed == frozenset({"ltm/virtual"})
-    [error] = status.errors
-    assert (error.reason, error.target) == ("http_5xx", "ltm/virtual")
-    assert error.message == (
-        "solo: ltm/virtual (partition Common): HTTP 503:"
-        " There is an active asynchronous task executing."
-    )
-    assert status.requests["503"] == 1
-    # what was read is kept (presence is proven), but absence is not: the collection failed
-    assert set(state.virtuals) == {"/k8s/Shared/shop_443"}
-    assert "/k8s/Shared/nginx_ingress_443" in state.pools
-    assert state.bundles["/k8s/Shared/serverssl_ca_bundle"].members is not None
-
-
-def test_html_500_page_is_http_5xx(tmp_path: Path) -> None:
-    state, status = _after_first_poll(tmp_path, Fault("solo", "http500html", count=1))
-    assert state is not None
-    [error] = status.errors
-    assert error.reason == "http_5xx"
-    assert error.message == (
-        "solo: ltm/virtual (partition Common): HTTP 500: HTML error page"
-        ' "Error 500 AsyncContext timeout"'
-    )
-
-
-def test_truncated_body_is_bad_json(tmp_path: Path) -> None:
-    state, status = _after_first_poll(tmp_path, Fault("solo", "truncate", count=1))
-    assert state is not None
-    assert [e.reason for e in status.errors] in (["bad_json"], ["protocol_error"])
-    assert state.failed == frozenset({"ltm/virtual"})
-
-
-def test_reset_is_protocol_or_connect_error(tmp_path: Path) -> None:
-    state, status = _after_first_poll(tmp_path, Fault("solo", "reset", count=1))
-    assert [e.reason for e in status.errors] in (["protocol_error"], ["connect_error"])
-    assert status.requests.get("error") == 1
-    if state is not None:
-        assert "ltm/virtual" in state.failed
-
-
-def test_latency_beyond_the_timeout_is_timeout(tmp_path: Path) -> None:
-    state, status = _after_first_poll(
-        tmp_path, Fault("solo", "latency", count=1, delay=0.6), timeout="200ms"
-    )
-    assert state is not None
-    [error] = status.errors
-    assert (error.reason, error.target) == ("timeout", "ltm/virtual")
-    assert error.message.startswith("solo: ltm/virtual (partition Common): timed out")
-    assert "/k8s/Shared/nginx_ingress_443" in state.pools
-
-
-def test_ssl_cert_failure_makes_the_bundles_unknown(tmp_path: Path) -> None:
-    with world(tmp_path, partitions=["k8s", "Common"], f5Concurrency=1) as w:
-        ok(w.poll())
-        # concurrency 1 reads in order: 4 LTM collections x 2 partitions, then ssl-cert
-        w.rt.sim.inject(Fault("solo", "latency", count=8, delay=0.001))
-        w.rt.sim.inject(Fault("solo", "http503", count=1))
-        state, status = w.poll()
-    assert state is not None
-    assert state.failed == frozenset({"sys/file/ssl-cert"})
-    made = state.bundles["/k8s/Shared/serverssl_ca_bundle"]
-    assert made.members is None
-    assert made.unknown_reason == "sys/file/ssl-cert could not be read completely (http_5xx)"
-    assert [e.target for e in status.errors] == ["sys/file/ssl-cert"]

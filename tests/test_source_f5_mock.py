@@ -1,8 +1,7 @@
-"""F5Source over httpx.MockTransport: paging edge cases, error bodies, tokens, credentials."""
+"""F5Source over httpx.MockTransport: paging edge cases and error bodies (auth: _mock_auth)."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,24 @@ URL = "https://bigip.test:8443"
 TOKEN = "TOKENVALUE234567ABCDEFGHIJ"
 PASSWORD = "pw-in-a-file"
 Handler = Callable[[httpx.Request], httpx.Response]
+
+
+SYNC = {
+    "kind": "tm:cm:sync-status:sync-statusstats",
+    "entries": {
+        "https://localhost/mgmt/tm/cm/sync-status/0": {
+            "nestedStats": {
+                "entries": {
+                    "color": {"description": "green"},
+                    "mode": {"description": "standalone"},
+                    "status": {"description": "Standalone"},
+                    "summary": {"description": " "},
+                }
+            }
+        }
+    },
+}
+DEVICE = {"name": "bigip-a.test", "hostname": "bigip-a.test", "selfDevice": "true"}
 
 
 def _config(tmp_path: Path, **device: Any) -> Config:
@@ -67,7 +84,10 @@ class FakeBigip:
 
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []
-        self.routes: dict[str, Handler] = {}
+        self.routes: dict[str, Handler] = {
+            "cm/sync-status": lambda r: httpx.Response(200, json=SYNC),
+            "cm/device": lambda r: httpx.Response(200, json={"items": [DEVICE]}),
+        }
         self.login: Handler = lambda r: httpx.Response(
             200, json={"token": {"token": TOKEN, "timeout": 1200}}
         )
@@ -96,6 +116,10 @@ class FakeBigip:
         return [r for r in self.requests if r.url.path == f"/mgmt/tm/{collection}"]
 
 
+def no_sleep(seconds: float) -> None:
+    del seconds
+
+
 def query(request: httpx.Request) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(str(request.url)).query))
 
@@ -105,7 +129,11 @@ def poll(
 ) -> tuple[F5State | None, SourceStatus]:
     cfg = _config(tmp_path, **device)
     source = F5Source(
-        cfg.bigip[0], cfg, transport=httpx.MockTransport(fake), clock=clock or Clock()
+        cfg.bigip[0],
+        cfg,
+        transport=httpx.MockTransport(fake),
+        clock=clock or Clock(),
+        sleep=no_sleep,
     )
     try:
         return source.poll()
@@ -130,7 +158,7 @@ def test_missing_items_is_an_empty_page(tmp_path: Path) -> None:
     assert state.failed == frozenset()
     assert state.version == "17.1.0"
     sent = [r for r in fake.requests if r.method != "DELETE"]  # close() deletes the token
-    assert len(sent) == 1 + len(COLLECTIONS)  # login + one page each
+    assert len(sent) == 1 + len(COLLECTIONS) + 2  # login + one page each + cm/device, sync
 
 
 def test_first_request_carries_filter_top_select_and_expand(tmp_path: Path) -> None:
@@ -344,152 +372,3 @@ def test_malformed_item_is_skipped_and_named(tmp_path: Path) -> None:
         "bigip-a: item 2 of ltm/pool (partition Common) (/Common/bad): member 1: no address"
     )
     assert status.errors[1].message.startswith("bigip-a: item 3 of ltm/pool (partition Common)")
-
-
-# -- authentication ----------------------------------------------------------------------
-
-
-def test_login_401_is_auth_failed_with_one_request(tmp_path: Path) -> None:
-    fake = FakeBigip()
-    fake.login = lambda r: httpx.Response(
-        401, json={"code": 401, "message": "Authentication failed.", "kind": ":resterrorresponse"}
-    )
-    state, status = poll(tmp_path, fake)
-    assert state is None
-    assert [e.reason for e in status.errors] == ["auth_failed"]
-    assert status.errors[0].message == (
-        "bigip-a: login as 'monitor' refused: HTTP 401: Authentication failed."
-    )
-    assert len(fake.requests) == 1
-    body = json.loads(fake.requests[0].content)
-    assert body == {"username": "monitor", "password": PASSWORD, "loginProviderName": "tmos"}
-    assert status.requests == {"401": 1}
-
-
-def test_401_on_data_logs_in_again_once_and_retries(tmp_path: Path) -> None:
-    fake = FakeBigip()
-    tokens = iter(["FIRSTTOKEN", "SECONDTOKEN"])
-    fake.live = {"SECONDTOKEN"}  # the first token is refused
-    fake.login = lambda r: httpx.Response(200, json={"token": {"token": next(tokens)}})
-    state, status = poll(tmp_path, fake)
-    assert status.errors == ()
-    assert state is not None
-    logins = [r for r in fake.requests if r.url.path == "/mgmt/shared/authn/login"]
-    assert len(logins) == 2
-    assert status.requests["401"] >= 1
-
-
-def test_401_after_a_new_login_is_http_401(tmp_path: Path) -> None:
-    fake = FakeBigip()
-    fake.routes["ltm/pool"] = lambda r: httpx.Response(
-        401,
-        json={"code": 401, "message": "Authorization failed: user=x resource=/mgmt/tm/ltm/pool"},
-    )
-    state, status = poll(tmp_path, fake)
-    assert state is not None
-    assert [(e.reason, e.target) for e in status.errors] == [("http_401", "ltm/pool")]
-    assert len(fake.gets("ltm/pool")) == 2  # retried once, after one new login
-    logins = [r for r in fake.requests if r.url.path == "/mgmt/shared/authn/login"]
-    assert len(logins) == 2
-
-
-def test_token_lifetime_comes_from_the_login_response(tmp_path: Path) -> None:
-    fake = FakeBigip()
-    fake.login = lambda r: httpx.Response(200, json={"token": {"token": TOKEN, "timeout": 600}})
-    clock = Clock()
-    cfg = _config(tmp_path)
-    source = F5Source(cfg.bigip[0], cfg, transport=httpx.MockTransport(fake), clock=clock)
-    source.poll()
-    clock.now += 530  # 70 s left: keep it
-    source.poll()
-    clock.now += 20  # 50 s left (< 60 s margin): renew
-    source.poll()
-    source.close()
-    logins = [r for r in fake.requests if r.url.path == "/mgmt/shared/authn/login"]
-    deletes = [r for r in fake.requests if r.method == "DELETE"]
-    assert len(logins) == 2
-    assert len(deletes) == 2  # the superseded token, then the current one on close
-    assert deletes[-1].headers["X-F5-Auth-Token"] == TOKEN
-
-
-def test_basic_auth_never_logs_in(tmp_path: Path) -> None:
-    fake = FakeBigip()
-    _state, status = poll(tmp_path, fake, authType="basic")
-    assert status.errors == ()
-    assert all(r.url.path != "/mgmt/shared/authn/login" for r in fake.requests)
-    gets = [r for r in fake.requests if r.method == "GET"]
-    assert len(gets) == len(COLLECTIONS)
-    assert all(r.headers["Authorization"].startswith("Basic ") for r in gets)
-    assert all("X-F5-Auth-Token" not in r.headers for r in fake.requests)
-
-
-def test_credentials_from_environment_and_file_rotation(tmp_path: Path) -> None:
-    fake = FakeBigip()
-    cfg = _config(tmp_path, usernameEnv="BIGIP_USER", username=None)
-    env = {"BIGIP_USER": "reader"}
-    source = F5Source(cfg.bigip[0], cfg, transport=httpx.MockTransport(fake), environ=env)
-    state, status = source.poll()
-    assert status.errors == ()
-    assert json.loads(fake.requests[0].content)["username"] == "reader"
-    del env["BIGIP_USER"]
-    count = len(fake.requests)
-    state, status = source.poll()
-    assert state is None
-    assert [e.reason for e in status.errors] == ["credentials_unreadable"]
-    assert status.errors[0].message == "bigip-a: the username variable BIGIP_USER is not set"
-    assert len(fake.requests) == count  # nothing sent
-    source.close()
-
-
-@pytest.mark.parametrize(
-    ("content", "expected"), [("pw\n", "pw"), ("pw\r\n", "pw"), ("pw\n\n", "pw\n")]
-)
-def test_one_trailing_newline_is_stripped(tmp_path: Path, content: str, expected: str) -> None:
-    (tmp_path / "password").write_text(content, newline="")
-    fake = FakeBigip()
-    poll(tmp_path, fake)
-    assert json.loads(fake.requests[0].content)["password"] == expected
-
-
-def test_empty_password_file_is_unreadable(tmp_path: Path) -> None:
-    (tmp_path / "password").write_text("\n")
-    fake = FakeBigip()
-    state, status = poll(tmp_path, fake)
-    assert state is None
-    assert [e.reason for e in status.errors] == ["credentials_unreadable"]
-    assert "is empty" in status.errors[0].message
-    assert fake.requests == []
-
-
-def test_transport_errors_map_to_reason_codes(tmp_path: Path) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/mgmt/shared/authn/login":
-            return httpx.Response(200, json={"token": {"token": TOKEN}})
-        path = request.url.path.removeprefix("/mgmt/tm/")
-        if path == "ltm/pool":
-            raise httpx.ReadTimeout("timed out", request=request)
-        if path == "ltm/virtual":
-            raise httpx.RemoteProtocolError("peer closed connection", request=request)
-        return httpx.Response(200, json={})
-
-    cfg = _config(tmp_path)
-    source = F5Source(cfg.bigip[0], cfg, transport=httpx.MockTransport(handler))
-    state, status = source.poll()
-    source.close()
-    assert state is not None
-    reasons = {e.target: e.reason for e in status.errors}
-    assert reasons == {"ltm/pool": "timeout", "ltm/virtual": "protocol_error"}
-    assert status.requests == {"200": 5, "error": 2}
-
-
-def test_401_on_everything_costs_a_single_new_login(tmp_path: Path) -> None:
-    fake = FakeBigip()
-    denied = {"code": 401, "message": "Authorization failed: user=x resource=/mgmt/tm/y"}
-    for collection in COLLECTIONS:
-        fake.routes[collection] = lambda r: httpx.Response(401, json=denied)
-    state, status = poll(tmp_path, fake)
-    assert state is None  # nothing could be read
-    assert {e.reason for e in status.errors} == {"http_401"}
-    assert {e.target for e in status.errors} == set(COLLECTIONS)
-    logins = [r for r in fake.requests if r.url.path == "/mgmt/shared/authn/login"]
-    assert len(logins) == 2

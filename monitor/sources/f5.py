@@ -1,22 +1,32 @@
 """The BIG-IP source: one device's boundary objects per poll, as an `F5State` plus errors.
 
-Owns the poll of one device (DESIGN section 4): read the credentials, authenticate
-(`f5_client`), then read, for every configured partition, the collections of `COLLECTIONS`
-in parallel on a pool of `f5Concurrency` threads, each collection paging sequentially
-(`f5_paging`), parse them (`f5_parse`), work out every CA bundle's contents
-(`f5_bundles`), and report how it went. Remote faults never raise out of `poll()`: a
-collection that could not be read completely is in `F5State.failed` with its errors
-(`SourceError.target` = the collection), and a device of which nothing could be read
+Owns the poll of one device (DESIGN section 4): read the credentials (`f5_credentials`),
+authenticate (`f5_client`), then read on a pool of `f5Concurrency` threads
+- for every configured partition, the collections of `COLLECTIONS`, each paging
+  sequentially (`f5_paging`) and parsed page by page (`f5_parse`), so the raw JSON of a
+  large configuration is never held whole;
+- once per device, `cm/device` (paged, no partition) and the `cm/sync-status` stats
+  document (`f5_ha`);
+then work out every CA bundle's contents (`f5_bundles`, then `f5_bash` where the
+`bundleReader` allows it) and report how it went. Everything happens within the
+device's time budget, with retries of transient faults (`f5_exchange`).
+
+Remote faults never raise out of `poll()`: a collection that could not be read completely
+is in `F5State.failed` with its errors (`SourceError.target` = the collection; HA reads
+are "cm/device" and "cm/sync-status"), and a device of which nothing could be read
 (credentials unreadable, login refused, unreachable) gives `(None, status)`.
 
-Requests per poll of a device: one per (collection, partition, page), plus a login when
-there is no valid token (and one retry per request refused with a 401 after a re-login).
+Requests per poll of a device, when nothing fails: one per page of each (collection,
+partition) (`pages_needed`), one for `cm/device` per page, one for `cm/sync-status`,
+a login when there is no valid token, and one util/bash call per bundle file that only
+bash can read and that changed since it was last read.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import random
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -28,10 +38,16 @@ import httpx
 from monitor.config import BigIPConfig, Config
 from monitor.model import F5State, SourceError, SourceStatus
 from monitor.sources.errors import SourceFailure
+from monitor.sources.f5_bash import BASH_PATH, BashReader
+from monitor.sources.f5_bash import TARGET as BASH_TARGET
 from monitor.sources.f5_bundles import build_bundles
-from monitor.sources.f5_client import Exchange, F5Client, read_credentials
+from monitor.sources.f5_client import F5Client
+from monitor.sources.f5_credentials import read_credentials
+from monitor.sources.f5_exchange import Exchange, poll_budget
+from monitor.sources.f5_ha import parse_device, parse_sync_status
 from monitor.sources.f5_paging import read_collection
 from monitor.sources.f5_parse import (
+    Malformed,
     parse_ca_bundle_manager,
     parse_client_ssl,
     parse_items,
@@ -50,6 +66,8 @@ CLIENT_SSL: Final = "ltm/profile/client-ssl"
 SSL_CERTS: Final = "sys/file/ssl-cert"
 CA_BUNDLES: Final = "sys/crypto/ca-bundle-manager"
 COLLECTIONS: Final = (VIRTUALS, POOLS, SERVER_SSL, CLIENT_SSL, SSL_CERTS, CA_BUNDLES)
+DEVICES: Final = "cm/device"
+SYNC_STATUS: Final = "cm/sync-status"
 
 # Query options per collection. Virtuals and pools are read with their subcollections
 # expanded (per page) and without $select: whether BIG-IP keeps an expanded subcollection
@@ -62,10 +80,24 @@ _SELECT: Final = {
     ),
     CLIENT_SSL: "fullPath,name,partition,subPath,selfLink,certKeyChain,serverName,sniDefault",
     SSL_CERTS: "fullPath,name,partition,subPath,selfLink,isBundle,fingerprint,expirationDate,"
-    "subject,issuer",
+    "subject,issuer,checksum",
     CA_BUNDLES: "fullPath,name,partition,subPath,selfLink,includeBundle",
+    DEVICES: "name,fullPath,selfLink,hostname,failoverState,version,managementIp,selfDevice",
 }
 _EXPAND: Final = frozenset({VIRTUALS, POOLS})
+_PARSERS: Final[dict[str, Any]] = {
+    VIRTUALS: parse_virtual,
+    POOLS: parse_pool,
+    SERVER_SSL: parse_server_ssl,
+    CLIENT_SSL: parse_client_ssl,
+    SSL_CERTS: parse_ssl_cert,
+    CA_BUNDLES: parse_ca_bundle_manager,
+    DEVICES: parse_device,
+}
+_KEYS: Final[dict[str, Callable[[Any], str]]] = {
+    CA_BUNDLES: lambda m: str(m[0]),
+    DEVICES: lambda d: str(d.name),
+}
 
 
 def options(collection: str) -> list[tuple[str, str]]:
@@ -76,14 +108,27 @@ def options(collection: str) -> list[tuple[str, str]]:
 
 
 @dataclass
-class _Reads:
-    """What one poll's collection reads gave."""
+class _Read:
+    """What one job (a collection of one partition, or an HA read) gave."""
 
-    raw: dict[str, list[tuple[str, Any]]]  # collection → [(partition, item)]
+    objects: dict[str, Any] = field(default_factory=dict)
+    errors: list[SourceError] = field(default_factory=list)
+    version: str = ""
+    checksums: dict[str, str] = field(default_factory=dict)  # ssl-cert path → checksum
+    sync: Any = None
+
+
+@dataclass
+class _Reads:
+    """What one poll's reads gave, merged."""
+
+    objects: dict[str, dict[str, Any]]  # collection → {key: parsed object}
     errors: list[SourceError] = field(default_factory=list)
     failed: set[str] = field(default_factory=set)
-    succeeded: int = 0  # (collection, partition) reads that completed
+    succeeded: int = 0  # reads that completed
     version: str = ""
+    checksums: dict[str, str] = field(default_factory=dict)
+    sync: Any = None
 
 
 class F5Source:
@@ -96,24 +141,31 @@ class F5Source:
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
         environ: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
     ) -> None:
         self.name = device.name
         self._device = device
         self._poll = cfg.poll
         self._environ = os.environ if environ is None else environ
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self.budget = poll_budget(cfg.poll.interval, cfg.poll.timeout)
         concurrency = cfg.poll.f5_concurrency
         self._client = F5Client(
-            device, cfg.poll.timeout.total_seconds(), concurrency, transport, clock
+            device, cfg.poll.timeout.total_seconds(), concurrency, transport, clock, self.budget
         )
         self._pool = ThreadPoolExecutor(
             max_workers=concurrency, thread_name_prefix=f"f5-{self.name}"
         )
+        self._bash = BashReader(device.name, device.bundle_reader, clock)
 
     def __repr__(self) -> str:
         return f"F5Source(name={self.name!r}, url={self._device.url!r})"
 
     def collections(self) -> tuple[str, ...]:
-        if self._device.bundle_reader == "none":
+        """The per-partition collections this device's config needs."""
+        if self._device.bundle_reader in ("none", "bash"):
             return tuple(c for c in COLLECTIONS if c != CA_BUNDLES)
         return COLLECTIONS
 
@@ -132,7 +184,9 @@ class F5Source:
             )
 
         try:
-            ex = Exchange(read_credentials(self._device, self._environ))
+            ex = Exchange(
+                read_credentials(self._device, self._environ), self.budget, self._sleep, self._rng
+            )
             self._client.prepare(ex)
         except SourceFailure as err:
             log.warning("%s", err.error.message)
@@ -140,86 +194,122 @@ class F5Source:
         reads = self._read_all(ex)
         if not reads.succeeded:  # nothing at all could be read
             return None, status(reads.errors)
-        state = self._state(reads)
+        state = self._state(ex, reads)
+        if ex.fatal is not None:
+            log.warning("%s", ex.fatal.message)
         return state, status(reads.errors)
 
+    # -- reading -------------------------------------------------------------------------
+
+    def _read_collection(self, ex: Exchange, collection: str, partition: str | None) -> _Read:
+        out = _Read()
+        parse, key = _PARSERS[collection], _KEYS.get(collection)
+        label = partition or ""
+        seen = 0
+
+        def on_page(page: list[Any]) -> None:
+            nonlocal seen
+            pairs = [(label, item) for item in page]
+            kw = {"key": key} if key else {}
+            parsed, problems = parse_items(parse, pairs, collection, self.name, offset=seen, **kw)
+            seen += len(page)
+            for k, v in parsed.items():
+                out.objects.setdefault(k, v)
+            out.errors.extend(problems)
+            if collection == SSL_CERTS:
+                for item in page:
+                    if isinstance(item, dict) and isinstance(item.get("checksum"), str):
+                        out.checksums[str(item.get("fullPath"))] = item["checksum"]
+
+        def get(url: str, what: str) -> Any:
+            return self._client.get(ex, url, what, collection)
+
+        _, out.version = read_collection(
+            get,
+            self.name,
+            collection,
+            partition,
+            self._poll.f5_page_size,
+            options(collection),
+            on_page,
+        )
+        return out
+
+    def _read_sync(self, ex: Exchange) -> _Read:
+        doc = self._client.get(ex, f"/mgmt/tm/{SYNC_STATUS}", SYNC_STATUS, SYNC_STATUS)
+        try:
+            return _Read(sync=parse_sync_status(doc))
+        except Malformed as err:
+            message = f"{self.name}: {SYNC_STATUS}: {err}"
+            return _Read(errors=[SourceError("bad_json", message, SYNC_STATUS)])
+
     def _read_all(self, ex: Exchange) -> _Reads:
-        """Every (collection, partition) of the device, at most f5Concurrency at a time."""
-        device = self._device
-
-        def read(collection: str, partition: str) -> tuple[list[Any], str]:
-            def get(url: str, what: str) -> Any:
-                return self._client.get(ex, url, what, collection)
-
-            return read_collection(
-                get,
-                device.name,
-                collection,
-                partition,
-                self._poll.f5_page_size,
-                options(collection),
-            )
-
+        """Every (collection, partition) and the HA reads, at most f5Concurrency at a time."""
         jobs = [
-            (c, p, self._pool.submit(read, c, p))
+            (c, self._pool.submit(self._read_collection, ex, c, p))
             for c in self.collections()
-            for p in device.partitions
+            for p in self._device.partitions
         ]
-        reads = _Reads({c: [] for c in self.collections()})
-        for collection, partition, future in jobs:
+        jobs.append((DEVICES, self._pool.submit(self._read_collection, ex, DEVICES, None)))
+        jobs.append((SYNC_STATUS, self._pool.submit(self._read_sync, ex)))
+        reads = _Reads({c: {} for c in (*self.collections(), DEVICES)})
+        for collection, future in jobs:
             try:
-                items, version = future.result()
+                read = future.result()
             except SourceFailure as err:
                 reads.errors.append(err.error)
                 reads.failed.add(collection)
                 continue
             reads.succeeded += 1
-            reads.raw[collection].extend((partition, item) for item in items)
-            reads.version = reads.version or version
-        if ex.fatal is not None:
-            log.warning("%s", ex.fatal.message)
+            if read.errors:
+                reads.errors.extend(read.errors)
+                reads.failed.add(collection)
+            merged = reads.objects.setdefault(collection, {})
+            for k, v in read.objects.items():
+                merged.setdefault(k, v)
+            reads.checksums.update(read.checksums)
+            reads.version = reads.version or read.version
+            reads.sync = reads.sync if read.sync is None else read.sync
         return reads
 
-    def _state(self, reads: _Reads) -> F5State:
-        name = self.name
-        raw, errors, failed = reads.raw, reads.errors, reads.failed
+    # -- the state -----------------------------------------------------------------------
 
-        def parsed(collection: str, parse: Any, **kw: Any) -> dict[str, Any]:
-            out, problems = parse_items(parse, raw.get(collection, []), collection, name, **kw)
-            if problems:
-                errors.extend(problems)
-                failed.add(collection)
-            return out
-
-        virtuals = parsed(VIRTUALS, parse_virtual)
-        pools = parsed(POOLS, parse_pool)
-        server_ssl = parsed(SERVER_SSL, parse_server_ssl)
-        client_ssl = parsed(CLIENT_SSL, parse_client_ssl)
-        certs = parsed(SSL_CERTS, parse_ssl_cert)
-        managers = parsed(CA_BUNDLES, parse_ca_bundle_manager, key=lambda m: m[0])
+    def _state(self, ex: Exchange, reads: _Reads) -> F5State:
+        objects, errors, failed = reads.objects, reads.errors, reads.failed
+        server_ssl = objects[SERVER_SSL]
+        certs = objects[SSL_CERTS]
+        managers = {path: include for path, include in objects.get(CA_BUNDLES, {}).values()}
         broken = [c for c in (SSL_CERTS, CA_BUNDLES) if c in failed]
         unreadable = ""
         if broken:
             codes = sorted({e.reason for e in errors if e.target in broken})
             unreadable = f"{' and '.join(broken)} could not be read completely ({', '.join(codes)})"
+        reader = self._device.bundle_reader
         bundles = build_bundles(
-            server_ssl,
-            certs,
-            {path: include for path, include in managers.values()},
-            self._device.partitions,
-            unreadable,
-            self._device.bundle_reader,
+            server_ssl, certs, managers, self._device.partitions, unreadable, reader
         )
+        if reader in ("bash", "auto") and not unreadable and ex.fatal is None:
+
+            def post(body: dict[str, Any], what: str) -> Any:
+                return self._client.post(ex, BASH_PATH, body, what, BASH_TARGET)
+
+            bundles, bash_errors = self._bash.complete(
+                bundles, certs, reads.checksums, post, lambda f, xs: list(self._pool.map(f, xs))
+            )
+            errors.extend(bash_errors)
+        devices = objects[DEVICES]
         return F5State(
-            device=name,
-            virtuals=virtuals,
-            pools=pools,
+            device=self.name,
+            virtuals=objects[VIRTUALS],
+            pools=objects[POOLS],
             server_ssl=server_ssl,
-            client_ssl=client_ssl,
+            client_ssl=objects[CLIENT_SSL],
             certs=certs,
             bundles=bundles,
             failed=frozenset(failed),
             version=reads.version,
+            sync=reads.sync,
+            devices=tuple(devices[k] for k in sorted(devices)) if DEVICES not in failed else (),
         )
 
     def close(self) -> None:

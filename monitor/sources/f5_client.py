@@ -1,15 +1,28 @@
-"""The HTTP side of one BIG-IP device: credentials, token or basic auth, and every request.
+"""The HTTP side of one BIG-IP device: token or basic auth, and every request.
 
 Owns the one `httpx.Client` of a device (created on first use and kept for keep-alive;
 TLS verified against `caFile` unless `insecure`), the semaphore that keeps at most
-`f5Concurrency` requests in flight, per-poll request counting, reading credentials
-(files re-read every poll, so rotation works), and iControl REST authentication
-(research/f5.md §1):
-- token: `POST /mgmt/shared/authn/login`; the token is kept across polls until
-  `timeout - margin` seconds after login by the injected clock, renewed after a 401 once
-  per stale token (concurrent 401s share one login) and the request retried once; a
-  token renewed early is deleted; `logout()` deletes the current one.
-- basic: `Authorization: Basic` on every request.
+`f5Concurrency` requests in flight (a retry waits outside it), and iControl REST
+authentication (research/f5.md §1). Budget, retries and counting are the poll's
+`Exchange` (`f5_exchange`).
+
+Token auth:
+- `POST /mgmt/shared/authn/login` with the configured `loginProviderName` (default
+  `tmos`); the token is kept across polls while it will outlive the next one (renewed
+  when less than max(60 s, the poll budget) of its `timeout` is left, by the injected
+  clock). A token renewed early is deleted, so one replica holds one live token per
+  device. `logout()` deletes the current one.
+- A 401 whose message names a user (`Authorization failed: user=…`) is a denial of that
+  resource (RBAC): the token is fine and is not renewed. Any other 401 (`X-F5-Auth-Token
+  does not exist.`) costs one re-login per poll, shared by the requests that met it, and
+  each of them is sent once more; the replaced token is deleted unless the device said
+  it no longer exists.
+- 400 `… maximum active login tokens` at login: the user's 100 tokens are held by other
+  clients; reported as `auth_failed` saying so.
+- Tokens are not PATCHed to live longer: a token that outlives its process (a crash, a
+  SIGKILL) keeps one of the user's 100 slots until it expires, so the default 1,200 s
+  is kept and a re-login every ~19 minutes is the price.
+Basic auth: `Authorization: Basic` on every request; a 401 is `auth_failed`.
 
 Secrets: the password and the token live only in `Credentials` / `_Token`, whose reprs
 hide them; every message built here is scrubbed of both.
@@ -21,10 +34,8 @@ import json
 import logging
 import ssl
 import threading
-from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,13 +44,16 @@ from monitor.config import BigIPConfig
 from monitor.model import SourceError
 from monitor.sources.errors import SourceFailure, failure, status_reason
 from monitor.sources.f5_errors import exception_reason, exception_text, response_text, scrub
+from monitor.sources.f5_exchange import RETRY_REASONS, RETRY_STATUSES, Exchange
 
 log = logging.getLogger("f5_linkerd_monitor.f5")
 
 LOGIN_PATH = "/mgmt/shared/authn/login"
 TOKENS_PATH = "/mgmt/shared/authz/tokens/"
-TOKEN_MARGIN = 60.0  # renew this long before the token's own expiry (e-Xpert does the same)
+TOKEN_MARGIN = 60.0  # at least: renew this long before the token's own expiry
 DEFAULT_TOKEN_TIMEOUT = 1200
+TOKEN_LIMIT_TEXT = "maximum active login tokens"
+LOGIN_RETRY_REASONS = frozenset({"connect_error"})
 # After one of these, the device's other requests of the poll are not sent.
 FATAL = frozenset({"connect_error", "tls_error", "auth_failed"})
 _EXCEPTION_WORDS = {
@@ -50,86 +64,6 @@ _EXCEPTION_WORDS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    username: str
-    password: str = field(repr=False)
-
-    def __repr__(self) -> str:
-        return f"Credentials(username={self.username!r}, password='***')"
-
-
-def _strip_newline(text: str) -> str:
-    if text.endswith("\r\n"):
-        return text[:-2]
-    return text[:-1] if text.endswith("\n") else text
-
-
-def _from_file(device: str, what: str, path: Path) -> str:
-    try:
-        value = _strip_newline(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        why = err.strerror if isinstance(err, OSError) and err.strerror else type(err).__name__
-        raise failure(
-            "credentials_unreadable", f"{device}: cannot read the {what} file {path}: {why}"
-        ) from None
-    if not value:
-        raise failure("credentials_unreadable", f"{device}: the {what} file {path} is empty")
-    return value
-
-
-def _from_env(device: str, what: str, name: str, environ: Mapping[str, str]) -> str:
-    value = environ.get(name)
-    if not value:
-        state = "is not set" if value is None else "is empty"
-        raise failure("credentials_unreadable", f"{device}: the {what} variable {name} {state}")
-    return value
-
-
-def read_credentials(device: BigIPConfig, environ: Mapping[str, str]) -> Credentials:
-    """The device's username and password as they are now; SourceFailure if unreadable."""
-    if device.username is not None:
-        user = device.username
-    elif device.username_file is not None:
-        user = _from_file(device.name, "username", device.username_file)
-    elif device.username_env is not None:
-        user = _from_env(device.name, "username", device.username_env, environ)
-    else:
-        raise failure("credentials_unreadable", f"{device.name}: no username configured")
-    if device.password_file is not None:
-        password = _from_file(device.name, "password", device.password_file)
-    elif device.password_env is not None:
-        password = _from_env(device.name, "password", device.password_env, environ)
-    else:
-        raise failure("credentials_unreadable", f"{device.name}: no password configured")
-    return Credentials(user, password)
-
-
-class Exchange:
-    """One poll's requests: the credentials, the counts by status, and the give-up signal."""
-
-    def __init__(self, creds: Credentials) -> None:
-        self.creds = creds
-        self._lock = threading.Lock()
-        self._counts: Counter[str] = Counter()
-        self.fatal: SourceError | None = None
-        self.renewed: object | None = None  # the token a re-login of this poll produced
-        self.old_tokens: set[str] = set()  # replaced during this poll: scrubbed from messages
-
-    def count(self, key: str) -> None:
-        with self._lock:
-            self._counts[key] += 1
-
-    def counts(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._counts)
-
-    def give_up(self, error: SourceError) -> None:
-        with self._lock:
-            if self.fatal is None:
-                self.fatal = error
-
-
 @dataclass(slots=True)
 class _Token:
     value: str = field(repr=False)
@@ -138,8 +72,13 @@ class _Token:
     dies_at: float  # when the device forgets it
 
 
+def is_denial(response: httpx.Response) -> bool:
+    """A 401 that denies a resource to a known user (RBAC), not a bad token or password."""
+    return response_text(response).startswith("Authorization failed: user=")
+
+
 class F5Client:
-    """Requests to one device, authenticated, bounded and counted."""
+    """Requests to one device, authenticated, bounded, retried and counted."""
 
     def __init__(
         self,
@@ -148,12 +87,14 @@ class F5Client:
         concurrency: int,
         transport: httpx.BaseTransport | None,
         clock: Callable[[], float],
+        budget: float = 0.0,
     ) -> None:
         self.device = device
         self._timeout = timeout
         self._concurrency = concurrency
         self._transport = transport
         self._clock = clock
+        self._margin = max(TOKEN_MARGIN, budget)
         self._slots = threading.BoundedSemaphore(concurrency)
         self._auth_lock = threading.Lock()
         self._http: httpx.Client | None = None
@@ -205,10 +146,12 @@ class F5Client:
             if old is not None:
                 ex.old_tokens.add(old.value)
             self._token = self._login(ex)
-        if old is not None and same_user and self._clock() < old.dies_at:
-            self._delete(ex, old.value, self._token.value)  # renewed early: still live
+        if old is not None and self._clock() < old.dies_at:
+            # renewed early, or the username changed: the old one is still live; it may
+            # delete itself (a token can always delete its own), so one live token remains
+            self._delete(ex, old.value, old.value)
 
-    # -- requests ------------------------------------------------------------------------
+    # -- one request ---------------------------------------------------------------------
 
     def _secrets(self, ex: Exchange | None) -> tuple[str, ...]:
         token = self._token.value if self._token else ""
@@ -217,27 +160,66 @@ class F5Client:
     def _send(
         self, ex: Exchange, method: str, url: str, what: str, target: str, **kwargs: Any
     ) -> httpx.Response:
+        """One attempt, within the poll's budget; SourceFailure without a response."""
+        name = self.device.name
         if ex.fatal is not None:
             raise failure(
                 ex.fatal.reason,
-                f"{self.device.name}: {what} not read: gave up after {ex.fatal.reason}"
-                " on an earlier request",
+                f"{name}: {what} not read: gave up after {ex.fatal.reason} on an earlier request",
                 target,
             )
         with self._slots:
+            left = ex.remaining()
+            if left <= 0:
+                raise failure(
+                    "timeout",
+                    f"{name}: {what} not read: the poll's time budget ({ex.budget:g}s) ran out",
+                    target,
+                )
             try:
-                response = self._client().request(method, url, **kwargs)
+                response = self._client().request(
+                    method, url, timeout=min(self._timeout, left), **kwargs
+                )
             except (httpx.HTTPError, OSError) as err:
                 ex.count("error")
                 reason = exception_reason(err)
                 text = scrub(exception_text(err), self._secrets(ex))
                 words = _EXCEPTION_WORDS.get(reason, reason)
-                error = SourceError(reason, f"{self.device.name}: {what}: {words}: {text}", target)
-                if reason in FATAL:
-                    ex.give_up(error)
-                raise SourceFailure(error) from None
+                raise failure(reason, f"{name}: {what}: {words}: {text}", target) from None
         ex.count(str(response.status_code))
         return response
+
+    def _attempts(
+        self,
+        ex: Exchange,
+        method: str,
+        url: str,
+        what: str,
+        target: str,
+        retry: frozenset[str] = RETRY_REASONS,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """`_send`, retried after transient faults (see f5_exchange); `retry`: the
+        transport failures that may be retried."""
+        attempt = 1
+        while True:
+            try:
+                response = self._send(ex, method, url, what, target, **kwargs)
+            except SourceFailure as err:
+                if err.reason in retry and ex.wait_to_retry(attempt):
+                    log.debug("%s: retrying %s after %s", self.device.name, what, err.reason)
+                    attempt += 1
+                    continue
+                if err.reason in FATAL:
+                    ex.give_up(err.error)
+                raise
+            if response.status_code in RETRY_STATUSES and ex.wait_to_retry(attempt, response):
+                log.debug(
+                    "%s: retrying %s after HTTP %s", self.device.name, what, response.status_code
+                )
+                attempt += 1
+                continue
+            return response
 
     def _http_failure(
         self, ex: Exchange, response: httpx.Response, what: str, target: str, reason: str = ""
@@ -259,25 +241,45 @@ class F5Client:
                 target,
             ) from None
 
-    def get(self, ex: Exchange, url: str, what: str, target: str) -> Any:
-        """The JSON document at `url` (relative to the device URL); SourceFailure otherwise."""
-        if self.device.auth_type == "token":
-            token = self._token or self._renew(ex, None, what, target)
-            if token is None:  # cannot happen: a login without a stale token returns one
-                raise failure("auth_failed", f"{self.device.name}: {what}: no token", target)
-            response = self._send(ex, "GET", url, what, target, headers=_header(token))
-            if response.status_code == 401 and (fresh := self._renew(ex, token, what, target)):
-                response = self._send(ex, "GET", url, what, target, headers=_header(fresh))
-        else:
+    def _request(
+        self, ex: Exchange, method: str, url: str, what: str, target: str, **kwargs: Any
+    ) -> httpx.Response:
+        """An authenticated request (re-login once after a token 401)."""
+        if self.device.auth_type != "token":
             auth = (ex.creds.username, ex.creds.password)
-            response = self._send(ex, "GET", url, what, target, auth=auth)
-            if response.status_code == 401 and not _is_authorization(response):
+            response = self._attempts(ex, method, url, what, target, auth=auth, **kwargs)
+            if response.status_code == 401 and not is_denial(response):
                 err = self._http_failure(ex, response, what, target, "auth_failed")
                 ex.give_up(err.error)
                 raise err
+            return response
+        token = self._token or self._renew(ex, None, what, target)
+        if token is None:  # cannot happen: a login without a stale token returns one
+            raise failure("auth_failed", f"{self.device.name}: {what}: no token", target)
+        response = self._attempts(ex, method, url, what, target, headers=_header(token), **kwargs)
+        if response.status_code == 401 and not is_denial(response):
+            gone = "does not exist" in response_text(response)
+            fresh = self._renew(ex, token, what, target, gone)
+            if fresh is not None:
+                headers = _header(fresh)
+                response = self._attempts(ex, method, url, what, target, headers=headers, **kwargs)
+        return response
+
+    def _document(
+        self, ex: Exchange, method: str, url: str, what: str, target: str, **kwargs: Any
+    ) -> Any:
+        response = self._request(ex, method, url, what, target, **kwargs)
         if not 200 <= response.status_code < 300:
             raise self._http_failure(ex, response, what, target)
         return self._json(ex, response, what, target)
+
+    def get(self, ex: Exchange, url: str, what: str, target: str) -> Any:
+        """The JSON document at `url` (relative to the device URL); SourceFailure otherwise."""
+        return self._document(ex, "GET", url, what, target)
+
+    def post(self, ex: Exchange, url: str, body: Any, what: str, target: str) -> Any:
+        """POST `body` as JSON (a read-only command: util/bash `cat`); the JSON answer."""
+        return self._document(ex, "POST", url, what, target, json=body)
 
     # -- tokens --------------------------------------------------------------------------
 
@@ -290,9 +292,20 @@ class F5Client:
             "loginProviderName": self.device.login_provider_name,
         }
         what = f"login as {creds.username!r}"
-        response = self._send(ex, "POST", LOGIN_PATH, what, "login", json=body)
-        if response.status_code == 401:
-            err = self._http_failure(ex, response, f"{what} refused", "login", "auth_failed")
+        # A login that timed out or was cut off may have made a token on the device that
+        # we never learn (and cannot delete): only a refused connection is tried again.
+        response = self._attempts(
+            ex, "POST", LOGIN_PATH, what, "login", retry=LOGIN_RETRY_REASONS, json=body
+        )
+        limit = response.status_code == 400 and TOKEN_LIMIT_TEXT in response_text(response)
+        if response.status_code == 401 or limit:
+            why = (
+                f"{what} refused: the user holds BIG-IP's maximum of 100 login tokens (taken by"
+                " other clients of this user; use a dedicated user or authType basic)"
+                if limit
+                else f"{what} refused"
+            )
+            err = self._http_failure(ex, response, why, "login", "auth_failed")
             ex.give_up(err.error)
             raise err
         if not 200 <= response.status_code < 300:
@@ -312,10 +325,12 @@ class F5Client:
         log.debug(
             "%s: logged in as %s (token timeout %ss)", self.device.name, creds.username, timeout
         )
-        margin = min(TOKEN_MARGIN, timeout / 4)
+        margin = min(self._margin, timeout / 2)
         return _Token(value, creds.username, started + timeout - margin, started + timeout)
 
-    def _renew(self, ex: Exchange, stale: _Token | None, what: str, target: str) -> _Token | None:
+    def _renew(
+        self, ex: Exchange, stale: _Token | None, what: str, target: str, gone: bool = True
+    ) -> _Token | None:
         """A token to use instead of `stale` (refused with a 401, or None: there was none):
         the one another thread already got, or a new login; None when `stale` itself came
         from a re-login of this poll (the 401 is then not about the token)."""
@@ -324,6 +339,8 @@ class F5Client:
                 return self._token
             if stale is not None and stale is ex.renewed:
                 return None
+            if ex.relogin_error is not None:
+                raise SourceFailure(ex.relogin_error)
             if stale is not None:
                 ex.old_tokens.add(stale.value)
                 log.info(
@@ -333,10 +350,14 @@ class F5Client:
             try:
                 self._token = ex.renewed = self._login(ex)
             except SourceFailure as err:
-                raise failure(
+                ex.relogin_error = SourceError(
                     err.reason, f"{err.error.message} (needed for {what})", target
-                ) from None
-            return self._token
+                )
+                raise SourceFailure(ex.relogin_error) from None
+            fresh = self._token
+        if stale is not None and not gone:  # the device may still hold it: one live token
+            self._delete(ex, stale.value, fresh.value)
+        return fresh
 
     def _delete(self, ex: Exchange | None, value: str, auth_token: str) -> None:
         """Delete token `value`, ignoring every failure."""
@@ -363,11 +384,6 @@ class F5Client:
         if self._http is not None:
             self._http.close()
             self._http = None
-
-
-def _is_authorization(response: httpx.Response) -> bool:
-    """A 401 that denies a resource to a known user (RBAC), not bad credentials."""
-    return response_text(response).startswith("Authorization failed: user=")
 
 
 def _header(token: _Token) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """Reading one iControl REST collection of one partition, page by page.
 
 Owns the paging rules of research/f5.md §3: the first request carries
-`$filter=partition eq <P>`, `$top=<page size>` and the caller's `$select` /
+`$filter=partition eq <P>` (none for collections outside partitions, such as
+`cm/device`), `$top=<page size>` and the caller's `$select` /
 `expandSubcollections=true` (per page, never on a whole collection); then
 - a `nextLink` is followed after replacing its `https://localhost` scheme and host with
   the device's (only its path and query are kept; options it lacks are added back);
@@ -10,7 +11,13 @@ Owns the paging rules of research/f5.md §3: the first request carries
 - a missing `items` key is an empty page, and ends the collection;
 - a page URL seen before, a full page holding only objects already read, or more than
   `MAX_PAGES` pages is a `paging_loop`.
-Pages are read sequentially; the caller runs collections in parallel.
+Pages are read sequentially; the caller runs collections in parallel. With `on_page`
+each page is handed over as it arrives (and parsed there), so a large collection's raw
+JSON is never held in memory all at once.
+
+The fewest requests a collection of `n` objects can be read with is `pages_needed(n)`:
+ceil(n / page size), and one for an empty collection (the benchmark and the tests hold
+the source to it).
 """
 
 from __future__ import annotations
@@ -27,6 +34,12 @@ _VERSION = re.compile(r"[?&]ver=([0-9][0-9A-Za-z.\-]*)")
 _SAFE = ",'"
 
 Getter = Callable[[str, str], Any]  # (url, what) → parsed JSON; raises SourceFailure
+PageSink = Callable[[list[Any]], None]
+
+
+def pages_needed(count: int, page_size: int) -> int:
+    """The fewest GETs that read a collection of `count` objects: at least one."""
+    return max(1, -(-count // page_size))
 
 
 def encode_query(pairs: list[tuple[str, str]]) -> str:
@@ -78,18 +91,24 @@ def read_collection(
     get: Getter,
     device: str,
     collection: str,
-    partition: str,
+    partition: str | None,
     page_size: int,
     options: list[tuple[str, str]],
+    on_page: PageSink | None = None,
 ) -> tuple[list[Any], str]:
-    """Every item of `collection` in `partition` and the TMOS version; SourceFailure on error."""
-    what = f"{collection} (partition {partition})"
-    base = [("$filter", f"partition eq {partition}"), ("$top", str(page_size)), *options]
+    """Every item of `collection` in `partition` (None: no partition filter) and the TMOS
+    version; with `on_page`, the items go there page by page and the list is empty.
+    SourceFailure on error."""
+    what = collection if partition is None else f"{collection} (partition {partition})"
+    base = [("$top", str(page_size)), *options]
+    if partition is not None:
+        base.insert(0, ("$filter", f"partition eq {partition}"))
     path = f"/mgmt/tm/{collection}"
     url = f"{path}?{encode_query(base)}"
     seen_urls: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
     seen_paths: set[str] = set()
     items: list[Any] = []
+    count = 0
     version = ""
     for number in range(1, MAX_PAGES + 1):
         key = _url_key(url)
@@ -117,13 +136,17 @@ def read_collection(
                 collection,
             )
         seen_paths |= paths
-        items.extend(page)
+        count += len(page)
+        if on_page is not None:
+            on_page(page)
+        else:
+            items.extend(page)
         version = version or version_of(body, page)
         link = body.get("nextLink")
         if isinstance(link, str) and link.strip():
             url = next_url(link.strip(), base)
-        elif page and len(page) >= page_size and not _complete(body, len(items)):
-            url = f"{path}?{encode_query([*base, ('$skip', str(len(items)))])}"
+        elif page and len(page) >= page_size and not _complete(body, count):
+            url = f"{path}?{encode_query([*base, ('$skip', str(count))])}"
         else:
             return items, version
     raise failure("paging_loop", f"{device}: {what}: more than {MAX_PAGES} pages", collection)

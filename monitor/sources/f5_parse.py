@@ -47,6 +47,8 @@ class Malformed(ValueError):
 
 def _text(item: Item, key: str, default: str | None = None) -> str:
     value = item.get(key, default)
+    if type(value) is str:  # the common case, first: 50,000 members read 5 fields each
+        return value
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         if value is None and default is None:
             raise Malformed(f"no {key}")
@@ -269,16 +271,20 @@ def parse_items(
     collection: str,
     device: str,
     key: Callable[[T], str] = _path_key,
+    offset: int = 0,
 ) -> tuple[dict[str, T], list[SourceError]]:
     """Parse (partition, item) pairs into {key: object}, skipping malformed items.
 
+    Items are numbered from `offset + 1` per partition (a page's first item is
+    `offset + 1`); partition "" is a collection outside partitions (`cm/device`).
     The first occurrence of a key wins (a page boundary may repeat an object)."""
     out: dict[str, T] = {}
     errors: list[SourceError] = []
     numbers: dict[str, int] = {}
     for partition, raw in items:
-        numbers[partition] = numbers.get(partition, 0) + 1
-        where = f"{device}: item {numbers[partition]} of {collection} (partition {partition})"
+        numbers[partition] = numbers.get(partition, offset) + 1
+        scope = f" (partition {partition})" if partition else ""
+        where = f"{device}: item {numbers[partition]} of {collection}{scope}"
         try:
             if not isinstance(raw, dict):
                 raise Malformed(f"expected an object, got {type(raw).__name__}")
