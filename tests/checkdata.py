@@ -35,6 +35,7 @@ from monitor.model import (
     SourceError,
     SourceStatus,
     SslCert,
+    SyncStatus,
     Virtual,
 )
 from tests.certhelpers import T0, Issued, anchor, intermediate, key_for
@@ -181,6 +182,7 @@ def f5(name: str = "bigip-a", **changes: Any) -> F5State:
         pools={SHOP_POOL: pool(SHOP_POOL, *SHOP_MEMBERS), WEB_POOL: pool(WEB_POOL, *WEB_MEMBERS)},
         server_ssl={SHOP_PROFILE: profile()},
         bundles={SHOP_BUNDLE: bundle(ssl_cert(ANCHOR, "/Common/linkerd-anchor.crt"))},
+        sync=IN_SYNC,  # defined with the HA helpers below
     )
     return dataclasses.replace(base, **changes)
 
@@ -275,3 +277,34 @@ def run_one(
     result = run_checks(cfg, obs, now, checks=chosen)
     assert len(result.states) == 1
     return result.states[0], result.findings
+
+
+# --- HA (the healthy world above is in sync; it has no haGroup) ---------------------------
+
+HA_GROUP = "edge-pair-1"
+IN_SYNC = SyncStatus(
+    color="green",
+    status="In Sync",
+    mode="high-availability",
+    summary="All devices in the device group are in sync",
+    details=(
+        "bigip-a.example.net: connected",
+        "bigip-b.example.net: connected",
+        "datasync-global-dg (In Sync): All devices in the device group are in sync",
+        "device_trust_group (In Sync): All devices in the device group are in sync",
+        "edge-sync-failover (In Sync): All devices in the device group are in sync",
+    ),
+)
+
+
+def ha_config(*boundaries: Mapping[str, Any], groups: Mapping[str, str] | None = None) -> Config:
+    """Like `config()`, with the devices in haGroups: `groups` maps device → haGroup
+    (default: bigip-a and bigip-b both in `HA_GROUP`; a device left out has none)."""
+    groups = {"bigip-a": HA_GROUP, "bigip-b": HA_GROUP} if groups is None else groups
+    devices = []
+    for name in ("bigip-a", "bigip-b"):
+        entry = _device(name)
+        if name in groups:
+            entry["haGroup"] = groups[name]
+        devices.append(entry)
+    return config(*boundaries, bigip=devices)

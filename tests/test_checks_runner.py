@@ -35,9 +35,13 @@ from tests.checkdata import (
     ssl_cert,
 )
 
-TRUST = CHECKS_BY_FAMILY["trust"]
+ALL_TRUST = CHECKS_BY_FAMILY["trust"]
+# without pinned anchors trust_anchor_pin does not apply; without an haGroup neither does
+# ha_peer_divergence: those pairs get no state at all
+TRUST = tuple(c for c in ALL_TRUST if c != "trust_anchor_pin")
 BOUNDARY = ("bundle_missing_anchor", "bundle_stale_anchor", "sni_mismatch")
 ROUTES = ("pool_member_missing", "pool_member_extra")
+HA = ("ha_sync_status",)
 SECRET = "s3cr3t-T0KEN-value"
 
 
@@ -50,7 +54,7 @@ def pairs(result: CheckResult) -> list[tuple[str, str]]:
 
 def test_registry_ids_are_catalogued_unique_and_in_catalogue_order() -> None:
     ids = [c.id for c in CHECKS]
-    assert ids == [*TRUST, *BOUNDARY, *ROUTES]
+    assert ids == [*ALL_TRUST, *BOUNDARY, *ROUTES, *CHECKS_BY_FAMILY["ha"]]
     assert len(set(ids)) == len(ids)
     assert set(ids) <= ALL_CHECKS
     assert frozenset(ids) == IMPLEMENTED
@@ -71,8 +75,8 @@ def test_one_state_per_check_and_boundary_in_stable_order() -> None:
     cfg = config(SHOP, WEB)
     result = run_checks(cfg, observed(), NOW)
     assert pairs(result) == [
-        *((c, "shop") for c in (*TRUST, *BOUNDARY, *ROUTES)),
-        *((c, "web") for c in (*TRUST, *ROUTES)),  # plaintext: no bundle or SNI states
+        *((c, "shop") for c in (*TRUST, *BOUNDARY, *ROUTES, *HA)),
+        *((c, "web") for c in (*TRUST, *ROUTES, *HA)),  # plaintext: no bundle or SNI states
     ]
     assert all(s.state == "pass" for s in result.states)
     assert all(s.detail == "" and s.unknown_parts == () for s in result.states)
@@ -81,10 +85,10 @@ def test_one_state_per_check_and_boundary_in_stable_order() -> None:
 
 def test_boundaries_follow_config_order() -> None:
     result = run_checks(config(WEB, SHOP), observed(), NOW)
-    web = len(TRUST) + len(ROUTES)
+    web = len(TRUST) + len(ROUTES) + len(HA)
     assert [b for _, b in pairs(result)][:web] == ["web"] * web
     assert [b for _, b in pairs(result)][web:] == ["shop"] * (
-        len(TRUST) + len(BOUNDARY) + len(ROUTES)
+        len(TRUST) + len(BOUNDARY) + len(ROUTES) + len(HA)
     )
 
 
@@ -149,6 +153,8 @@ def test_drifting_world() -> None:
         ("trust_anchor_expiry", "web"): "critical",
         ("pool_member_missing", "web"): "pass",
         ("pool_member_extra", "web"): "pass",
+        ("ha_sync_status", "shop"): "pass",
+        ("ha_sync_status", "web"): "pass",
     }
     for check in (*BOUNDARY, *ROUTES):
         assert states[(check, "shop")].unknown_parts == ("bigip-b",), check
@@ -190,7 +196,8 @@ def test_no_secrets_in_states_or_findings() -> None:
 def test_failed_kubernetes_source_makes_everything_unknown_never_pass() -> None:
     result = run_checks(config(SHOP, WEB), observed(mesh_state=MeshState()), NOW)
     assert result.findings == ()
-    assert {s.state for s in result.states} == {"unknown"}
+    # every check that reads the mesh is unknown; the HA sync status does not read it
+    assert {s.state for s in result.states if s.check not in HA} == {"unknown"}
     parts = {(s.check, s.boundary): s.unknown_parts for s in result.states}
     assert parts[("trust_anchor_expiry", "shop")] == ("",)
     assert parts[("issuer_chain", "web")] == ("",)
@@ -205,7 +212,7 @@ def test_no_device_readable_leaves_mesh_checks_running() -> None:
     for s in result.states:
         by_state.setdefault(s.state, []).append(f"{s.check}@{s.boundary}")
     assert sorted(by_state["pass"]) == sorted(f"{c}@{b}" for b in ("shop", "web") for c in TRUST)
-    assert len(by_state["unknown"]) == 5 + 2
+    assert len(by_state["unknown"]) == 5 + 2 + 2  # boundary and route checks, HA sync status
 
 
 # --- conclude: the state rules on their own ----------------------------------------------------

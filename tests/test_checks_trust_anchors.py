@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from cryptography.hazmat.primitives import hashes
 
+from monitor.checks import CHECKS, run_checks
 from monitor.config import Config
-from monitor.model import Issuer
+from monitor.model import CheckResult, Issuer
 from tests.certhelpers import Issued, KeyKind, anchor, intermediate, key_for
 from tests.checkdata import ANCHOR, DAY, NOW, OLD_ANCHOR, SECOND, config, mesh, observed, run_one
 
@@ -133,12 +134,12 @@ def _pinned(*fingerprints: str) -> Config:
     return config(mesh={"pinnedTrustAnchors": list(fingerprints)})
 
 
-def test_pin_without_pins_passes_on_known_anchors_and_stays_unknown_on_unknown() -> None:
+def test_pin_does_not_apply_without_pins() -> None:
     stray = anchor("root.stray.test")
-    st, findings = run_one("trust_anchor_pin", observed(mesh_state=mesh(anchors=(stray.facts,))))
-    assert (st.state, st.detail, st.unknown_parts, findings) == ("pass", "", (), ())
-    st, findings = run_one("trust_anchor_pin", observed(mesh_state=mesh(anchors=None)))
-    assert (st.state, st.unknown_parts, findings) == ("unknown", ("",), ())
+    chosen = tuple(c for c in CHECKS if c.id == "trust_anchor_pin")
+    for state in (mesh(anchors=(stray.facts,)), mesh(anchors=None)):
+        result = run_checks(config(), observed(mesh_state=state), NOW, checks=chosen)
+        assert result == CheckResult()  # no state at all: nothing is pinned
 
 
 def test_pin_matching_passes_and_accepts_colon_notation() -> None:

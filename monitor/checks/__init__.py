@@ -8,8 +8,10 @@ helpers in `common.py`.
 
 Runner contract:
 - For every boundary (config order) and every registered check (registry order) that
-  applies to the boundary's mode, exactly one `CheckState`; a check that does not apply to
-  a mode (e.g. `sni_mismatch` on a `plaintext` boundary) produces no state for that pair.
+  applies to it, exactly one `CheckState`; a check that does not apply produces no state
+  for that pair: by mode (`sni_mismatch` on a `plaintext` boundary) or by the expected
+  state (`trust_anchor_pin` without pinned anchors, `ha_peer_divergence` without two of the
+  boundary's devices in one haGroup).
 - State: findings → `critical` if any is critical, else `warning`; otherwise `unknown` if an
   input was unknown (`detail` says which and why, `unknown_parts` which devices, "" for the
   mesh side); otherwise `pass`.
@@ -30,14 +32,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
-from monitor.checks import boundary, routes, trust
+from monitor.checks import boundary, ha, routes, trust
 from monitor.checks.outcome import Check, conclude
 from monitor.config import Config
 from monitor.model import CheckResult, CheckState, Finding, Observed
 
 __all__ = ["CHECKS", "IMPLEMENTED", "Check", "run_checks"]
 
-CHECKS: Final[tuple[Check, ...]] = trust.CHECKS + boundary.CHECKS + routes.CHECKS
+CHECKS: Final[tuple[Check, ...]] = trust.CHECKS + boundary.CHECKS + routes.CHECKS + ha.CHECKS
 IMPLEMENTED: Final[frozenset[str]] = frozenset(c.id for c in CHECKS)
 
 
@@ -51,7 +53,7 @@ def run_checks(
     findings: list[Finding] = []
     for bnd in cfg.boundaries:
         for check in checks:
-            if not check.applies_to(bnd):
+            if not check.applies_to(cfg, bnd):
                 continue
             state, found = conclude(check.id, bnd.name, check.run(cfg, bnd, observed, now))
             states.append(state)

@@ -78,15 +78,19 @@ CheckFn = Callable[[Config, BoundaryConfig, Observed, datetime], Outcome]
 class Check:
     """A registered check: its public id, its function and the boundary modes it applies to.
 
-    A boundary whose mode is not in `modes` gets no state at all for this check.
+    A boundary whose mode is not in `modes`, or for which `applies` says no, gets no state
+    at all for this check.
     """
 
     id: str
     run: CheckFn
     modes: frozenset[str] = ALL_MODES
+    # Beyond the mode: does the expected state make the check meaningful for a boundary?
+    # (e.g. pins configured, two devices in one haGroup). Not applicable: no state at all.
+    applies: Callable[[Config, BoundaryConfig], bool] | None = None
 
-    def applies_to(self, boundary: BoundaryConfig) -> bool:
-        return boundary.mode in self.modes
+    def applies_to(self, cfg: Config, boundary: BoundaryConfig) -> bool:
+        return boundary.mode in self.modes and (self.applies is None or self.applies(cfg, boundary))
 
 
 def conclude(check: str, boundary: str, outcome: Outcome) -> tuple[CheckState, tuple[Finding, ...]]:

@@ -122,7 +122,7 @@ CHECKS: Final[tuple[Check, ...]] = (
     Check("trust_anchor_expiry", trust_anchor_expiry),
     Check("trust_anchor_not_yet_valid", trust_anchors.trust_anchor_not_yet_valid),
     Check("trust_anchor_algorithm", trust_anchors.trust_anchor_algorithm),
-    Check("trust_anchor_pin", trust_anchors.trust_anchor_pin),
+    Check("trust_anchor_pin", trust_anchors.trust_anchor_pin, applies=trust_anchors.pins_set),
     Check("issuer_expiry", trust_renewal.issuer_expiry),
     Check("issuer_algorithm", trust_issuer.issuer_algorithm),
     Check("issuer_not_ca", trust_issuer.issuer_not_ca),

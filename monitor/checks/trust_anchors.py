@@ -84,6 +84,12 @@ def trust_anchor_algorithm(
     return Outcome(drifts=tuple(drifts))
 
 
+def pins_set(cfg: Config, boundary: BoundaryConfig) -> bool:
+    """`trust_anchor_pin` applies only when the expected state pins anchors."""
+    del boundary
+    return bool(cfg.mesh.pinned_trust_anchors)
+
+
 def trust_anchor_pin(
     cfg: Config, boundary: BoundaryConfig, observed: Observed, now: datetime
 ) -> Outcome:
