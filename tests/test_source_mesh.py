@@ -1,4 +1,9 @@
-"""MeshSource against the simulated Kubernetes API, over TLS, through a written kubeconfig."""
+"""MeshSource against the simulated Kubernetes API, over TLS, through a written kubeconfig.
+
+One poll of a fresh source each: start-up (discovery, LIST + WATCH of every collection the
+boundaries need), then the state built from the watched collections. The scenario tests
+(`test_mesh_scenarios.py`) and the request counting (`test_mesh_watch_requests.py`) are
+beside this file."""
 
 from __future__ import annotations
 
@@ -19,14 +24,16 @@ from monitor.simulate.faults import Fault
 from monitor.simulate.httpserver import server_tls_context, sim_server_identity
 from monitor.simulate.kube_model import KubeWorld
 from monitor.simulate.kube_server import KubeStats, SimulatedKubernetes
+from monitor.sources.kube_watch import secret_without_keys
 from monitor.sources.mesh import MeshSource
-from monitor.sources.mesh_client import KubeReader, build_api_client
+from monitor.sources.mesh_specs import slim_pod
 from tests.test_sim_kube_support import CA, CERTS, LEAF, NOW, find, linkerd, render, scenario
 
 SHOP = ("ingress", "nginx-ingress", 443)  # a named Service port ("https"), by number
 WEB = ("shop", "web", "http")  # by name; unmeshed pods
 ROOTS = "linkerd/linkerd-identity-trust-roots"
 ISSUER_SECRET = "linkerd/linkerd-identity-issuer"
+FAST: dict[str, Any] = {"watch_timeout": (30.0, 30.0), "backoff": (0.05, 0.2)}
 WITHHOLD_ISSUER = [
     {"resource": "secrets", "namespace": "linkerd", "name": "linkerd-identity-issuer"}
 ]
@@ -91,7 +98,7 @@ def poll_world(
     with cluster(world, tmp) as (sim, kubeconfig):
         for fault in faults:
             sim.inject(fault)
-        source = MeshSource(mesh_config(kubeconfig, *backends, **poll))
+        source = MeshSource(mesh_config(kubeconfig, *backends, **poll), watch_options=FAST)
         try:
             state, status = source.poll()
         finally:
@@ -136,7 +143,7 @@ def test_2_14_with_a_kubernetes_io_tls_issuer(tmp_path: Path) -> None:
     assert status.errors == ()
     assert status.up
     assert (status.source, status.kind) == ("kubernetes", "kubernetes")
-    assert status.requests == {"200": 10}
+    assert set(status.requests) == {"200"}  # discovery GETs, LISTs and WATCH connects
     assert state.anchors is not None
     assert [a.fingerprint_sha256 for a in state.anchors] == fp("anchor-a", "anchor-b")
     assert state.anchors_from == ROOTS
@@ -147,7 +154,12 @@ def test_2_14_with_a_kubernetes_io_tls_issuer(tmp_path: Path) -> None:
     assert [c.fingerprint_sha256 for c in state.issuer.ca_bundle] == fp("anchor-a")
     assert state.issuer_from == ISSUER_SECRET
     assert state.linkerd_version == "stable-2.14.10"
-    assert stats.requests[("get", "secrets")] == 1
+    assert stats.requests[("list", "secrets")] == 1
+    assert ("get", "secrets") not in stats.requests  # everything is listed, then watched
+    assert state.config_anchors is not None
+    assert [a.fingerprint_sha256 for a in state.config_anchors] == fp("anchor-a", "anchor-b")
+    assert state.external_ca is False
+    assert state.unknown == frozenset()
     assert_no_key_material(state, status, "issuer-2")
 
 
@@ -162,8 +174,12 @@ def test_2_10_reads_the_anchors_from_linkerd_config(tmp_path: Path) -> None:
     assert state.issuer is not None
     assert state.issuer.scheme == "linkerd.io/tls"
     assert state.linkerd_version == "stable-2.10.2"
-    assert status.requests["404"] == 1  # the trust-roots ConfigMap 2.10 does not have
-    assert stats.requests[("get", "configmaps")] == 2
+    assert state.config_anchors == state.anchors  # the one copy
+    assert state.external_ca is False  # 2.10 has no identity.externalCA
+    assert state.policy is not None  # no policy CRDs: the defaults alone
+    assert state.policy.servers == ()
+    assert stats.requests[("list", "configmaps")] == 2  # the trust-roots one lists empty
+    assert ("discovery", "/apis/policy.linkerd.io/v1beta1") not in stats.requests
 
 
 def test_2_12_bundle_with_trailing_newline(tmp_path: Path) -> None:
@@ -213,21 +229,32 @@ def test_withheld_issuer_secret_is_unknown_not_fatal(tmp_path: Path) -> None:
     assert [a.fingerprint_sha256 for a in state.anchors] == fp("anchor-a", "anchor-b")
     assert state.services["ingress/nginx-ingress"] is not None
     assert state.linkerd_version == "stable-2.14.10"
-    assert status.requests == {"200": 9, "403": 1}
-    assert stats.requests[("get", "secrets")] == 1
+    assert 'the monitor needs "list" and "watch" on secrets (resourceNames: ' in (
+        status.errors[0].message
+    )
+    assert status.requests["403"] >= 1
+    assert stats.requests[("list", "secrets")] >= 1
+    assert state.unknown == frozenset({"issuer"})
     assert_no_key_material(state, status, "issuer")
 
 
-def test_the_reader_drops_private_keys_even_when_asked_for(tmp_path: Path) -> None:
-    with cluster(scenario(), tmp_path) as (_, kubeconfig):
-        api = build_api_client(mesh_config(kubeconfig).mesh)
-        try:
-            reader = KubeReader(api, 5.0)
-            got = reader.secret("linkerd", "linkerd-identity-issuer", ("crt.pem", "key.pem"))
-        finally:
-            api.close()  # type: ignore[no-untyped-call]
-    assert set(got.data) == {"crt.pem"}
-    assert got.type == "Opaque"
+def test_what_is_stored_of_secrets_and_pods_holds_no_key_material() -> None:
+    world = render(scenario())
+    secret = find(world, "Secret", "linkerd-identity-issuer", "linkerd")
+    assert set(secret_without_keys(secret)["data"]) == {"crt.pem"}
+    pod = next(o for o in world.objects if o["kind"] == "Pod"
+               and o["metadata"]["namespace"] == "ingress")  # fmt: skip
+    pod["spec"]["containers"][1]["env"] = [{"name": "DB_PASSWORD", "value": "hunter2"}]
+    slim = slim_pod(pod)
+    assert "hunter2" not in repr(slim)
+    assert set(slim["spec"]) == {"containers", "initContainers", "nodeName",
+                                 "serviceAccount", "serviceAccountName"}  # fmt: skip
+    proxy, app = slim["spec"]["containers"]
+    assert [e["name"] for e in proxy["env"]] == ["LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS"]
+    assert set(app) == {"name", "ports"}
+    assert set(slim["status"]) == {"podIP", "phase", "conditions"}
+    assert set(slim["metadata"]) == {"name", "namespace", "labels", "annotations",
+                                     "ownerReferences"}  # fmt: skip
 
 
 # -- endpoints ---------------------------------------------------------------------------------
@@ -265,8 +292,16 @@ def test_endpoints_readiness_mesh_membership_and_ports(tmp_path: Path) -> None:
     # one pod LIST per namespace (ingress, shop) plus the control plane's; no pod GETs
     assert stats.requests[("list", "pods")] == 3
     assert ("get", "pods") not in stats.requests
-    assert stats.requests[("get", "services")] == 3
+    assert stats.requests[("list", "services")] == 3
     assert stats.requests[("list", "endpointslices.discovery.k8s.io")] == 3
+    # the pods behind the boundaries, their proxies' frozen bundles
+    assert sorted(k.rsplit("-", 2)[0] for k in state.pods) == [
+        "ingress/nginx-ingress", "ingress/nginx-ingress", "ingress/nginx-ingress", "shop/web"
+    ]  # fmt: skip
+    assert state.proxies is not None
+    assert sorted(p.anchors or () for p in state.proxies) == [
+        tuple(fp("anchor-a")), tuple(fp("anchor-a", "anchor-b")), tuple(fp("anchor-a", "anchor-b"))
+    ]  # fmt: skip
 
 
 def endpoints_of(state: MeshState, key: str) -> tuple[Any, ...]:
@@ -293,55 +328,63 @@ def test_missing_service_or_port_is_a_fact_not_an_error(tmp_path: Path) -> None:
     assert state.services["ingress/nginx-ingress"] == ServiceEndpoints(
         "ingress", "nginx-ingress", "metrics", ()
     )
-    assert status.requests["404"] == 1
-    # nothing to look up in ingress: only the control plane's and shop's pods are listed
-    assert stats.requests[("list", "pods")] == 2
+    # ingress's pods are watched for the Service that exists (they are its pods)
+    assert stats.requests[("list", "pods")] == 3
+    assert state.proxies is not None
+    assert len(state.proxies) == 3  # nginx-ingress's: it exists, whatever the port
 
 
 # -- failures as data --------------------------------------------------------------------------
 
 
-def test_503_makes_the_part_it_hit_unknown(tmp_path: Path) -> None:
-    fault = Fault("kubernetes", "http503", count=1)  # the first request: the trust roots
+def test_503_on_discovery_leaves_policy_and_cert_manager_unknown(tmp_path: Path) -> None:
+    fault = Fault("kubernetes", "http503", count=1)  # the first request: GET /apis
     state, status, _ = poll_once(scenario(), tmp_path, faults=(fault,))
-    assert [(e.reason, e.target) for e in status.errors] == [("http_5xx", f"configmap {ROOTS}")]
+    assert [(e.reason, e.target) for e in status.errors] == [("http_5xx", "discovery /apis")]
     assert "HTTP 503" in status.errors[0].message
     assert "unable to handle the request" in status.errors[0].message
     assert not status.up
-    assert state.anchors is None
+    assert (state.policy, state.issuer_certificate) == (None, None)
+    assert state.unknown == frozenset({"policy", "issuer_certificate"})
+    assert state.anchors is not None  # the watches were started all the same
     assert state.issuer is not None
     assert all(v is not None for v in state.services.values())
-    assert status.requests == {"503": 1, "200": 9}
+    assert status.requests["503"] == 1
 
 
 def test_503_everywhere_leaves_everything_unknown(tmp_path: Path) -> None:
     fault = Fault("kubernetes", "http503", count=1000)
     state, status, _ = poll_once(scenario(), tmp_path, faults=(fault,))
     assert {e.reason for e in status.errors} == {"http_5xx"}
+    # 5xx is not fatal: every collection was tried, each names itself
+    assert {e.target for e in status.errors} >= {
+        "discovery /apis", f"configmap {ROOTS}", "configmap linkerd/linkerd-config",
+        f"secret {ISSUER_SECRET}", "service ingress/nginx-ingress", "service shop/web",
+    }  # fmt: skip
     assert (state.anchors, state.issuer, state.linkerd_version) == (None, None, "")
     assert state.services == {"ingress/nginx-ingress": None, "shop/web": None}
-    # 5xx is not fatal: every read was tried (the issuer waits for linkerd-config)
-    assert status.requests == {"503": 5}
+    assert (state.proxies, state.policy, state.config_anchors) == (None, None, None)
+    assert state.unknown == frozenset(
+        {"anchors", "issuer", "config_anchors", "external_ca", "proxies", "policy",
+         "issuer_certificate"}
+    )  # fmt: skip
 
 
 def test_reset_is_a_transport_error(tmp_path: Path) -> None:
     fault = Fault("kubernetes", "reset", count=1)
     state, status, _ = poll_once(scenario(), tmp_path, faults=(fault,))
-    assert status.errors
-    assert status.errors[0].reason in ("protocol_error", "connect_error")
-    assert status.errors[0].target == f"configmap {ROOTS}"
-    assert state.anchors is None
+    assert [(e.reason, e.target) for e in status.errors] == [("protocol_error", "discovery /apis")]
+    assert state.policy is None
+    assert state.anchors is not None
     assert status.requests["error"] == 1
 
 
-def test_truncated_body_is_a_protocol_error(tmp_path: Path) -> None:
-    fault = Fault("kubernetes", "truncate", count=1)  # half the body, the full Content-Length
+def test_truncated_body_is_an_error_of_that_request(tmp_path: Path) -> None:
+    fault = Fault("kubernetes", "truncate", count=1)  # half the body
     state, status, _ = poll_once(scenario(), tmp_path, faults=(fault,))
-    assert [(e.reason, e.target) for e in status.errors] == [
-        ("protocol_error", f"configmap {ROOTS}")
-    ]
-    assert state.anchors is None
-    assert state.issuer is not None
+    assert [(e.reason, e.target) for e in status.errors] == [("protocol_error", "discovery /apis")]
+    assert state.policy is None
+    assert state.anchors is not None
 
 
 def test_unparseable_values_is_bad_json(tmp_path: Path) -> None:
@@ -353,8 +396,12 @@ def test_unparseable_values_is_bad_json(tmp_path: Path) -> None:
     ]
     assert "not valid YAML" in status.errors[0].message
     assert state.anchors is not None  # from the trust-roots ConfigMap
-    assert state.issuer is None  # its scheme is unknown: the Secret is not read
-    assert ("get", "secrets") not in stats.requests
+    assert state.issuer is None  # its scheme is unknown
+    assert state.unknown == frozenset(
+        {"issuer", "config_anchors", "external_ca", "policy"}
+    )  # the policy's defaults live in the values too
+    assert state.proxies is not None
+    assert stats.requests[("list", "secrets")] == 1
 
 
 @pytest.mark.parametrize(
@@ -380,10 +427,15 @@ def test_bad_trust_bundle_is_bad_pem(tmp_path: Path, bundle: str, problem: str) 
 def test_timeout_stops_the_poll_after_one_error(tmp_path: Path) -> None:
     fault = Fault("kubernetes", "latency", count=1, delay=1.5)
     state, status, stats = poll_once(scenario(), tmp_path, faults=(fault,), timeout="1s")
-    assert [e.reason for e in status.errors] == ["timeout"]
-    assert state == MeshState(anchors_from=ROOTS, issuer_from=ISSUER_SECRET, services={
-        "ingress/nginx-ingress": None, "shop/web": None})  # fmt: skip
+    assert [(e.reason, e.target) for e in status.errors] == [("timeout", "discovery /apis")]
+    assert state == MeshState(
+        anchors_from=ROOTS, issuer_from=ISSUER_SECRET,
+        services={"ingress/nginx-ingress": None, "shop/web": None},
+        unknown=frozenset({"anchors", "issuer", "config_anchors", "external_ca", "proxies",
+                           "policy", "issuer_certificate"}),
+    )  # fmt: skip
     assert status.duration_seconds < 1.5
+    # nothing else was sent: no watch is started while the API server does not answer
     assert sum(n for (verb, _), n in stats.requests.items() if verb != "fault") <= 1
 
 
@@ -397,7 +449,7 @@ def test_wrong_token_is_http_401_once(tmp_path: Path) -> None:
         source.close()
         unauthorized = sum(n for (verb, _), n in sim.stats().requests.items()
                            if verb == "unauthorized")  # fmt: skip
-    assert [(e.reason, e.target) for e in status.errors] == [("http_401", f"configmap {ROOTS}")]
+    assert [(e.reason, e.target) for e in status.errors] == [("http_401", "discovery /apis")]
     assert status.requests == {"401": 1}
     assert unauthorized == 1  # the rest of the poll is not sent
     assert state.anchors is None
@@ -437,7 +489,12 @@ def test_missing_kubeconfig_is_an_error_value(tmp_path: Path) -> None:
     source = MeshSource(mesh_config(missing))  # does not raise
     state, status = source.poll()
     source.close()
-    assert state == MeshState()
+    assert state == MeshState(
+        anchors_from=ROOTS, issuer_from=ISSUER_SECRET,
+        services={"ingress/nginx-ingress": None, "shop/web": None},
+        unknown=frozenset({"anchors", "issuer", "config_anchors", "external_ca", "proxies",
+                           "policy", "issuer_certificate"}),
+    )  # fmt: skip
     assert not status.up
     assert [e.reason for e in status.errors] == ["credentials_unreadable"]
     assert str(missing) in status.errors[0].message

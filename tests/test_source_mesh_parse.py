@@ -22,13 +22,13 @@ from monitor.sources.mesh_parse import (
     issuer_from_secret,
     issuer_keys,
     issuer_scheme,
-    label_selector,
     parse_values,
     pod_facts,
     port_name,
     proxy_versions,
     slice_endpoints,
 )
+from monitor.sources.mesh_specs import pods_selector
 from tests.test_sim_kube_support import CERTS
 
 SERVICE = {"spec": {"ports": [{"name": "https", "port": 443}, {"name": "admin", "port": 9990}]}}
@@ -134,16 +134,18 @@ def svc(selector: dict[str, str] | None) -> dict[str, Any]:
     ("selectors", "expected"),
     [
         ([{"app": "a", "tier": "edge"}], "app=a,tier=edge"),
-        ([{"app": "a", "tier": "edge"}, {"app": "b", "tier": "edge"}], "tier=edge"),
-        ([{"app": "a"}, {"app": "b"}], ""),
+        ([{"app": "a", "tier": "edge"}, {"app": "b", "tier": "edge"}], "app in (a,b),tier=edge"),
+        ([{"app": "a"}, {"app": "b"}], "app in (a,b)"),
+        ([{"app": "a"}, {"tier": "b"}], ""),
         ([{"app": "a"}, None], ""),
+        ([{}], ""),
         ([], ""),
     ],
 )
-def test_label_selector_is_what_all_services_share(
+def test_pods_selector_covers_every_service(
     selectors: list[dict[str, str] | None], expected: str
 ) -> None:
-    assert label_selector([svc(s) for s in selectors]) == expected
+    assert pods_selector([svc(s) for s in selectors]) == expected
 
 
 def ep(

@@ -181,7 +181,8 @@ class SimulatedKubernetes:
 
     def stats(self) -> KubeStats:
         """Requests per (verb, resource): verbs get/list/watch/create/update/delete with the
-        resource as `plural[.group]`; ("discovery", path); ("unauthorized", path);
+        resource as `plural[.group]`; ("discovery", path); ("not_served", path) for a
+        resource path the server does not serve (404); ("unauthorized", path);
         ("fault", type)."""
         with self._lock:
             return KubeStats(dict(self._counts), self._open_watches, self.store.rv)
@@ -304,7 +305,11 @@ class _KubeHandler(SimHandler):
     ) -> None:
         sim = self.sim
         world, index = sim.current()
-        target = parse_path(parts, index)
+        try:
+            target = parse_path(parts, index)
+        except ApiError:
+            sim.count("not_served", "/" + "/".join(parts))  # a kind (or path) not served: 404
+            raise
         if method == "GET":
             watch = query.get("watch", "").lower() in ("true", "1")
             verb = "get" if target.name else ("watch" if watch else "list")

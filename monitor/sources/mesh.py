@@ -1,137 +1,143 @@
-"""The mesh source: what the Kubernetes API says about Linkerd and the backends, per poll.
+"""The mesh source: what the Kubernetes API says about Linkerd and the backends, kept by watches.
 
-Owns `MeshSource`, the poll of one cluster (DESIGN section 4, research/linkerd.md §1–3):
-the trust anchors, the identity issuer, the Linkerd version and, for every backend Service
-of the boundaries, its endpoints with their pods' ServiceAccount and mesh membership, as
-a `MeshState` plus a `SourceStatus`. Reads go through `MeshReads` (`mesh_client`), the
-meaning of the objects is in `mesh_parse`, the reason codes in `mesh_errors`.
+Owns `MeshSource`, the imperative shell of the Linkerd side (DESIGN section 4,
+research/linkerd.md §1–3, §5): one API client, one `WatchSet`, and per poll
+1. discovery, at start-up and every `rediscover` seconds (or when a watched optional kind
+   vanished): which policy.linkerd.io kinds (newest version each) and whether cert-manager
+   Certificates are served (`mesh_discovery`: `GET /apis` and one GET per served version);
+2. `ensure` the watches the configured boundaries need (`mesh_specs.plan_watches`), wait
+   for new ones to sync within `poll.timeout`, then plan again with the Services now read
+   (the backend pods are watched narrowed by their Services' selectors) and wait for those;
+3. build the `MeshState` purely from the views (`mesh_build.build_state`).
+A steady-state poll sends no request at all: every collection is LISTed once, then
+WATCHed from its resourceVersion with bookmarks (relisted only after `410 Gone`; the
+watch layer reconnects with jittered backoff). The watches run in the background between
+polls; `close()` stops them.
 
-Requests per poll (plain GET/LIST; a later issue swaps `KubeReader` for watches):
-1. GET ConfigMap `<l5d-ns>/linkerd-identity-trust-roots` (`ca-bundle.crt`; on 404, as
-   on Linkerd 2.10, the anchors come from `linkerd-config` `identityTrustAnchorsPEM`);
-2. GET ConfigMap `<l5d-ns>/linkerd-config` (`values`: the issuer scheme);
-3. GET Secret `<l5d-ns>/linkerd-identity-issuer` (only the certificate entries are kept);
-4. LIST pods in `<l5d-ns>` with `linkerd.io/control-plane-component` (the version);
-5. per backend Service: GET the Service, LIST its EndpointSlices
-   (`kubernetes.io/service-name=<name>`);
-6. per backend namespace: ONE LIST of pods, narrowed by the label pairs the Services'
-   selectors share and by `status.phase` (no per-pod GETs).
+Failures are data: a collection with an error, or not synced in time, makes its parts None
+(or named in `MeshState.unknown`) and its error shows in the `SourceStatus` (`up=False`);
+a 403 names the object and the RBAC grant that is missing. Errors every watch shares (the
+API server is unreachable, rejects the token, its TLS fails, or it does not answer in time)
+are reported once; when the first discovery already fails that way, no watch is started
+that poll (a `check` against a dead API server costs one request and one error).
+`SourceStatus.requests` counts the requests since the previous poll by HTTP status.
+The cluster's own problems (policy objects Linkerd ignores, …) go to the debug log.
 
-Unknown versus absent: a part that could not be read is None in the `MeshState` with its
-error in the status (`anchors`, `issuer`, `services[key]`). A Service that does not exist
-(404), or that has no such port, is a fact: `ServiceEndpoints(..., endpoints=())` and no
-error, so the pool's members show as extra. When `linkerd-config` cannot be read the
-issuer scheme is unknown, so the issuer is too (the Secret is not read). A pod LIST that
-fails leaves the endpoints known with `service_account`/`meshed` None. The Linkerd
-version is best effort: its failure is an error but leaves anchors and issuer known.
-After a failure every later request would repeat (401, TLS, connect, timeout) the rest
-of the poll is not sent: those parts are None, explained by that one error.
-
-Key material is never kept or logged (see `mesh_client.KubeReader.secret`).
+Key material is never kept: the issuer Secret is stored through `secret_without_keys`,
+pods through `mesh_specs.slim_pod`; nothing of a Secret is logged.
 """
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from kubernetes import client
 
-from monitor.certs import CertFacts
 from monitor.config import Config
-from monitor.model import Issuer, MeshState, ServiceEndpoints, SourceError, SourceStatus
-from monitor.sources.errors import SourceFailure, failure
-from monitor.sources.mesh_client import (
-    KubeReader,
-    MeshReads,
-    NotFound,
-    Skipped,
-    build_api_client,
-)
-from monitor.sources.mesh_parse import (
-    LIVE_PODS,
-    PodFacts,
-    SliceEndpoint,
-    anchors_from_values,
-    certificates,
-    endpoints,
-    issuer_from_secret,
-    issuer_keys,
-    issuer_scheme,
-    label_selector,
-    parse_values,
-    pod_facts,
-    port_name,
-    proxy_versions,
-    slice_endpoints,
-)
+from monitor.model import MeshState, SourceError, SourceStatus
+from monitor.sources.errors import SourceFailure
+from monitor.sources.kube_watch import WatchSet, WatchStats
+from monitor.sources.mesh_build import build_state, unknown_state
+from monitor.sources.mesh_client import build_api_client
+from monitor.sources.mesh_discovery import Discovered, Discovery
+from monitor.sources.mesh_errors import FATAL_REASONS
+from monitor.sources.mesh_specs import Backend, Plan, backends, plan_watches
 
 log = logging.getLogger("f5_linkerd_monitor.mesh")
 
 SOURCE = "kubernetes"
-TRUST_ROOTS = "linkerd-identity-trust-roots"
-TRUST_ROOTS_KEY = "ca-bundle.crt"
-LINKERD_CONFIG = "linkerd-config"
-ISSUER = "linkerd-identity-issuer"
-CONTROL_PLANE = "linkerd.io/control-plane-component"
+POOL_MARGIN = 4  # connections beyond one per watch: discovery, and a LIST beside a WATCH
+POLICY_KINDS_MAX = 5
+ABSENT_REDISCOVER = 60.0  # seconds between discoveries caused by a kind that vanished
+# What a watch failure's reason says about the HTTP status of the answer.
+_STATUS = {"http_401": "401", "http_403": "403", "http_404": "404", "http_4xx": "4xx",
+           "rate_limited": "429", "http_5xx": "5xx", "bad_json": "200", "paging_loop": "200",
+           "watch_expired": "410"}  # fmt: skip
 
-T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Backend:
-    """A backend Service of the boundaries and the port they use (number or name)."""
-
-    namespace: str
-    name: str
-    port: int | str
-
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
+__all__ = ["Backend", "MeshSource", "backends"]
 
 
-def backends(cfg: Config) -> tuple[Backend, ...]:
-    """Each distinct backend Service once, in config order (the first boundary's port)."""
-    seen: dict[str, Backend] = {}
-    for boundary in cfg.boundaries:
-        ref = boundary.backend.service
-        seen.setdefault(f"{ref.namespace}/{ref.name}", Backend(ref.namespace, ref.name, ref.port))
-    return tuple(seen.values())
+def pool_size(wanted: tuple[Backend, ...]) -> int:
+    """The most watches `wanted` can need at once, plus `POOL_MARGIN`."""
+    namespaces = len({b.namespace for b in wanted})
+    return 5 + 2 * len(wanted) + namespaces * (2 + POLICY_KINDS_MAX) + POOL_MARGIN
+
+
+def _requests(now: WatchStats, before: WatchStats) -> Counter[str]:
+    """The watch layer's requests between two stats, by HTTP status (approximate for
+    failures: `5xx` when the exact status is not kept, `error` without an answer)."""
+    out: Counter[str] = Counter()
+    out["200"] += now.list_pages - before.list_pages
+    out["200"] += now.watch_connects - before.watch_connects
+    out["404"] += now.absent_checks - before.absent_checks
+    out["410"] += now.relists - before.relists
+    for reason, count in (Counter(now.errors) - Counter(before.errors)).items():
+        out[_STATUS.get(reason, "error")] += count
+    return +out
+
+
+def _collapse(errors: tuple[SourceError, ...]) -> tuple[SourceError, ...]:
+    """One error per reason that every request shares (unreachable, 401, TLS, timeout)."""
+    counts = Counter(e.reason for e in errors if e.reason in FATAL_REASONS)
+    out: list[SourceError] = []
+    for error in errors:
+        n = counts.get(error.reason, 0)
+        if n and not any(e.reason == error.reason for e in out):
+            more = f" (and {n - 1} more watches)" if n > 1 else ""
+            out.append(dataclasses.replace(error, message=error.message + more))
+        elif not n:
+            out.append(error)
+    return tuple(out)
 
 
 class MeshSource:
-    """Polls one Kubernetes cluster; `poll()` never raises for remote faults."""
+    """Watches one Kubernetes cluster; `poll()` never raises for remote faults.
+
+    `watch_options` are passed to the `WatchSet` (tests shorten its timeouts); an injected
+    `api_client` is used as it is (its pool size is the caller's) and not closed.
+    """
 
     def __init__(
         self,
         cfg: Config,
         api_client: client.ApiClient | None = None,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        watch_options: Mapping[str, Any] | None = None,
+        rediscover: float = 600.0,
     ) -> None:
-        self._cfg = cfg
-        self._clock = clock
+        self._cfg, self._clock = cfg, clock
         self._timeout = cfg.poll.timeout.total_seconds()
         self._backends = backends(cfg)
-        self._api = api_client
+        self._api, self._owns_api = api_client, api_client is None
         self._client_error: SourceError | None = None
+        self._options: dict[str, Any] = {"request_timeout": self._timeout,
+                                         **(watch_options or {})}  # fmt: skip
+        self._rediscover = rediscover
+        self._watches: WatchSet | None = None
+        self._discovered: Discovered | None = None
+        self._discovered_at = 0.0
+        self._seen = WatchStats()
         if api_client is None:
             self._connect()
 
     def _connect(self) -> None:
         try:
-            self._api = build_api_client(self._cfg.mesh)
+            self._api = build_api_client(self._cfg.mesh, pool_size(self._backends))
             self._client_error = None
         except SourceFailure as fail:
             self._client_error = fail.error
 
+    # -- one poll ------------------------------------------------------------------------------
     def poll(self) -> tuple[MeshState, SourceStatus]:
-        """Read everything once; what could not be read is None, with its error."""
+        """Keep the watches the boundaries need and build the state from them (module doc)."""
         started = self._clock()
+        deadline = time.monotonic() + self._timeout
         if self._api is None:
             self._connect()  # the kubeconfig may have appeared since (a mounted Secret)
         if self._api is None:
@@ -139,164 +145,103 @@ class MeshSource:
             error = self._client_error
             log.debug("mesh poll: %s", error.message)
             status = SourceStatus(SOURCE, "kubernetes", False, (error,), self._clock() - started)
-            return MeshState(), status
-        reader = KubeReader(self._api, self._timeout)
-        state, errors = _Poll(reader, self._cfg.mesh.linkerd_namespace, self._backends).run()
+            mesh = self._cfg.mesh
+            plan = plan_watches(
+                mesh.linkerd_namespace, mesh.trust_domain, self._backends, {}, None, None
+            )
+            return unknown_state(plan), status
+        discovery_error, requests = self._discover()
+        if self._watches is None:
+            self._watches = WatchSet(self._api, **self._options)
+        watches = self._watches
+        plan = self._plan(watches)
+        if discovery_error is not None and discovery_error.reason in FATAL_REASONS:
+            # nothing was ever read and every request would fail alike: one error, no watches
+            log.debug("mesh poll: %s", discovery_error.message)
+            status = SourceStatus(SOURCE, "kubernetes", False, (discovery_error,),
+                                  self._clock() - started, dict(requests))  # fmt: skip
+            return unknown_state(plan), status
+        watches.ensure(plan.specs())
+        watches.wait_synced(max(0.0, deadline - time.monotonic()))
+        again = self._plan(watches)
+        if again != plan:  # the Services are read now: their pods can be watched
+            plan = again
+            watches.ensure(plan.specs())
+            watches.wait_synced(max(0.0, deadline - time.monotonic()))
+        built = build_state(plan, {s: watches.get(s) for s in plan.specs()}, discovery_error)
+        for problem in built.problems:
+            log.debug("mesh: %s", problem)
+        errors = _collapse(built.errors)
         for error in errors:
             log.debug("mesh poll: %s: %s", error.reason, error.message)
+        stats = watches.stats()
+        requests += _requests(stats, self._seen)
+        self._seen = stats
         status = SourceStatus(
             source=SOURCE,
             kind="kubernetes",
             up=not errors,
             errors=errors,
             duration_seconds=self._clock() - started,
-            requests=dict(reader.requests),
+            requests=dict(requests),
         )
-        return state, status
+        return built.state, status
+
+    def _discover(self) -> tuple[SourceError | None, Counter[str]]:
+        """Discovery when it is due; (its error when there is no earlier answer, requests)."""
+        now = time.monotonic()
+        due = self._discovered is None or now - self._discovered_at >= self._rediscover
+        if not due and now - self._discovered_at >= ABSENT_REDISCOVER:
+            due = self._optional_kind_vanished()
+        if not due:
+            return None, Counter()
+        assert self._api is not None
+        discovery = Discovery(self._api, self._timeout)
+        try:
+            self._discovered = discovery.run()
+            self._discovered_at = now
+        except SourceFailure as fail:
+            if self._discovered is None:
+                return fail.error, discovery.requests
+            log.warning("discovery failed, keeping the earlier answer: %s", fail.error.message)
+        return None, discovery.requests
+
+    def _optional_kind_vanished(self) -> bool:
+        """A policy or cert-manager watch reports its kind is no longer served."""
+        if self._watches is None:
+            return False
+        plan = self._plan(self._watches)
+        optional = [s for specs in (plan.policy or {}).values() for s in specs]
+        optional += [plan.certificates] if plan.certificates is not None else []
+        known = set(self._watches.specs())
+        return any(self._watches.get(s).absent for s in optional if s in known)
+
+    def _plan(self, watches: WatchSet) -> Plan:
+        """The watches wanted now, given the backend Services read so far."""
+        found = self._discovered
+        kinds = None if found is None else found.policy
+        cert_manager = None if found is None else found.cert_manager
+        mesh = self._cfg.mesh
+        base = plan_watches(
+            mesh.linkerd_namespace, mesh.trust_domain, self._backends, {}, kinds, cert_manager
+        )
+        known = set(watches.specs())
+        services: dict[str, Mapping[str, Any] | None] = {}
+        for backend in self._backends:
+            spec = base.services[backend.key]
+            view = watches.get(spec) if spec in known else None
+            if view is not None and view.synced:  # stale data is good enough to plan with
+                services[backend.key] = view.find(backend.namespace, backend.name)
+        return plan_watches(
+            mesh.linkerd_namespace, mesh.trust_domain, self._backends, services, kinds, cert_manager
+        )
 
     def close(self) -> None:
-        """Close the API client's connection pools."""
-        if self._api is not None:
+        """Stop every watch and close the API client's connection pools (if it is ours)."""
+        if self._watches is not None:
+            self._watches.stop_all()
+            self._watches = None
+            self._seen = WatchStats()
+        if self._api is not None and self._owns_api:
             self._api.close()  # type: ignore[no-untyped-call]
             self._api = None
-
-
-class _Poll:
-    """One poll's reads and the errors they gave."""
-
-    def __init__(self, reads: MeshReads, namespace: str, wanted: tuple[Backend, ...]) -> None:
-        self.reads = reads
-        self.ns = namespace
-        self.wanted = wanted
-        self.errors: list[SourceError] = []
-
-    def attempt(self, target: str, step: Callable[[], T]) -> T | None:
-        """`step()`, or None with its error recorded (none for a Skipped read)."""
-        try:
-            return step()
-        except SourceFailure as fail:
-            self.errors.append(fail.error)
-        except NotFound:
-            self.errors.append(SourceError("http_404", f"{target}: not found", target))
-        except Skipped:
-            pass
-        except (AttributeError, TypeError, KeyError, IndexError):  # a JSON shape we did not expect
-            message = f"{target}: unexpected object structure"
-            self.errors.append(SourceError("bad_json", message, target))
-        return None
-
-    def run(self) -> tuple[MeshState, tuple[SourceError, ...]]:
-        anchors, anchors_from = self.anchors()
-        config_target = f"configmap {self.ns}/{LINKERD_CONFIG}"
-        values = self.attempt(config_target, self.values)
-        if anchors_from.endswith(f"/{LINKERD_CONFIG}") and values is not None:
-            anchors = self.attempt(
-                config_target, lambda: anchors_from_values(values, config_target)
-            )
-        issuer = None if values is None else self.issuer(issuer_scheme(values))
-        version = self.attempt(f"pods {self.ns} ({CONTROL_PLANE})", self.version) or ""
-        services: dict[str, ServiceEndpoints | None] = {}
-        namespaces = dict.fromkeys(b.namespace for b in self.wanted)
-        for namespace in namespaces:
-            services.update(self.namespace(namespace))
-        state = MeshState(
-            anchors=anchors,
-            issuer=issuer,
-            services={b.key: services.get(b.key) for b in self.wanted},
-            linkerd_version=version,
-            anchors_from=anchors_from,
-            issuer_from=f"{self.ns}/{ISSUER}",
-        )
-        return state, tuple(self.errors)
-
-    # -- Linkerd ---------------------------------------------------------------------------
-    def anchors(self) -> tuple[tuple[CertFacts, ...] | None, str]:
-        """The trust-roots ConfigMap's bundle and where it was read; when that ConfigMap
-        does not exist (Linkerd 2.10) None and `linkerd-config`, which the caller reads."""
-        where = f"{self.ns}/{TRUST_ROOTS}"
-        target = f"configmap {where}"
-        missing = False
-
-        def read() -> tuple[CertFacts, ...] | None:
-            nonlocal missing
-            try:
-                data = self.reads.config_map(self.ns, TRUST_ROOTS)
-            except NotFound:
-                missing = True
-                return None
-            if TRUST_ROOTS_KEY not in data:
-                raise failure("bad_pem", f"{target}: no {TRUST_ROOTS_KEY} key", target)
-            return certificates(data[TRUST_ROOTS_KEY], target, TRUST_ROOTS_KEY)
-
-        anchors = self.attempt(target, read)
-        return (None, f"{self.ns}/{LINKERD_CONFIG}") if missing else (anchors, where)
-
-    def values(self) -> Mapping[str, Any]:
-        target = f"configmap {self.ns}/{LINKERD_CONFIG}"
-        data = self.reads.config_map(self.ns, LINKERD_CONFIG)
-        if "values" not in data:
-            raise failure("bad_json", f"{target}: no values key", target)
-        return parse_values(data["values"], target)
-
-    def issuer(self, scheme: str) -> Issuer | None:
-        target = f"secret {self.ns}/{ISSUER}"
-
-        def read() -> Issuer:
-            crt_key, ca_key = issuer_keys(scheme)
-            keys = (crt_key,) if ca_key is None else (crt_key, ca_key)
-            secret = self.reads.secret(self.ns, ISSUER, keys)
-            issuer, errors = issuer_from_secret(scheme, secret.data, target)
-            self.errors.extend(errors)
-            return issuer
-
-        return self.attempt(target, read)
-
-    def version(self) -> str:
-        return proxy_versions(self.reads.pods(self.ns, CONTROL_PLANE, LIVE_PODS))
-
-    # -- backends --------------------------------------------------------------------------
-    def namespace(self, namespace: str) -> dict[str, ServiceEndpoints | None]:
-        """The backends of one namespace: each Service and its slices, then ONE pod LIST."""
-        out: dict[str, ServiceEndpoints | None] = {}
-        found: dict[str, list[SliceEndpoint]] = {}
-        read: list[Mapping[str, Any]] = []
-        for backend in (b for b in self.wanted if b.namespace == namespace):
-            result = self.attempt(f"service {backend.key}", functools.partial(self.slices, backend))
-            if result is None:
-                out[backend.key] = None
-                continue
-            service, endpoints_found = result
-            if service is not None and endpoints_found:
-                read.append(service)
-            found[backend.key] = endpoints_found
-        pods: dict[tuple[str, str], PodFacts] | None = {}
-        if any(ep.pod is not None for eps in found.values() for ep in eps):
-            selector = label_selector(read)
-            pods = self.attempt(f"pods {namespace}", lambda: self.pods(namespace, selector))
-        for backend in self.wanted:
-            if backend.key in found:
-                eps = endpoints(found[backend.key], pods)
-                out[backend.key] = ServiceEndpoints(
-                    backend.namespace, backend.name, str(backend.port), eps
-                )
-        return out
-
-    def slices(self, backend: Backend) -> tuple[Mapping[str, Any] | None, list[SliceEndpoint]]:
-        """The Service (None if it does not exist) and its port's endpoints."""
-        try:
-            service = self.reads.service(backend.namespace, backend.name)
-        except NotFound:
-            return None, []
-        name = port_name(service, backend.port)
-        if name is None:
-            return service, []
-        found = self.reads.endpoint_slices(backend.namespace, backend.name)
-        return service, slice_endpoints(found, backend.namespace, name)
-
-    def pods(self, namespace: str, selector: str) -> dict[tuple[str, str], PodFacts]:
-        listed = self.reads.pods(namespace, selector, LIVE_PODS)
-        out = {}
-        for pod in listed:
-            meta = pod.get("metadata") or {}
-            out[(str(meta.get("namespace") or namespace), str(meta.get("name")))] = pod_facts(pod)
-        return out

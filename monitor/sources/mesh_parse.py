@@ -9,7 +9,7 @@ No I/O, no logging; problems come back as `SourceFailure` / `SourceError` values
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +23,6 @@ DEFAULT_SCHEME = "linkerd.io/tls"
 EXTERNAL_SCHEME = "kubernetes.io/tls"
 PROXY = "linkerd-proxy"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
-# Pods that can back an endpoint: EndpointSlices leave out pods that have finished.
-LIVE_PODS = "status.phase!=Succeeded,status.phase!=Failed"
 
 
 def parse_values(text: str, target: str) -> Mapping[str, Any]:
@@ -63,14 +61,6 @@ def certificates(text: str | bytes, target: str, what: str) -> tuple[CertFacts, 
             problems = "no certificate"
         raise failure("bad_pem", f"{target}: {what}: {clip(problems)}", target)
     return parsed.certs
-
-
-def anchors_from_values(values: Mapping[str, Any], target: str) -> tuple[CertFacts, ...]:
-    """`identityTrustAnchorsPEM` of `linkerd-config` (Linkerd 2.10's only copy)."""
-    text = values.get("identityTrustAnchorsPEM")
-    if not isinstance(text, str):
-        raise failure("bad_pem", f"{target}: values has no identityTrustAnchorsPEM", target)
-    return certificates(text, target, "identityTrustAnchorsPEM")
 
 
 def issuer_from_secret(
@@ -119,19 +109,6 @@ def port_name(service: Mapping[str, Any], port: int | str) -> str | None:
         ):
             return str(entry.get("name") or "")
     return None
-
-
-def label_selector(services: Sequence[Mapping[str, Any]]) -> str:
-    """A label selector every pod of all `services` matches: the `key=value` pairs their
-    selectors share ("" when a Service has none, or they share none)."""
-    common: dict[str, str] | None = None
-    for service in services:
-        selector = (service.get("spec") or {}).get("selector")
-        if not isinstance(selector, dict) or not selector:
-            return ""  # EndpointSlices managed by hand: any pod may be targeted
-        pairs = {str(k): str(v) for k, v in selector.items()}
-        common = pairs if common is None else {k: v for k, v in common.items() if pairs.get(k) == v}
-    return ",".join(f"{k}={v}" for k, v in sorted((common or {}).items()))
 
 
 @dataclass(frozen=True, slots=True)
