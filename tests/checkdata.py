@@ -5,6 +5,12 @@ of a world where every implemented check passes for the `shop` (mesh-tls, bigip-
 bigip-b) and `web` (plaintext, bigip-a) boundaries; tests change one thing with
 `dataclasses.replace` (or the keyword arguments here) and assert what the checks conclude.
 Certificates are real (tests/certhelpers.py); `NOW` is the reference time of every test.
+
+The healthy world's BIG-IPs present a client certificate for `BIGIP_ID` issued by the
+identity issuer (chain: the issuer), parsed as if read through util/bash; the shop virtual
+serves an edge certificate for `EDGE_NAME` from a public-style CA. The mesh's policy (built
+from docs-shaped YAML with `policy_parse.mesh_policy`) admits `BIGIP_ID` to the shop's
+ingress pods and only BIG-IP's SNAT network (192.0.2.0/24) to the plaintext web pods.
 """
 
 from __future__ import annotations
@@ -15,11 +21,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from monitor.checks import CHECKS, run_checks
 from monitor.config import Config, parse_config
 from monitor.model import (
     CaBundle,
+    CertKeyChain,
     CheckState,
+    ClientSslProfile,
     Endpoint,
     F5State,
     Finding,
@@ -38,7 +48,18 @@ from monitor.model import (
     SyncStatus,
     Virtual,
 )
-from tests.certhelpers import T0, Issued, anchor, intermediate, key_for
+from monitor.policy import MeshPolicy, PodInfo
+from monitor.policy_parse import mesh_policy
+from tests.certhelpers import (
+    CLIENT_AUTH,
+    SERVER_AUTH,
+    T0,
+    Issued,
+    anchor,
+    intermediate,
+    key_for,
+    leaf,
+)
 
 NOW = T0
 DAY = timedelta(days=1)
@@ -49,6 +70,26 @@ OLD_ANCHOR = anchor("root-old.linkerd.cluster.local", key=key_for("ec256", 12))
 ISSUER = intermediate("identity.linkerd.cluster.local", ANCHOR, key=key_for("ec256", 13))
 
 IDENTITY = "nginx-ingress.ingress.serviceaccount.identity.linkerd.cluster.local"
+BIGIP_ID = "bigip.f5-edge.serviceaccount.identity.linkerd.cluster.local"
+CLIENT_CERT = leaf(
+    BIGIP_ID, ISSUER, eku=(CLIENT_AUTH,), not_after=NOW + 200 * DAY, key=key_for("ec256", 14)
+)
+CLIENT_CERT_PATH = "/Common/bigip-client.crt"
+CLIENT_CHAIN_PATH = "/Common/bigip-client-chain.crt"
+
+EDGE_NAME = "shop.example.com"
+EDGE_ROOT = anchor("Example Edge Root CA", key=key_for("ec256", 15))
+EDGE_ISSUING = intermediate("Example Edge Issuing CA", EDGE_ROOT, key=key_for("ec256", 16))
+EDGE_CERT = leaf(
+    EDGE_NAME,
+    EDGE_ISSUING,
+    dns=(EDGE_NAME, f"www.{EDGE_NAME}"),
+    eku=(SERVER_AUTH,),
+    key=key_for("ec256", 17),
+)
+SHOP_CLIENT_SSL = "/k8s/Shared/shop_443_clientssl"
+EDGE_CERT_PATH = "/k8s/Shared/shop_443_cert.crt"
+EDGE_CHAIN_PATH = "/k8s/Shared/shop_443_chain.crt"
 SHOP_VIRTUAL = "/k8s/Shared/shop_443"
 SHOP_POOL = "/k8s/Shared/shop_443_pool"
 SHOP_PROFILE = "/k8s/Shared/shop_443_tls_client"
@@ -98,8 +139,11 @@ def shop(**changes: Any) -> dict[str, Any]:
     return {**SHOP, **changes}
 
 
-def ssl_cert(issued: Issued, path: str, *, fingerprint: str | None = "auto") -> SslCert:
-    """A bundle member as BIG-IP shows it; `fingerprint=None` when BIG-IP did not say."""
+def ssl_cert(
+    issued: Issued, path: str, *, fingerprint: str | None = "auto", parsed: bool = False
+) -> SslCert:
+    """An ssl-cert (or bundle member) as BIG-IP shows it; `fingerprint=None` when BIG-IP did
+    not say; `parsed` when its PEM was read (through util/bash), so `facts` is set."""
     facts = issued.facts
     return SslCert(
         path=path,
@@ -108,7 +152,31 @@ def ssl_cert(issued: Issued, path: str, *, fingerprint: str | None = "auto") -> 
         not_after=facts.not_after,
         subject=facts.subject,
         issuer=facts.issuer,
+        facts=facts if parsed else None,
     )
+
+
+def bigip_certs() -> dict[str, SslCert]:
+    """The ssl-cert objects of the healthy world that the profiles name (PEMs read)."""
+    return {
+        CLIENT_CERT_PATH: ssl_cert(CLIENT_CERT, CLIENT_CERT_PATH, parsed=True),
+        CLIENT_CHAIN_PATH: ssl_cert(ISSUER, CLIENT_CHAIN_PATH, parsed=True),
+        EDGE_CERT_PATH: ssl_cert(EDGE_CERT, EDGE_CERT_PATH, parsed=True),
+        EDGE_CHAIN_PATH: ssl_cert(EDGE_ISSUING, EDGE_CHAIN_PATH, parsed=True),
+    }
+
+
+def client_ssl_profile(**changes: Any) -> ClientSslProfile:
+    """The shop virtual's client-ssl profile: the edge certificate for `EDGE_NAME`."""
+    base = ClientSslProfile(
+        path=SHOP_CLIENT_SSL,
+        cert_key_chain=(
+            CertKeyChain("shop", EDGE_CERT_PATH, "/k8s/Shared/shop_443.key", EDGE_CHAIN_PATH),
+        ),
+        server_name=EDGE_NAME,
+        sni_default=True,
+    )
+    return dataclasses.replace(base, **changes)
 
 
 def bundle(*members: SslCert, path: str = SHOP_BUNDLE) -> CaBundle:
@@ -125,9 +193,9 @@ def profile(**changes: Any) -> ServerSslProfile:
         expire_cert_response_control="drop",
         untrusted_cert_response_control="drop",
         tm_options=("dont-insert-empty-fragments",),
-        cert="/Common/bigip-client.crt",
+        cert=CLIENT_CERT_PATH,
         key="/Common/bigip-client.key",
-        chain=None,
+        chain=CLIENT_CHAIN_PATH,
     )
     return dataclasses.replace(base, **changes)
 
@@ -155,7 +223,7 @@ def shop_virtual(**changes: Any) -> Virtual:
         pool=SHOP_POOL,
         profiles=(
             ProfileRef("/Common/tcp", "all", "tcp"),
-            ProfileRef("/k8s/Shared/shop_443_clientssl", "clientside", "client-ssl"),
+            ProfileRef(SHOP_CLIENT_SSL, "clientside", "client-ssl"),
             ProfileRef(SHOP_PROFILE, "serverside", "server-ssl"),
         ),
     )
@@ -181,6 +249,8 @@ def f5(name: str = "bigip-a", **changes: Any) -> F5State:
         virtuals={SHOP_VIRTUAL: shop_virtual(), WEB_VIRTUAL: WEB_VIRTUAL_OBJ},
         pools={SHOP_POOL: pool(SHOP_POOL, *SHOP_MEMBERS), WEB_POOL: pool(WEB_POOL, *WEB_MEMBERS)},
         server_ssl={SHOP_PROFILE: profile()},
+        client_ssl={SHOP_CLIENT_SSL: client_ssl_profile()},
+        certs=bigip_certs(),
         bundles={SHOP_BUNDLE: bundle(ssl_cert(ANCHOR, "/Common/linkerd-anchor.crt"))},
         sync=IN_SYNC,  # defined with the HA helpers below
     )
@@ -188,15 +258,21 @@ def f5(name: str = "bigip-a", **changes: Any) -> F5State:
 
 
 def endpoint(
-    address: str, port: int, *, ready: bool = True, sa: str | None = "nginx-ingress"
+    address: str,
+    port: int,
+    *,
+    ready: bool = True,
+    sa: str | None = "nginx-ingress",
+    namespace: str = "ingress",
+    meshed: bool | None = True,
 ) -> Endpoint:
     return Endpoint(
         address=address,
         port=port,
         ready=ready,
-        pod=f"ingress/pod-{address.replace('.', '-').replace(':', '-')}",
+        pod=f"{namespace}/pod-{address.replace('.', '-').replace(':', '-')}",
         service_account=sa,
-        meshed=True,
+        meshed=meshed,
     )
 
 
@@ -207,7 +283,9 @@ def service(namespace: str, name: str, port: str, *endpoints: Endpoint) -> Servi
 SHOP_SERVICE = service(
     "ingress", "nginx-ingress", "443", *(endpoint(a, p) for a, p in SHOP_MEMBERS)
 )
-WEB_SERVICE = service("web", "web", "http", *(endpoint(a, p, sa="web") for a, p in WEB_MEMBERS))
+WEB_SERVICE = service(
+    "web", "web", "http", *(endpoint(a, p, sa="web", namespace="web") for a, p in WEB_MEMBERS)
+)
 
 
 def proxy(pod: str, *anchors: Issued) -> ProxyBundle:
@@ -225,9 +303,81 @@ def healthy_proxies() -> tuple[ProxyBundle, ...]:
     )
 
 
+def pod_of(endpoint: Endpoint, labels: Mapping[str, str], ports: Mapping[str, int]) -> PodInfo:
+    """The `PodInfo` of the pod behind `endpoint` (meshed as the endpoint says)."""
+    assert endpoint.pod is not None
+    namespace, _, name = endpoint.pod.partition("/")
+    return PodInfo(
+        namespace=namespace,
+        name=name,
+        ip=endpoint.address,
+        labels=dict(labels),
+        service_account=endpoint.service_account or "default",
+        meshed=endpoint.meshed is not False,
+        container_ports=dict(ports),
+    )
+
+
+def healthy_pods() -> dict[str, PodInfo]:
+    """The pods behind both backend Services, labelled as their Servers select them."""
+    pods = [pod_of(e, {"app": "nginx-ingress"}, {"https": 443}) for e in SHOP_SERVICE.endpoints]
+    pods += [pod_of(e, {"app": "web"}, {"http": 80}) for e in WEB_SERVICE.endpoints]
+    return {p.key: p for p in pods}
+
+
+HEALTHY_POLICY = f"""
+apiVersion: policy.linkerd.io/v1beta3
+kind: Server
+metadata: {{namespace: ingress, name: nginx-https}}
+spec: {{podSelector: {{matchLabels: {{app: nginx-ingress}}}}, port: https, proxyProtocol: opaque}}
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: MeshTLSAuthentication
+metadata: {{namespace: ingress, name: f5-edge}}
+spec: {{identities: ["{BIGIP_ID}"]}}
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: AuthorizationPolicy
+metadata: {{namespace: ingress, name: from-f5}}
+spec:
+  targetRef: {{group: policy.linkerd.io, kind: Server, name: nginx-https}}
+  requiredAuthenticationRefs:
+  - {{group: policy.linkerd.io, kind: MeshTLSAuthentication, name: f5-edge}}
+---
+apiVersion: policy.linkerd.io/v1beta3
+kind: Server
+metadata: {{namespace: web, name: web-http}}
+spec: {{podSelector: {{matchLabels: {{app: web}}}}, port: http}}
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: NetworkAuthentication
+metadata: {{namespace: web, name: f5-snat}}
+spec: {{networks: [{{cidr: 192.0.2.0/24}}]}}
+---
+apiVersion: policy.linkerd.io/v1alpha1
+kind: AuthorizationPolicy
+metadata: {{namespace: web, name: f5-plaintext}}
+spec:
+  targetRef: {{group: policy.linkerd.io, kind: Server, name: web-http}}
+  requiredAuthenticationRefs:
+  - {{group: policy.linkerd.io, kind: NetworkAuthentication, name: f5-snat}}
+"""
+
+
+def policy_from(text: str, default: str = "all-unauthenticated") -> MeshPolicy:
+    """A `MeshPolicy` from docs-shaped YAML objects and a cluster default inbound policy."""
+    values = {"proxy": {"defaultInboundPolicy": default}}
+    policy, problems = mesh_policy(list(yaml.safe_load_all(text)), values=values)
+    assert problems == (), problems
+    return policy
+
+
+HEALTHY_MESH_POLICY = policy_from(HEALTHY_POLICY)
+
+
 def mesh(**changes: Any) -> MeshState:
     """The healthy mesh: one anchor (also in linkerd-config values), its issuer, both
-    backend Services, and their pods' proxies on the current bundle."""
+    backend Services, their pods (proxies on the current bundle) and their policy."""
     base = MeshState(
         anchors=(ANCHOR.facts,),
         issuer=Issuer(scheme="linkerd.io/tls", cert=ISSUER.facts, chain=()),
@@ -236,6 +386,8 @@ def mesh(**changes: Any) -> MeshState:
         config_anchors=(ANCHOR.facts,),
         external_ca=False,
         proxies=healthy_proxies(),
+        pods=healthy_pods(),
+        policy=HEALTHY_MESH_POLICY,
     )
     return dataclasses.replace(base, **changes)
 

@@ -80,7 +80,7 @@ def test_bundle_lacking_the_anchor_is_critical_on_each_device() -> None:
 def test_rotation_reports_only_the_anchor_not_in_the_bundle() -> None:
     anchors = (ANCHOR.facts, NEW_ANCHOR.facts)
     st, findings = run_one("bundle_missing_anchor", observed(mesh_state=mesh(anchors=anchors)))
-    assert st.state == "critical"
+    assert st.state == "warning"  # the new anchor signs no current issuer yet
     assert {(f.device, f.object) for f in findings} == {
         ("bigip-a", NEW_ANCHOR.facts.fingerprint_sha256),
         ("bigip-b", NEW_ANCHOR.facts.fingerprint_sha256),

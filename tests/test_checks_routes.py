@@ -21,7 +21,7 @@ from tests.checkdata import (
     shop_virtual,
 )
 
-ROUTE_CHECKS = ("pool_member_missing", "pool_member_extra")
+ROUTE_CHECKS = ("pool_member_missing", "pool_member_extra", "pool_member_port_mismatch")
 SVC = "ingress/nginx-ingress"
 
 
@@ -76,12 +76,16 @@ def test_ready_endpoint_missing_from_pool_is_a_warning_on_each_device() -> None:
 
 
 def test_port_is_part_of_the_endpoint() -> None:
-    obs = observed([with_members("bigip-a", ("10.42.0.11", 80), ("10.42.0.12", 443))])
+    """A member at a ready endpoint's address on another port is only a port mismatch;
+    a wrong address is missing + extra (tests/test_checks_routes_members.py has the rest)."""
+    obs = observed([with_members("bigip-a", ("10.42.0.11", 80), ("10.42.0.99", 443))])
     cfg = config(shop(devices=["bigip-a"]))
     missing, findings = run_one("pool_member_missing", obs, cfg)
-    assert (missing.state, [f.object for f in findings]) == ("warning", ["10.42.0.11:443"])
+    assert (missing.state, [f.object for f in findings]) == ("warning", ["10.42.0.12:443"])
     extra, findings = run_one("pool_member_extra", obs, cfg)
-    assert (extra.state, [f.object for f in findings]) == ("warning", ["10.42.0.11:80"])
+    assert (extra.state, [f.object for f in findings]) == ("warning", ["10.42.0.99:443"])
+    mismatch, findings = run_one("pool_member_port_mismatch", obs, cfg)
+    assert (mismatch.state, [f.object for f in findings]) == ("warning", ["10.42.0.11:80"])
 
 
 def test_ipv6_addresses_compare_in_canonical_form() -> None:
@@ -244,7 +248,8 @@ def test_configured_pool_needs_no_virtual() -> None:
 
 @pytest.mark.parametrize("check", ROUTE_CHECKS)
 def test_mixed_devices_finding_wins_and_unknown_part_is_listed(check: str) -> None:
-    drifting = with_members("bigip-a", ("10.42.0.11", 443), ("10.0.0.9", 443))
+    # 10.42.0.12:443 missing, 10.0.0.9:443 extra, 10.42.0.11:8443 on the wrong port
+    drifting = with_members("bigip-a", ("10.42.0.11", 8443), ("10.0.0.9", 443))
     obs = observed([drifting, f5("bigip-b", failed=frozenset({"ltm/pool"}))])
     st, findings = run_one(check, obs)
     assert st.state == "warning"

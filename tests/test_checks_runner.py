@@ -39,9 +39,30 @@ ALL_TRUST = CHECKS_BY_FAMILY["trust"]
 # without pinned anchors trust_anchor_pin does not apply; without an haGroup neither does
 # ha_peer_divergence: those pairs get no state at all
 TRUST = tuple(c for c in ALL_TRUST if c != "trust_anchor_pin")
-BOUNDARY = ("bundle_missing_anchor", "bundle_stale_anchor", "sni_mismatch")
-ROUTES = ("pool_member_missing", "pool_member_extra")
+# without clientIdentity client_identity_mismatch does not apply
+BOUNDARY = tuple(c for c in CHECKS_BY_FAMILY["boundary"] if c != "client_identity_mismatch")
+ALL_ROUTES = CHECKS_BY_FAMILY["routes"]
+# pool_member_unmeshed is for mesh-tls boundaries, open_onramp for plaintext ones
+ROUTES = tuple(c for c in ALL_ROUTES if c not in ("pool_member_unmeshed", "open_onramp"))
+SHOP_ROUTES = tuple(c for c in ALL_ROUTES if c != "open_onramp")
+WEB_ROUTES = tuple(c for c in ALL_ROUTES if c != "pool_member_unmeshed")
+EDGE = CHECKS_BY_FAMILY["edge"]
 HA = ("ha_sync_status",)
+# checks that read only the BIG-IP (or the mesh only for wording): they run without the mesh
+F5_ONLY = (
+    "bundle_cert_expiry",
+    "peer_validation_disabled",
+    "expired_cert_accepted",
+    "untrusted_cert_accepted",
+    "tls13_disabled",
+    "client_cert_missing",  # a certificate is present: the mesh policy is not needed
+    "client_cert_expiry",
+    "virtual_missing",
+    "virtual_disabled",
+    "virtual_pool_mismatch",
+    *EDGE,
+    *HA,
+)
 SECRET = "s3cr3t-T0KEN-value"
 
 
@@ -54,7 +75,14 @@ def pairs(result: CheckResult) -> list[tuple[str, str]]:
 
 def test_registry_ids_are_catalogued_unique_and_in_catalogue_order() -> None:
     ids = [c.id for c in CHECKS]
-    assert ids == [*ALL_TRUST, *BOUNDARY, *ROUTES, *CHECKS_BY_FAMILY["ha"]]
+    assert ids == [
+        *ALL_TRUST,
+        *CHECKS_BY_FAMILY["boundary"],
+        *ALL_ROUTES,
+        *EDGE,
+        *CHECKS_BY_FAMILY["ha"],
+    ]
+    assert set(ids) == ALL_CHECKS  # every catalogued check is implemented
     assert len(set(ids)) == len(ids)
     assert set(ids) <= ALL_CHECKS
     assert frozenset(ids) == IMPLEMENTED
@@ -63,9 +91,10 @@ def test_registry_ids_are_catalogued_unique_and_in_catalogue_order() -> None:
 
 
 def test_modes_by_family() -> None:
+    special = {"pool_member_unmeshed": {"mesh-tls"}, "open_onramp": {"plaintext"}}
     for check in CHECKS:
         expected = {"mesh-tls"} if family_of(check.id) == "boundary" else {"mesh-tls", "plaintext"}
-        assert set(check.modes) == expected, check.id
+        assert set(check.modes) == special.get(check.id, expected), check.id
 
 
 # --- one state per applicable (check, boundary) ----------------------------------------------
@@ -75,8 +104,8 @@ def test_one_state_per_check_and_boundary_in_stable_order() -> None:
     cfg = config(SHOP, WEB)
     result = run_checks(cfg, observed(), NOW)
     assert pairs(result) == [
-        *((c, "shop") for c in (*TRUST, *BOUNDARY, *ROUTES, *HA)),
-        *((c, "web") for c in (*TRUST, *ROUTES, *HA)),  # plaintext: no bundle or SNI states
+        *((c, "shop") for c in (*TRUST, *BOUNDARY, *SHOP_ROUTES, *EDGE, *HA)),
+        *((c, "web") for c in (*TRUST, *WEB_ROUTES, *EDGE, *HA)),  # plaintext: no boundary states
     ]
     assert all(s.state == "pass" for s in result.states)
     assert all(s.detail == "" and s.unknown_parts == () for s in result.states)
@@ -85,10 +114,10 @@ def test_one_state_per_check_and_boundary_in_stable_order() -> None:
 
 def test_boundaries_follow_config_order() -> None:
     result = run_checks(config(WEB, SHOP), observed(), NOW)
-    web = len(TRUST) + len(ROUTES) + len(HA)
+    web = len(TRUST) + len(WEB_ROUTES) + len(EDGE) + len(HA)
     assert [b for _, b in pairs(result)][:web] == ["web"] * web
     assert [b for _, b in pairs(result)][web:] == ["shop"] * (
-        len(TRUST) + len(BOUNDARY) + len(ROUTES) + len(HA)
+        len(TRUST) + len(BOUNDARY) + len(SHOP_ROUTES) + len(EDGE) + len(HA)
     )
 
 
@@ -142,27 +171,28 @@ def test_drifting_world() -> None:
     obs, soon = drifting_world()
     result = run_checks(config(SHOP, WEB), obs, NOW)
     states = {(s.check, s.boundary): s for s in result.states}
+    # bigip-b cannot read ltm/virtual: every shop check that reads the virtual is unknown
+    # unless bigip-a has a finding
     assert {k: s.state for k, s in states.items()} == {
         **{(c, b): "pass" for c in TRUST for b in ("shop", "web")},
+        **{(c, "shop"): "unknown" for c in (*BOUNDARY, *SHOP_ROUTES, *EDGE)},
+        **{(c, "web"): "pass" for c in (*WEB_ROUTES, *EDGE, *HA)},
         ("trust_anchor_expiry", "shop"): "critical",
-        ("bundle_missing_anchor", "shop"): "critical",
+        ("bundle_missing_anchor", "shop"): "warning",  # `soon` signs no current issuer
         ("bundle_stale_anchor", "shop"): "warning",
         ("sni_mismatch", "shop"): "critical",
         ("pool_member_missing", "shop"): "warning",
-        ("pool_member_extra", "shop"): "unknown",
+        ("pool_member_unmeshed", "shop"): "pass",  # mesh side only
         ("trust_anchor_expiry", "web"): "critical",
-        ("pool_member_missing", "web"): "pass",
-        ("pool_member_extra", "web"): "pass",
         ("ha_sync_status", "shop"): "pass",
-        ("ha_sync_status", "web"): "pass",
     }
-    for check in (*BOUNDARY, *ROUTES):
+    for check in (*BOUNDARY, *ROUTES, *EDGE):
         assert states[(check, "shop")].unknown_parts == ("bigip-b",), check
         assert states[(check, "shop")].detail == "bigip-b: could not read ltm/virtual (http_401)"
     assert states[("trust_anchor_expiry", "shop")].unknown_parts == ()
     assert [(f.check, f.boundary, f.device, f.object, f.severity) for f in result.findings] == [
         ("trust_anchor_expiry", "shop", "", soon.facts.fingerprint_sha256, "critical"),
-        ("bundle_missing_anchor", "shop", "bigip-a", soon.facts.fingerprint_sha256, "critical"),
+        ("bundle_missing_anchor", "shop", "bigip-a", soon.facts.fingerprint_sha256, "warning"),
         ("bundle_stale_anchor", "shop", "bigip-a", OLD_ANCHOR.facts.fingerprint_sha256, "warning"),
         ("sni_mismatch", "shop", "bigip-a", SHOP_PROFILE, "critical"),
         ("pool_member_missing", "shop", "bigip-a", "10.42.0.12:443", "warning"),
@@ -196,8 +226,9 @@ def test_no_secrets_in_states_or_findings() -> None:
 def test_failed_kubernetes_source_makes_everything_unknown_never_pass() -> None:
     result = run_checks(config(SHOP, WEB), observed(mesh_state=MeshState()), NOW)
     assert result.findings == ()
-    # every check that reads the mesh is unknown; the HA sync status does not read it
-    assert {s.state for s in result.states if s.check not in HA} == {"unknown"}
+    # every check that reads the mesh is unknown; those that read only the BIG-IP pass
+    assert {s.state for s in result.states if s.check not in F5_ONLY} == {"unknown"}
+    assert {s.state for s in result.states if s.check in F5_ONLY} == {"pass"}
     parts = {(s.check, s.boundary): s.unknown_parts for s in result.states}
     assert parts[("trust_anchor_expiry", "shop")] == ("",)
     assert parts[("issuer_chain", "web")] == ("",)
@@ -211,8 +242,16 @@ def test_no_device_readable_leaves_mesh_checks_running() -> None:
     by_state: dict[str, list[str]] = {}
     for s in result.states:
         by_state.setdefault(s.state, []).append(f"{s.check}@{s.boundary}")
-    assert sorted(by_state["pass"]) == sorted(f"{c}@{b}" for b in ("shop", "web") for c in TRUST)
-    assert len(by_state["unknown"]) == 5 + 2 + 2  # boundary and route checks, HA sync status
+    assert sorted(by_state["pass"]) == sorted(
+        [
+            *(f"{c}@{b}" for b in ("shop", "web") for c in TRUST),
+            "pool_member_unmeshed@shop",
+            "open_onramp@web",
+        ]
+    )
+    # every other boundary, route and edge check, and the HA sync status
+    unknown = len(BOUNDARY) + len(SHOP_ROUTES) + len(WEB_ROUTES) - 2 + 2 * len(EDGE) + 2
+    assert len(by_state["unknown"]) == unknown
 
 
 # --- conclude: the state rules on their own ----------------------------------------------------

@@ -2,7 +2,8 @@
 
 Owns the runner, `run_checks`, and the registry `CHECKS` (every implemented check, in the
 order of the catalogue). The check families live in `trust.py` (mesh side), `boundary.py`
-(BIG-IP server-ssl side against the mesh) and `routes.py` (pools against endpoints); the
+(BIG-IP server-ssl side against the mesh), `routes.py` (virtuals and pools against
+endpoints and policy), `edge.py` (client-ssl certificates) and `ha.py`; the
 contract between a check and the runner in `outcome.py`; the shared resolution and expiry
 helpers in `common.py`.
 
@@ -32,14 +33,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
-from monitor.checks import boundary, ha, routes, trust
+from monitor.checks import boundary, edge, ha, routes, trust
 from monitor.checks.outcome import Check, conclude
 from monitor.config import Config
 from monitor.model import CheckResult, CheckState, Finding, Observed
 
 __all__ = ["CHECKS", "IMPLEMENTED", "Check", "run_checks"]
 
-CHECKS: Final[tuple[Check, ...]] = trust.CHECKS + boundary.CHECKS + routes.CHECKS + ha.CHECKS
+CHECKS: Final[tuple[Check, ...]] = (
+    trust.CHECKS + boundary.CHECKS + routes.CHECKS + edge.CHECKS + ha.CHECKS
+)
 IMPLEMENTED: Final[frozenset[str]] = frozenset(c.id for c in CHECKS)
 
 

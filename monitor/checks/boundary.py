@@ -1,15 +1,36 @@
 """Boundary checks: does BIG-IP's server-ssl side agree with the mesh it re-encrypts into?
 
-Owns the checks of the `boundary` family (DESIGN section 5) implemented so far:
-`bundle_missing_anchor`, `bundle_stale_anchor`, `sni_mismatch`. Each compares one mesh input
-(trust anchors, backend identity) with the server-ssl profile / CA bundle a boundary uses on
-each of its devices; findings carry the device, and a device whose inputs are unknown is an
+Owns the `boundary` family (DESIGN section 5) and its registry `CHECKS`, in catalogue
+order. This module holds the CA bundle checks (`bundle_missing_anchor`,
+`bundle_stale_anchor`, `bundle_cert_expiry`) and `sni_mismatch`; the others live beside it:
+- `boundary_profile.py`: the server-ssl profile's own settings (`peer_validation_disabled`,
+  `authenticate_name_mismatch`, `expired_cert_accepted`, `untrusted_cert_accepted`,
+  `tls13_disabled`);
+- `boundary_client.py`: the client certificate BIG-IP presents (`client_cert_expiry`,
+  `client_cert_chain`, `client_identity_mismatch`, `client_cert_outlives_issuer`);
+- `boundary_policy.py`: what the backend's Linkerd policy makes of it
+  (`client_cert_missing`, `client_identity_unauthorized`).
+Each compares the server-ssl profile / CA bundle a boundary uses on each of its devices
+with the mesh; findings carry the device, and a device whose inputs are unknown is an
 unknown part. These checks apply to `mesh-tls` boundaries only: a plaintext boundary has
 no server-ssl side, so it gets no state for them at all.
 
 A bundle member is matched to an anchor by SHA-256 fingerprint. When a member's fingerprint
 is unknown, its subject decides only the clear cases: a member that shares no subject with
 any anchor is not one; one that does could be, so that comparison is unknown.
+
+A missing anchor is critical when it signs the current identity issuer (found by signature,
+through the intermediates of the issuer's PEM): pod certificates issued today do not verify.
+One that signs no current issuer (staged for the next rotation, or being retired) is a
+warning: today's pod certificates verify, the next issuer rotation onto it would break the
+boundary. With the issuer unknown, or signed by no anchor, every missing anchor is critical
+(conservative) and a note says why.
+
+`bundle_cert_expiry` grades every certificate of the bundle with `thresholds.boundaryCert`
+(expired: critical), one finding per certificate (object: its fingerprint, else its path);
+it needs no mesh input, but when the anchors are known the advice follows the member's role:
+a current anchor that signs the issuer (rotate it), an anchor that signs no current issuer
+(an old one: remove it after the rotation), or no anchor at all (remove it).
 """
 
 from __future__ import annotations
@@ -19,6 +40,8 @@ from typing import Final
 
 from monitor.catalogue import Severity
 from monitor.certs import CertFacts
+from monitor.checks import boundary_client, boundary_policy, boundary_profile
+from monitor.checks.boundary_certs import expiry, shown, ssl_cert_evidence
 from monitor.checks.common import (
     BundleUse,
     Device,
@@ -27,6 +50,8 @@ from monitor.checks.common import (
     describe,
     everywhere,
     expected_identities,
+    expiry_phrase,
+    grade,
     iso,
     member_fingerprint,
     per_device,
@@ -37,6 +62,7 @@ from monitor.checks.common import (
     short_fp,
 )
 from monitor.checks.outcome import MESH_TLS, Check, Drift, Outcome, Unknown
+from monitor.checks.trust_common import issuing_anchors, mesh_issuer
 from monitor.config import BoundaryConfig, Config
 from monitor.model import MeshState, Observed, SslCert
 
@@ -72,10 +98,27 @@ def _bundle_evidence(use: BundleUse) -> tuple[tuple[str, str], ...]:
     )
 
 
-def _missing_anchor_severity(anchor: CertFacts, mesh: MeshState) -> Severity:
-    """How bad a missing anchor is. Every mesh anchor may sign pod certificates, so
-    critical; the place to grade anchors that sign no current issuer differently."""
-    return "critical"
+def issuer_signers(mesh: MeshState, anchors: tuple[CertFacts, ...]) -> tuple[CertFacts, ...] | str:
+    """The anchors that sign the current identity issuer, or why that cannot be told."""
+    issuer = mesh_issuer(mesh)
+    if isinstance(issuer, Unknown):
+        return f"{issuer.detail}: every missing anchor is graded critical"
+    signers = issuing_anchors(issuer, anchors)
+    if not signers:
+        return (
+            "no trust anchor signs the identity issuer (see issuer_chain): every missing"
+            " anchor is graded critical"
+        )
+    return signers
+
+
+def _missing_anchor_severity(anchor: CertFacts, signers: tuple[CertFacts, ...] | str) -> Severity:
+    """Critical when `anchor` signs the current issuer, or when that cannot be told;
+    warning for an anchor that signs no current issuer (staged or being retired)."""
+    if isinstance(signers, str):
+        return "critical"
+    signs = any(a.fingerprint_sha256 == anchor.fingerprint_sha256 for a in signers)
+    return "critical" if signs else "warning"
 
 
 def bundle_missing_anchor(
@@ -85,6 +128,8 @@ def bundle_missing_anchor(
     anchors = anchors_or_unknown(observed.mesh)
     if isinstance(anchors, Unknown):
         return everywhere(boundary, anchors.detail)
+    signers = issuer_signers(observed.mesh, anchors)
+    signer_note = (signers,) if isinstance(signers, str) else ()
 
     def on_device(device: Device) -> Outcome:
         use = resolve_bundle(boundary, device)
@@ -101,17 +146,37 @@ def bundle_missing_anchor(
                     f" trust anchor {anchor.subject}"
                 )
                 unknowns.append(Unknown(device.name, detail))
-            elif not held:
+                continue
+            if held:
+                continue
+            severity = _missing_anchor_severity(anchor, signers)
+            lacks = f"{device.name}: {use.where} lacks trust anchor {describe(anchor)}"
+            if severity == "critical":
                 message = (
-                    f"{device.name}: {use.where} lacks trust anchor {describe(anchor)}; BIG-IP"
-                    " cannot verify pod certificates issued under it — add it to the bundle"
+                    f"{lacks}; BIG-IP cannot verify pod certificates issued under it — add it"
+                    " to the bundle"
                 )
-                evidence = (*cert_evidence("anchor", anchor), *_bundle_evidence(use))
-                severity = _missing_anchor_severity(anchor, observed.mesh)
-                drifts.append(Drift(severity, anchor.fingerprint_sha256, message, evidence))
-        return Outcome(tuple(drifts), tuple(unknowns), use.notes)
+            else:
+                message = (
+                    f"{lacks}, which signs no current identity issuer (staged for the next"
+                    " rotation, or being retired): pod certificates verify today, but an"
+                    " issuer reissued from it would break the boundary — add it to the bundle"
+                )
+            signs = "unknown" if isinstance(signers, str) else _yes(severity == "critical")
+            evidence = (
+                *cert_evidence("anchor", anchor),
+                ("signs_current_issuer", signs),
+                *_bundle_evidence(use),
+            )
+            drifts.append(Drift(severity, anchor.fingerprint_sha256, message, evidence))
+        notes = (*use.notes, *(signer_note if drifts else ()))
+        return Outcome(tuple(drifts), tuple(unknowns), notes)
 
     return per_device(boundary, observed, on_device)
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
 
 
 def bundle_stale_anchor(
@@ -164,6 +229,70 @@ def bundle_stale_anchor(
     return per_device(boundary, observed, on_device)
 
 
+def bundle_cert_expiry(
+    cfg: Config, boundary: BoundaryConfig, observed: Observed, now: datetime
+) -> Outcome:
+    """Every certificate of the CA bundle graded by its remaining lifetime (boundaryCert)."""
+    anchors = anchors_or_unknown(observed.mesh)
+    current = None if isinstance(anchors, Unknown) else {a.fingerprint_sha256 for a in anchors}
+    signers = () if isinstance(anchors, Unknown) else issuer_signers(observed.mesh, anchors)
+    signing = None if isinstance(signers, str) else {a.fingerprint_sha256 for a in signers}
+    threshold = cfg.thresholds.boundary_cert
+
+    def on_device(device: Device) -> Outcome:
+        use = resolve_bundle(boundary, device)
+        if isinstance(use, Unknown):
+            return Outcome(unknowns=(use,))
+        drifts: list[Drift] = []
+        unknowns: list[Unknown] = []
+        for member in use.members:
+            end = expiry(member)
+            if end is None:
+                where = use.bundle.path
+                detail = f"{device.name}: expiry of {member.path} in CA bundle {where} unknown"
+                unknowns.append(Unknown(device.name, detail))
+                continue
+            severity = grade(end - now, threshold)
+            if severity is None:
+                continue
+            fp = member_fingerprint(member)
+            message = (
+                f"{device.name}: {use.where} holds {shown(member)}, which"
+                f" {expiry_phrase(end, now)}{_expiry_advice(fp, current, signing)}"
+            )
+            evidence = (
+                *ssl_cert_evidence("cert", member),
+                ("current_anchor", "unknown" if current is None else _yes(fp in current)),
+                ("checked_at", iso(now)),
+                *_bundle_evidence(use),
+            )
+            drifts.append(Drift(severity, fp or member.path, message, evidence))
+        return Outcome(tuple(drifts), tuple(unknowns), use.notes)
+
+    return per_device(boundary, observed, on_device)
+
+
+def _expiry_advice(fp: str | None, current: set[str] | None, signing: set[str] | None) -> str:
+    """What to do about an expiring bundle member, by its role in the mesh."""
+    if current is None:
+        return " — replace it before then"
+    if fp not in current:
+        return (
+            "; it is not a current Linkerd trust anchor (see bundle_stale_anchor) — remove it"
+            " from the bundle"
+        )
+    if signing is not None and fp not in signing:
+        return (
+            "; it is a Linkerd trust anchor that signs no current identity issuer (an old"
+            " anchor) — remove it from the mesh bundle, then from this one, once every proxy"
+            " has a leaf from the current issuer"
+        )
+    return (
+        "; it is a current Linkerd trust anchor: once it expires BIG-IP rejects every pod"
+        " certificate issued under it — rotate the anchor (mesh first, then this bundle)"
+    )
+
+
 def sni_mismatch(
     cfg: Config, boundary: BoundaryConfig, observed: Observed, now: datetime
 ) -> Outcome:
@@ -207,8 +336,27 @@ def sni_mismatch(
     return per_device(boundary, observed, on_device)
 
 
+P = boundary_profile
+C = boundary_client
 CHECKS: Final[tuple[Check, ...]] = (
     Check("bundle_missing_anchor", bundle_missing_anchor, MESH_TLS),
     Check("bundle_stale_anchor", bundle_stale_anchor, MESH_TLS),
+    Check("bundle_cert_expiry", bundle_cert_expiry, MESH_TLS),
+    Check("peer_validation_disabled", P.peer_validation_disabled, MESH_TLS),
     Check("sni_mismatch", sni_mismatch, MESH_TLS),
+    Check("authenticate_name_mismatch", P.authenticate_name_mismatch, MESH_TLS),
+    Check("expired_cert_accepted", P.expired_cert_accepted, MESH_TLS),
+    Check("untrusted_cert_accepted", P.untrusted_cert_accepted, MESH_TLS),
+    Check("tls13_disabled", P.tls13_disabled, MESH_TLS),
+    Check("client_cert_missing", boundary_policy.client_cert_missing, MESH_TLS),
+    Check("client_cert_expiry", C.client_cert_expiry, MESH_TLS),
+    Check("client_cert_chain", C.client_cert_chain, MESH_TLS),
+    Check(
+        "client_identity_mismatch",
+        C.client_identity_mismatch,
+        MESH_TLS,
+        applies=C.client_identity_configured,
+    ),
+    Check("client_identity_unauthorized", boundary_policy.client_identity_unauthorized, MESH_TLS),
+    Check("client_cert_outlives_issuer", C.client_cert_outlives_issuer, MESH_TLS),
 )

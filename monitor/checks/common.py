@@ -48,6 +48,7 @@ KUBERNETES: Final = "kubernetes"  # the source name of the mesh side
 VIRTUALS: Final = "ltm/virtual"
 POOLS: Final = "ltm/pool"
 SERVER_SSL: Final = "ltm/profile/server-ssl"
+CLIENT_SSL: Final = "ltm/profile/client-ssl"
 SSL_CERTS: Final = "sys/file/ssl-cert"
 
 

@@ -1,9 +1,20 @@
-"""Route checks: does BIG-IP send traffic to exactly the backend's ready endpoints?
+"""Route checks: does BIG-IP send the boundary's traffic to exactly its backend's ready pods?
 
-Owns the checks of the `routes` family (DESIGN section 5) implemented so far:
-`pool_member_missing` and `pool_member_extra`. Both compare, on each device of a boundary,
-the members of the boundary's pool with the endpoints of its backend Service (addresses
-compared in canonical form, IPv6 in brackets). They apply to every boundary mode.
+Owns the `routes` family (DESIGN section 5) and its registry `CHECKS`, in catalogue order.
+This module holds the checks of the boundary's virtual server, on each device (every
+boundary mode; object: the virtual's path; critical):
+- `virtual_missing`: the virtual is absent from a completely read `ltm/virtual`;
+- `virtual_disabled`: the virtual exists but is disabled;
+- `virtual_pool_mismatch`: with `pool` set in the expected state, the virtual must use that
+  pool (the member checks compare `pool`, which would then get none of the virtual's
+  traffic); without it the virtual's pool is the boundary's pool by definition: pass — once
+  the virtual is read (an unreadable or absent virtual is unknown, as for
+  `virtual_disabled`: a poll that read nothing passes nothing).
+The others live beside it: `routes_members.py` (`pool_member_missing`, `pool_member_extra`,
+`pool_member_port_mismatch`) and `routes_mesh.py` (`pool_member_unmeshed` on mesh-tls
+boundaries, `open_onramp` on plaintext ones).
+
+Pure: no I/O, no clock reads, no logging.
 """
 
 from __future__ import annotations
@@ -11,111 +22,101 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from monitor.checks.common import (
-    Device,
-    backend_endpoints,
-    endpoint_key,
-    everywhere,
-    per_device,
-    resolve_pool,
-    service_key,
-)
-from monitor.checks.outcome import Check, Drift, Outcome, Unknown
+from monitor.checks import routes_members, routes_mesh
+from monitor.checks.common import VIRTUALS, Device, per_device, resolve_virtual
+from monitor.checks.outcome import MESH_TLS, PASS, Check, Drift, Outcome, Unknown
 from monitor.config import BoundaryConfig, Config
-from monitor.model import Endpoint, Observed
+from monitor.model import Observed, Virtual
 
 
-def _pod(endpoint: Endpoint) -> str:
-    return f" (pod {endpoint.pod})" if endpoint.pod else ""
+def _virtual_evidence(virtual: Virtual) -> tuple[tuple[str, str], ...]:
+    return (
+        ("virtual", virtual.path),
+        ("destination", virtual.destination),
+        ("state", "enabled" if virtual.enabled else "disabled"),
+        ("pool", virtual.pool or "none"),
+    )
 
 
-def pool_member_missing(
+def virtual_missing(
     cfg: Config, boundary: BoundaryConfig, observed: Observed, now: datetime
 ) -> Outcome:
-    """Every ready endpoint of the backend Service should be a member of the pool."""
-    service = backend_endpoints(boundary, observed.mesh)
-    if isinstance(service, Unknown):
-        return everywhere(boundary, service.detail)
-    ready: dict[str, Endpoint] = {}
-    for endpoint in service.endpoints:
-        if endpoint.ready:
-            ready.setdefault(endpoint_key(endpoint.address, endpoint.port), endpoint)
-    key = service_key(boundary)
+    """The boundary's virtual must exist on every device."""
 
     def on_device(device: Device) -> Outcome:
-        pool = resolve_pool(boundary, device)
-        if isinstance(pool, Unknown):
-            return Outcome(unknowns=(pool,))
-        members = {endpoint_key(m.address, m.port) for m in pool.members}
-        drifts: list[Drift] = []
-        for address, endpoint in ready.items():
-            if address in members:
-                continue
-            message = (
-                f"{device.name}: pool {pool.path} lacks ready endpoint {address}{_pod(endpoint)}"
-                f" of Service {key}; BIG-IP sends it no traffic — add the member (or check"
-                " the controller that syncs the pool)"
-            )
-            evidence = (
-                ("pool", pool.path),
-                ("endpoint", address),
-                ("pod", endpoint.pod or ""),
-                ("service", key),
-                ("pool_members", str(len(members))),
-                ("ready_endpoints", str(len(ready))),
-            )
-            drifts.append(Drift("warning", address, message, evidence))
-        return Outcome(drifts=tuple(drifts))
+        if unknown := device.unreadable(VIRTUALS):
+            return Outcome(unknowns=(unknown,))
+        if boundary.virtual in device.state.virtuals:
+            return PASS
+        message = (
+            f"{device.name}: virtual {boundary.virtual} does not exist: this device serves no"
+            f" traffic for boundary {boundary.name} — create it (or check the controller that"
+            " manages it, or the virtual named in the expected state)"
+        )
+        evidence = (
+            ("virtual", boundary.virtual),
+            ("virtuals_read", str(len(device.state.virtuals))),
+        )
+        return Outcome(drifts=(Drift("critical", boundary.virtual, message, evidence),))
 
     return per_device(boundary, observed, on_device)
 
 
-def pool_member_extra(
+def virtual_disabled(
     cfg: Config, boundary: BoundaryConfig, observed: Observed, now: datetime
 ) -> Outcome:
-    """Every pool member should be a ready endpoint of the backend Service."""
-    service = backend_endpoints(boundary, observed.mesh)
-    if isinstance(service, Unknown):
-        return everywhere(boundary, service.detail)
-    known: dict[str, Endpoint] = {}
-    for endpoint in service.endpoints:
-        address = endpoint_key(endpoint.address, endpoint.port)
-        if endpoint.ready or address not in known:
-            known[address] = endpoint  # a ready duplicate wins over a not-ready one
-    key = service_key(boundary)
+    """The boundary's virtual must be enabled."""
 
     def on_device(device: Device) -> Outcome:
-        pool = resolve_pool(boundary, device)
-        if isinstance(pool, Unknown):
-            return Outcome(unknowns=(pool,))
-        drifts: list[Drift] = []
-        for member in pool.members:
-            address = endpoint_key(member.address, member.port)
-            endpoint = known.get(address)
-            if endpoint is not None and endpoint.ready:
-                continue
-            if endpoint is not None:
-                what = f"is a not-ready endpoint{_pod(endpoint)} of Service {key}"
-                fix = "BIG-IP may send traffic to a pod that is not serving — disable or remove it"
-            else:
-                what = f"is not an endpoint of Service {key}"
-                fix = "BIG-IP may send traffic to a stale or foreign address — remove the member"
-            message = f"{device.name}: pool {pool.path} member {address} {what}; {fix}"
-            evidence = (
-                ("pool", pool.path),
-                ("member", address),
-                ("member_name", member.name),
-                ("member_state", member.state),
-                ("service", key),
-                ("endpoint", "not-ready" if endpoint is not None else "absent"),
-            )
-            drifts.append(Drift("warning", address, message, evidence))
-        return Outcome(drifts=tuple(drifts))
+        virtual = resolve_virtual(boundary, device)
+        if isinstance(virtual, Unknown):
+            return Outcome(unknowns=(virtual,))
+        if virtual.enabled:
+            return PASS
+        message = (
+            f"{device.name}: virtual {virtual.path} is disabled: this device serves no traffic"
+            f" for boundary {boundary.name} — enable it (tmsh modify ltm virtual {virtual.path}"
+            " enabled) if it should serve"
+        )
+        drift = Drift("critical", virtual.path, message, _virtual_evidence(virtual))
+        return Outcome(drifts=(drift,))
 
     return per_device(boundary, observed, on_device)
 
 
+def virtual_pool_mismatch(
+    cfg: Config, boundary: BoundaryConfig, observed: Observed, now: datetime
+) -> Outcome:
+    """With `pool` set, the virtual must send its traffic to that pool; without it, the
+    virtual's pool is the boundary's by definition (pass once the virtual is read)."""
+    expected = boundary.pool
+
+    def on_device(device: Device) -> Outcome:
+        virtual = resolve_virtual(boundary, device)
+        if isinstance(virtual, Unknown):
+            return Outcome(unknowns=(virtual,))
+        if expected is None or virtual.pool == expected:
+            return PASS
+        uses = f"uses pool {virtual.pool}" if virtual.pool else "has no pool"
+        message = (
+            f"{device.name}: virtual {virtual.path} {uses}, but the expected state names pool"
+            f" {expected}: the pool the member checks compare gets none of its traffic — point"
+            " the virtual at it, or correct pool in the expected state"
+        )
+        evidence = (*_virtual_evidence(virtual), ("expected_pool", expected))
+        return Outcome(drifts=(Drift("critical", virtual.path, message, evidence),))
+
+    return per_device(boundary, observed, on_device)
+
+
+M = routes_members
 CHECKS: Final[tuple[Check, ...]] = (
-    Check("pool_member_missing", pool_member_missing),
-    Check("pool_member_extra", pool_member_extra),
+    Check("virtual_missing", virtual_missing),
+    Check("virtual_disabled", virtual_disabled),
+    Check("virtual_pool_mismatch", virtual_pool_mismatch),
+    Check("pool_member_missing", M.pool_member_missing),
+    Check("pool_member_extra", M.pool_member_extra),
+    Check("pool_member_port_mismatch", M.pool_member_port_mismatch),
+    Check("pool_member_unmeshed", routes_mesh.pool_member_unmeshed, MESH_TLS),
+    Check("open_onramp", routes_mesh.open_onramp, routes_mesh.PLAINTEXT),
 )
