@@ -1,7 +1,8 @@
 """Command line: argument parsing and dispatch to the subcommands, nothing else.
 
 Exit codes: 0 success, 1 runtime failure (or, for `check`, findings at or above
-`--fail-on`), 2 bad input or an incomplete answer — always with a one-line
+`--fail-on`; for `rotation`, a boundary whose rotation is `broken`), 2 bad input or an
+incomplete answer — always with a one-line
 message on stderr, never a traceback.
 """
 
@@ -33,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="run one cycle, print the findings, exit 0/1/2")
     check.add_argument("--config", type=Path, required=True, metavar="FILE")
     _output_options(check)
+
+    rotation = sub.add_parser(
+        "rotation",
+        help="run one cycle, print each boundary's trust-anchor rotation phase and next step",
+    )
+    rotation.add_argument("--config", type=Path, required=True, metavar="FILE")
+    rotation.add_argument("-o", "--output", choices=("table", "json"), default="table")
 
     demo = sub.add_parser(
         "demo", help="run the monitor against the bundled simulated world (no real systems)"
@@ -126,6 +134,17 @@ def _check(path: Path, output: str, fail_on: str) -> int:
     return print_report(check_once(config), output, fail_on)
 
 
+def _rotation(path: Path, output: str) -> int:
+    from monitor.config import Config
+    from monitor.daemon import check_once
+    from monitor.rotation_report import print_rotation
+
+    config = _load(path)
+    if not isinstance(config, Config):
+        return 2
+    return print_rotation(check_once(config), output)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
@@ -150,6 +169,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return _run(args.config)
     if args.command == "check":
         return _check(args.config, args.output, args.fail_on)
+    if args.command == "rotation":
+        return _rotation(args.config, args.output)
     if args.command == "demo":
         from monitor.demo import run_demo
 

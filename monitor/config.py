@@ -235,6 +235,13 @@ class LeaderElectionConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class StateConfig:
+    """Where the daemon keeps its memory across restarts (monitor.statefile)."""
+
+    file: Path | None = None  # None = in memory only
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     bigip: Annotated[tuple[BigIPConfig, ...], NON_EMPTY]
     boundaries: Annotated[tuple[BoundaryConfig, ...], NON_EMPTY]
@@ -245,6 +252,7 @@ class Config:
     server: ServerConfig = ServerConfig()
     alertmanager: AlertmanagerConfig | None = None
     leader_election: LeaderElectionConfig = LeaderElectionConfig()
+    state: StateConfig = StateConfig()
 
     def device(self, name: str) -> BigIPConfig:
         """The BIG-IP device called `name`; KeyError if there is none."""

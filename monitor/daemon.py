@@ -1,9 +1,11 @@
 """The imperative shell: poll every source, run the checks, publish the snapshot; repeat.
 
 `Monitor.cycle` polls the BIG-IP devices and Kubernetes concurrently, runs the pure
-checks, advances the state store, renders the exposition text once, and logs one
-line.  `serve` runs cycles on an APScheduler 3 interval job (coalesced, never two at
-once), serves HTTP, and stops cleanly on SIGTERM/SIGINT.
+checks, plans the trust-anchor rotation (`monitor.rotation`, pure), advances the state
+store (which applies the ignore rules), renders the exposition text once, writes the
+state file when one is configured (`state.file`), and logs one line.  `serve` runs
+cycles on an APScheduler 3 interval job (coalesced, never two at once), serves HTTP, and
+stops cleanly on SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 from typing import Protocol
 
@@ -23,7 +26,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from monitor.checks import run_checks
 from monitor.config import Config
 from monitor.model import F5State, MeshState, Observed, SourceStatus
+from monitor.rotation import plan_rotation, remember
 from monitor.state import Snapshot, StateStore
+from monitor.statefile import load, save
 from monitor.web import Published, WebServer
 
 log = logging.getLogger("f5_linkerd_monitor")
@@ -60,7 +65,11 @@ class Monitor:
         mesh: MeshPoller,
         clock: Clock = utc_now,
         publish: Callable[[Published], None] = lambda published: None,
+        state_file: Path | None = None,
+        persist: bool = True,
     ) -> None:
+        """`state_file`: read at start; written after each cycle when `persist` (the daemon;
+        `check` and `rotation` only read it)."""
         self.cfg = cfg
         self._f5 = tuple(f5)
         self._mesh = mesh
@@ -68,6 +77,22 @@ class Monitor:
         self._publish = publish
         self.store = StateStore()
         self._pool = ThreadPoolExecutor(max_workers=len(self._f5) + 1, thread_name_prefix="poll")
+        self._state_file = state_file
+        self._persist = persist and state_file is not None
+        self._save_failing = False
+        self._expired_logged: set[int] = set()
+        restored = load(state_file, clock()) if state_file is not None else None
+        if restored is not None and restored.warning:
+            log.warning(restored.warning)
+        elif restored is not None and restored.taken_at is not None:
+            log.info(
+                "state file %s: %d remembered findings from %s",
+                state_file,
+                len(restored.seen),
+                restored.taken_at.isoformat(),
+            )
+        self._restored = restored.seen if restored is not None else None
+        self._rotation_memory = restored.rotation if restored is not None else None
 
     def cycle(self) -> Snapshot:
         started = time.monotonic()
@@ -85,10 +110,62 @@ class Monitor:
         observed = Observed(f5=states, mesh=mesh_state, sources=tuple(statuses))
         now = self._clock()
         result = run_checks(self.cfg, observed, now)
-        snapshot = self.store.advance(observed, result, now, time.monotonic() - started)
+        self._rotation_memory = remember(self._rotation_memory, observed, now)
+        previous = self.store.current()
+        snapshot = self.store.advance(
+            observed,
+            result,
+            now,
+            time.monotonic() - started,
+            ignore=self.cfg.ignore,
+            restored=self._restored,
+            rotation=plan_rotation(self.cfg, observed, self._rotation_memory),
+            rotation_memory=self._rotation_memory,
+        )
         self._publish(Published.of(snapshot))
         log.info(cycle_line(snapshot))
+        log_rotation_changes(previous, snapshot)
+        self._log_expired_ignores(snapshot)
+        self._save(snapshot)
         return snapshot
+
+    def _log_expired_ignores(self, snapshot: Snapshot) -> None:
+        """Once per rule and process: an ignore rule whose `until` passed matches again."""
+        for tracked in snapshot.findings:
+            match = tracked.ignore
+            if match is None or match.active or match.rule in self._expired_logged:
+                continue
+            self._expired_logged.add(match.rule)
+            until = match.until.isoformat() if match.until else "?"
+            f = tracked.finding
+            log.warning(
+                "ignore[%d] (%s) expired on %s: %s on %s %s is reported again",
+                match.rule,
+                match.reason,
+                until,
+                f.check,
+                f.boundary,
+                f.object,
+            )
+
+    def _save(self, snapshot: Snapshot) -> None:
+        if not self._persist or self._state_file is None:
+            return
+        try:
+            save(self._state_file, snapshot)
+        except OSError as err:
+            if not self._save_failing:
+                log.warning(
+                    "cannot write state file %s (%s); first-seen times will not survive a"
+                    " restart until it can be written",
+                    self._state_file,
+                    err.strerror or err,
+                )
+            self._save_failing = True
+            return
+        if self._save_failing:
+            log.info("state file %s written again", self._state_file)
+        self._save_failing = False
 
     def safe_cycle(self) -> None:
         """A cycle for the scheduler: a bug in one cycle is logged, the next one still runs."""
@@ -119,8 +196,29 @@ def cycle_line(snapshot: Snapshot) -> str:
     )
 
 
-def build_monitor(cfg: Config, publish: Callable[[Published], None] = lambda p: None) -> Monitor:
-    """A Monitor with the real sources for `cfg`."""
+def log_rotation_changes(previous: Snapshot | None, snapshot: Snapshot) -> None:
+    """One line when a boundary's rotation phase changes (on the first cycle: unless it is
+    `steady`), naming the next step; `broken` as a warning."""
+    before = {p.boundary: p.phase for p in previous.rotation} if previous else {}
+    for plan in snapshot.rotation:
+        was = before.get(plan.boundary)
+        if was == plan.phase or (was is None and plan.phase == "steady"):
+            continue
+        level = logging.WARNING if plan.phase == "broken" else logging.INFO
+        log.log(
+            level,
+            "rotation: boundary %s is %s%s; next: %s",
+            plan.boundary,
+            plan.phase,
+            f" (was {was})" if was else "",
+            plan.next_steps[0] if plan.next_steps else "nothing",
+        )
+
+
+def build_monitor(
+    cfg: Config, publish: Callable[[Published], None] = lambda p: None, persist: bool = True
+) -> Monitor:
+    """A Monitor with the real sources for `cfg` (`persist`: write the state file)."""
     from monitor.sources.f5 import F5Source
     from monitor.sources.mesh import MeshSource
 
@@ -129,12 +227,15 @@ def build_monitor(cfg: Config, publish: Callable[[Published], None] = lambda p: 
         [F5Source(device, cfg) for device in cfg.bigip],
         MeshSource(cfg),
         publish=publish,
+        state_file=cfg.state.file,
+        persist=persist,
     )
 
 
 def check_once(cfg: Config) -> Snapshot:
-    """One cycle with the real sources, then close them (tokens deleted): `check`."""
-    monitor = build_monitor(cfg)
+    """One cycle with the real sources, then close them (tokens deleted): `check` and
+    `rotation`. The state file is read, never written."""
+    monitor = build_monitor(cfg, persist=False)
     try:
         return monitor.cycle()
     finally:

@@ -21,6 +21,7 @@ from prometheus_client.registry import Collector
 from monitor import __version__
 from monitor.catalogue import STATES
 from monitor.model import SslCert
+from monitor.rotation import PHASES
 from monitor.state import Snapshot
 
 PREFIX = "f5_linkerd_"
@@ -36,6 +37,9 @@ CYCLE_DURATION = PREFIX + "cycle_duration_seconds"
 CYCLE_TIMESTAMP = PREFIX + "last_cycle_timestamp_seconds"
 BUILD_INFO = PREFIX + "build_info"
 MESH_INFO = PREFIX + "mesh_info"
+FINDINGS_IGNORED = PREFIX + "findings_ignored"
+FINDING_FIRST_SEEN = PREFIX + "finding_first_seen_timestamp_seconds"
+ROTATION_PHASE = PREFIX + "rotation_phase"
 
 METRIC_NAMES = (
     CHECK,
@@ -52,6 +56,9 @@ METRIC_NAMES = (
     CYCLE_TIMESTAMP,
     BUILD_INFO,
     MESH_INFO,
+    FINDINGS_IGNORED,
+    FINDING_FIRST_SEEN,
+    ROTATION_PHASE,
 )
 
 _CACHED = " Refreshed each poll interval."
@@ -70,6 +77,8 @@ class _SnapshotCollector(Collector):
             return
         yield _mesh_info(self._snapshot)
         yield from _checks(self._snapshot)
+        yield from _findings(self._snapshot)
+        yield from _rotation(self._snapshot)
         yield from _certificates(self._snapshot)
         yield from _sources(self._snapshot)
         yield from _source_counters(self._snapshot)
@@ -115,6 +124,44 @@ def _checks(snapshot: Snapshot) -> Iterator[GaugeMetricFamily]:
     for state in snapshot.states:
         for name in STATES:
             family.add_metric((state.check, state.boundary, name), 1 if state.state == name else 0)
+    yield family
+
+
+def _findings(snapshot: Snapshot) -> Iterator[GaugeMetricFamily]:
+    ignored = GaugeMetricFamily(
+        FINDINGS_IGNORED,
+        "Findings of a check for a boundary that ignore rules silence (they are not counted"
+        " in f5_linkerd_check)." + _CACHED,
+        labels=("check", "boundary"),
+    )
+    for state in snapshot.states:
+        ignored.add_metric((state.check, state.boundary), state.ignored)
+    first_seen = GaugeMetricFamily(
+        FINDING_FIRST_SEEN,
+        "Unix time a finding (not ignored) was first seen; kept across restarts with a state"
+        " file." + _CACHED,
+        labels=("check", "boundary", "device", "object", "severity"),
+    )
+    for tracked in snapshot.findings:
+        if tracked.ignored:
+            continue
+        f = tracked.finding
+        labels = (f.check, f.boundary, f.device, f.object, f.severity)
+        first_seen.add_metric(labels, tracked.first_seen.timestamp())
+    yield ignored
+    yield first_seen
+
+
+def _rotation(snapshot: Snapshot) -> Iterator[GaugeMetricFamily]:
+    family = GaugeMetricFamily(
+        ROTATION_PHASE,
+        "Trust-anchor rotation phase of a boundary: one series per phase, 1 for the current"
+        " one (see `f5-linkerd-monitor rotation`)." + _CACHED,
+        labels=("boundary", "phase"),
+    )
+    for plan in snapshot.rotation:
+        for phase in PHASES:
+            family.add_metric((plan.boundary, phase), 1 if plan.phase == phase else 0)
     yield family
 
 

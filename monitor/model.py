@@ -354,6 +354,7 @@ class CheckState:
     # The `Finding.device` values ("" = the mesh side) whose findings could not be evaluated
     # this run because an input was unknown; their previous findings are carried over.
     unknown_parts: tuple[str, ...] = ()
+    ignored: int = 0  # findings of this pair silenced by `ignore` rules (set by monitor.ignore)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,13 @@
 """The latest snapshot, replaced whole each cycle, and the bookkeeping between cycles.
 
 `next_snapshot` is pure: from the previous snapshot and this cycle's observations
-and check results it derives the new one.  Two things carry over between cycles:
-- first-seen times: a finding keeps the time it was first seen for as long as it
-  keeps being found;
+and check results it derives the new one.  What carries over between cycles:
+- first-seen times (`Snapshot.seen`, first and last seen per finding key): a finding keeps
+  the time it was first seen for as long as it keeps being found; a finding that is
+  evaluated and not found is forgotten. At start, `seen` may come from the state file
+  (`monitor.statefile`): a restored entry is adopted when its finding shows up again, kept
+  while its part is unknown (for at most `RETENTION` since it was last seen), and dropped
+  once its part is evaluated without it;
 - findings whose inputs became unknown: a failed poll must never clear a finding,
   so a finding whose (check, boundary, device) could not be evaluated this cycle is
   kept, marked `carried`, until its input can be read again;
@@ -12,6 +16,10 @@ and check results it derives the new one.  Two things carry over between cycles:
   only grow; every source seen gets every reason of `REASONS` and every code of
   `KNOWN_CODES` at 0 from its first cycle, so `rate()` and `increase()` work from the
   first error on.
+Ignore rules (`monitor.ignore`) are applied here, after the checks: a finding an active
+rule matches is marked (`TrackedFinding.ignore`), stays listed, and no longer counts for
+its check's state, `counts()` or exit codes. The rotation plans and their memory
+(`monitor.rotation`) are computed by the daemon and stored with the snapshot.
 `StateStore` holds the current snapshot for readers on other threads.
 """
 
@@ -19,15 +27,30 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Final
 
+from monitor.config import IgnoreRule
+from monitor.ignore import FindingKey, IgnoreMatch, apply_ignores
 from monitor.model import REASONS, CheckResult, CheckState, Finding, Observed, SourceStatus
+from monitor.rotation import RotationMemory, RotationPlan
 
 # HTTP status codes the request counters start at 0 ("error": no response at all).
 KNOWN_CODES = ("200", "400", "401", "403", "404", "410", "429", "500", "502", "503", "504", "error")
 Totals = Mapping[tuple[str, str, str], int]  # (source kind, source name, reason|code) → count
+# How long a remembered first-seen time outlives its finding's last sighting while the
+# finding cannot be evaluated (a restored entry; also the state file's pruning age).
+RETENTION: Final = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """When a finding (by key) was first and last seen."""
+
+    first: datetime
+    last: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +58,12 @@ class TrackedFinding:
     finding: Finding
     first_seen: datetime
     carried: bool = False  # kept from an earlier cycle because its input is unknown now
+    ignore: IgnoreMatch | None = None  # the ignore rule that matched (active or expired)
+
+    @property
+    def ignored(self) -> bool:
+        """Silenced by an active ignore rule: listed, but not counted."""
+        return self.ignore is not None and self.ignore.active
 
 
 @dataclass(frozen=True)
@@ -50,6 +79,9 @@ class Snapshot:
     last_success: Mapping[str, datetime] = field(default_factory=dict)  # by source name
     error_totals: Totals = field(default_factory=dict)  # (kind, source, reason) → errors
     request_totals: Totals = field(default_factory=dict)  # (kind, source, code) → requests
+    seen: Mapping[FindingKey, Seen] = field(default_factory=dict)  # first-seen memory
+    rotation: tuple[RotationPlan, ...] = ()  # per boundary, from monitor.rotation
+    rotation_memory: RotationMemory | None = None
 
     @property
     def sources(self) -> tuple[SourceStatus, ...]:
@@ -61,11 +93,16 @@ class Snapshot:
         return all(s.up for s in self.observed.sources)
 
     def counts(self) -> dict[str, int]:
-        """Findings by severity."""
+        """Findings by severity, ignored ones left out."""
         out = {"critical": 0, "warning": 0}
         for tracked in self.findings:
-            out[tracked.finding.severity] += 1
+            if not tracked.ignored:
+                out[tracked.finding.severity] += 1
         return out
+
+    def ignored(self) -> int:
+        """How many findings ignore rules silence."""
+        return sum(1 for t in self.findings if t.ignored)
 
 
 def _unknown_parts(states: tuple[CheckState, ...]) -> set[tuple[str, str, str]]:
@@ -78,23 +115,56 @@ def next_snapshot(
     result: CheckResult,
     now: datetime,
     duration_seconds: float,
+    *,
+    ignore: Sequence[IgnoreRule] = (),
+    restored: Mapping[FindingKey, Seen] | None = None,
+    rotation: tuple[RotationPlan, ...] = (),
+    rotation_memory: RotationMemory | None = None,
 ) -> Snapshot:
-    """The snapshot that follows `previous` (None for the first cycle)."""
+    """The snapshot that follows `previous` (None for the first cycle).
+
+    `ignore`: the config's ignore rules, judged on the UTC date of `now`; `restored`: the
+    first-seen memory to start from when there is no previous snapshot (the state file);
+    `rotation`, `rotation_memory`: stored as given.
+    """
     before = {t.finding.key: t for t in previous.findings} if previous else {}
-    tracked: list[TrackedFinding] = []
-    seen: set[tuple[str, str, str, str]] = set()
+    memory = previous.seen if previous else (restored or {})
+    fresh: list[Finding] = []
+    keys: set[FindingKey] = set()
     for finding in result.findings:
-        if finding.key in seen:
-            continue
-        seen.add(finding.key)
-        earlier = before.get(finding.key)
-        tracked.append(TrackedFinding(finding, earlier.first_seen if earlier else now))
+        if finding.key not in keys:
+            keys.add(finding.key)
+            fresh.append(finding)
     unknown = _unknown_parts(result.states)
-    for key, earlier in before.items():
-        check, boundary, device, _ = key
-        if key not in seen and (check, boundary, device) in unknown:
-            tracked.append(TrackedFinding(earlier.finding, earlier.first_seen, carried=True))
-            seen.add(key)
+    carried = [
+        earlier
+        for key, earlier in before.items()
+        if key not in keys and (key[0], key[1], key[2]) in unknown
+    ]
+    applied = apply_ignores(
+        fresh, result.states, ignore, now.astimezone(UTC).date(), [t.finding for t in carried]
+    )
+    tracked: list[TrackedFinding] = []
+    seen: dict[FindingKey, Seen] = {}
+    for finding in fresh:
+        earlier = before.get(finding.key)
+        remembered = memory.get(finding.key)
+        first = earlier.first_seen if earlier else remembered.first if remembered else now
+        tracked.append(TrackedFinding(finding, first, ignore=applied.matches.get(finding.key)))
+        seen[finding.key] = Seen(first, now)
+    for earlier in carried:
+        key = earlier.finding.key
+        tracked.append(
+            TrackedFinding(
+                earlier.finding, earlier.first_seen, carried=True, ignore=applied.matches.get(key)
+            )
+        )
+        seen[key] = memory.get(key) or Seen(earlier.first_seen, earlier.first_seen)
+    for key, entry in memory.items():
+        if key in seen or key in before:
+            continue
+        if (key[0], key[1], key[2]) in unknown and now - entry.last <= RETENTION:
+            seen[key] = entry  # restored, not evaluable yet
     last_success = dict(previous.last_success) if previous else {}
     for source in observed.sources:
         if source.up:
@@ -116,11 +186,14 @@ def next_snapshot(
         cycle=(previous.cycle + 1) if previous else 1,
         duration_seconds=duration_seconds,
         observed=observed,
-        states=result.states,
+        states=applied.states,
         findings=tuple(sorted(tracked, key=_order)),
         last_success=last_success,
         error_totals=errors,
         request_totals=requests,
+        seen=seen,
+        rotation=rotation,
+        rotation_memory=rotation_memory,
     )
 
 
@@ -141,9 +214,11 @@ def _add(
     return totals
 
 
-def _order(tracked: TrackedFinding) -> tuple[int, str, str, str, str]:
+def _order(tracked: TrackedFinding) -> tuple[bool, int, str, str, str, str]:
+    """Ignored findings last; then critical first."""
     f = tracked.finding
-    return (0 if f.severity == "critical" else 1, f.boundary, f.check, f.device, f.object)
+    severity = 0 if f.severity == "critical" else 1
+    return (tracked.ignored, severity, f.boundary, f.check, f.device, f.object)
 
 
 class StateStore:
@@ -158,9 +233,29 @@ class StateStore:
             return self._snapshot
 
     def advance(
-        self, observed: Observed, result: CheckResult, now: datetime, duration_seconds: float
+        self,
+        observed: Observed,
+        result: CheckResult,
+        now: datetime,
+        duration_seconds: float,
+        *,
+        ignore: Sequence[IgnoreRule] = (),
+        restored: Mapping[FindingKey, Seen] | None = None,
+        rotation: tuple[RotationPlan, ...] = (),
+        rotation_memory: RotationMemory | None = None,
     ) -> Snapshot:
+        """The next snapshot (arguments as `next_snapshot`'s), made current."""
         with self._lock:
-            snapshot = next_snapshot(self._snapshot, observed, result, now, duration_seconds)
+            snapshot = next_snapshot(
+                self._snapshot,
+                observed,
+                result,
+                now,
+                duration_seconds,
+                ignore=ignore,
+                restored=restored,
+                rotation=rotation,
+                rotation_memory=rotation_memory,
+            )
             self._snapshot = snapshot
             return snapshot

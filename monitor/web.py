@@ -1,4 +1,4 @@
-"""The HTTP server: /metrics, /healthz, /readyz, /api/findings and a small index page.
+"""The HTTP server: /metrics, /healthz, /readyz, /api/findings, /api/rotation and an index page.
 
 Everything served is rendered once per cycle (`Published`) and swapped in whole;
 a request only copies bytes from memory, so scrapes are cheap and never reach
@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from monitor import __version__, metrics
 from monitor.report import findings_document
+from monitor.rotation_report import rotation_document
 from monitor.state import Snapshot
 
 
@@ -30,15 +31,18 @@ class Published:
     metrics: bytes
     findings_json: bytes
     index_html: bytes
+    rotation_json: bytes = b'{"boundaries": []}'
 
     @staticmethod
     def of(snapshot: Snapshot | None) -> Published:
         document: dict[str, Any] = findings_document(snapshot) if snapshot else {"findings": []}
+        rotation: dict[str, Any] = rotation_document(snapshot) if snapshot else {"boundaries": []}
         return Published(
             snapshot=snapshot,
             metrics=metrics.render(snapshot),
             findings_json=json.dumps(document, indent=2).encode(),
             index_html=_index(snapshot).encode(),
+            rotation_json=json.dumps(rotation, indent=2).encode(),
         )
 
 
@@ -115,6 +119,8 @@ class WebServer:
                     self._send(200 if ready else 503, body, "text/plain; charset=utf-8")
                 elif path == "/api/findings":
                     self._send(200, published.findings_json, "application/json")
+                elif path == "/api/rotation":
+                    self._send(200, published.rotation_json, "application/json")
                 elif path == "/":
                     self._send(200, published.index_html, "text/html; charset=utf-8")
                 else:
@@ -138,13 +144,26 @@ def _index(snapshot: Snapshot | None) -> str:
         items = "".join(
             f"<li><b>{html.escape(t.finding.severity)}</b> "
             f"{html.escape(t.finding.check)} ({html.escape(t.finding.boundary)}): "
-            f"{html.escape(t.finding.message)}</li>"
+            f"{html.escape(t.finding.message)}"
+            + (
+                f" <i>(ignored: {html.escape(t.ignore.reason)})</i>"
+                if t.ignore and t.ignored
+                else ""
+            )
+            + "</li>"
             for t in snapshot.findings
         )
         rows = f"<ul>{items}</ul>" if items else "<p>No findings.</p>"
+        phases = "".join(
+            f"<li>{html.escape(p.boundary)}: <b>{html.escape(p.phase)}</b> "
+            f"{html.escape(p.next_steps[0] if p.next_steps else '')}</li>"
+            for p in snapshot.rotation
+        )
+        if phases:
+            rows += f"<h2>Trust-anchor rotation</h2><ul>{phases}</ul>"
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>f5-linkerd-monitor</title>"
         "</head><body><h1>f5-linkerd-monitor</h1>"
         f"{rows}<p><a href='/metrics'>metrics</a> · <a href='/api/findings'>findings (JSON)</a>"
-        "</p></body></html>"
+        " · <a href='/api/rotation'>rotation (JSON)</a></p></body></html>"
     )

@@ -178,6 +178,20 @@ BAD_CONFIGS = [
         "invalid YAML at line 8, column 1: found character '\\t' that cannot start any token"
         " (while scanning for the next token)",
     ),
+    (
+        "bad-state-unknown-key.yaml",
+        'state.fiel: unknown key (did you mean "file"?)',
+    ),
+    ("bad-state-file-type.yaml", "state.file: expected a path, got integer 5"),
+    ("bad-state-file-empty.yaml", "state.file: must not be empty"),
+    (
+        "bad-state-not-mapping.yaml",
+        'state: expected a mapping, got string "/var/lib/f5-linkerd-monitor/state.json"',
+    ),
+    (
+        "bad-state-file-top-level.yaml",
+        'stateFile: unknown key (did you mean "state"?)',
+    ),
     ("bad-empty.yaml", "the config file is empty"),
     ("bad-only-comments.yaml", "the config file is empty"),
     ("bad-top-level-list.yaml", "the config file must be a mapping of sections, not a list"),

@@ -24,7 +24,8 @@ from monitor.model import (
     SourceStatus,
     SslCert,
 )
-from monitor.state import next_snapshot
+from monitor.rotation import PHASES, RotationPlan
+from monitor.state import Snapshot, next_snapshot
 from tests.certhelpers import anchor as make_anchor
 from tests.certhelpers import intermediate
 from tests.conftest import require_tool
@@ -222,3 +223,54 @@ def test_readme_documents_exactly_the_metric_names() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     documented = set(re.findall(r"`(f5_linkerd_[a-z_]+)`", readme))
     assert documented == set(metrics.METRIC_NAMES)
+
+
+def _snapshot_with_rotation_and_findings() -> Snapshot:
+    extra = finding("pool_member_extra", "bigip-a", "10.0.0.9:443")
+    states = (
+        CheckState("pool_member_extra", "shop", "warning"),
+        CheckState("sni_mismatch", "shop", "pass"),
+    )
+    first = next_snapshot(None, observed(), CheckResult(states, (extra,)), T0, 0.1)
+    plan = RotationPlan("shop", "issuer_rotated", "the issuer moved to the new anchor")
+    return next_snapshot(
+        first, observed(), CheckResult(states, (extra,)), T1, 0.1, rotation=(plan,)
+    )
+
+
+def test_rotation_phase_is_a_full_state_set_and_findings_have_first_seen() -> None:
+    snap = _snapshot_with_rotation_and_findings()
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(metrics.render(snap).decode())
+        for s in family.samples
+    }
+    phases = {
+        dict(labels)["phase"]: value
+        for (name, labels), value in samples.items()
+        if name == metrics.ROTATION_PHASE
+    }
+    assert phases == {phase: (1 if phase == "issuer_rotated" else 0) for phase in PHASES}
+    first_seen = (
+        ("boundary", "shop"),
+        ("check", "pool_member_extra"),
+        ("device", "bigip-a"),
+        ("object", "10.0.0.9:443"),
+        ("severity", "warning"),
+    )
+    assert samples[(metrics.FINDING_FIRST_SEEN, first_seen)] == T0.timestamp()
+    for check in ("pool_member_extra", "sni_mismatch"):
+        labels = (("boundary", "shop"), ("check", check))
+        assert samples[(metrics.FINDINGS_IGNORED, labels)] == 0
+
+
+def test_promtool_accepts_the_rotation_and_finding_families() -> None:
+    promtool = require_tool("promtool")
+    result = subprocess.run(
+        [promtool, "check", "metrics"],
+        input=metrics.render(_snapshot_with_rotation_and_findings()),
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
