@@ -91,6 +91,9 @@ def _config(sim: SimProcess, folder: Path) -> Config:
             "caFile": "ca.pem",
             "partitions": ["Common", "k8s"],
             "haGroup": "edge",
+            # REST reads only: the paged minimum is what is measured (a bash-capable role
+            # would add one util/bash call per certificate file, once, then none)
+            "bundleReader": "ca-bundle-manager",
         }
         for name, url in sim.urls.items()
     ]

@@ -127,6 +127,7 @@ def test_planted_drift_then_fix_then_bigip_down(
     samples = scrape(port)
     assert check_state(samples, "trust_anchor_expiry") == "warning"
     assert check_state(samples, "bundle_missing_anchor") == "critical"
+    assert check_state(samples, "bundle_cert_expiry") == "warning"
     assert check_state(samples, "pool_member_extra") == "warning"
     for passing in (
         "issuer_expiry",
@@ -134,6 +135,11 @@ def test_planted_drift_then_fix_then_bigip_down(
         "bundle_stale_anchor",
         "sni_mismatch",
         "pool_member_missing",
+        # these need the certificates' PEMs, read through util/bash (bashAllowed)
+        "client_cert_chain",
+        "client_identity_mismatch",
+        "client_cert_outlives_issuer",
+        "edge_sni_uncovered",
     ):
         assert check_state(samples, passing) == "pass", passing
     result = subprocess.run(
@@ -149,6 +155,8 @@ def test_planted_drift_then_fix_then_bigip_down(
     anchor_a_b = {f["object"] for f in document["findings"] if f["check"] != "pool_member_extra"}
     planted = summary(document["findings"])
     assert [(c, s, d) for c, s, d, _ in planted] == [
+        ("bundle_cert_expiry", "warning", "bigip-a"),  # anchor-a, seen in the BIG-IP bundle
+        ("bundle_cert_expiry", "warning", "bigip-b"),
         ("bundle_missing_anchor", "critical", "bigip-a"),
         ("bundle_missing_anchor", "critical", "bigip-b"),
         ("pool_member_extra", "warning", "bigip-a"),
@@ -157,7 +165,10 @@ def test_planted_drift_then_fix_then_bigip_down(
     ]
     assert {o for c, _, _, o in planted if c == "pool_member_extra"} == {"10.42.9.99:443"}
     assert len(anchor_a_b) == 2  # the new anchor (missing) and the old one (expiring)
+    expiring = {o for c, _, _, o in planted if c in ("bundle_cert_expiry", "trust_anchor_expiry")}
+    assert len(expiring) == 1  # the same anchor-a, from the mesh side and the BIG-IP side
     assert all(s["up"] for s in document["sources"])
+    assert [c["check"] for c in document["checks"] if c["state"] == "unknown"] == []
     assert summary(findings(port)) == planted
 
     # 2. the operator adds the new anchor to the BIG-IP bundle: the next cycle clears it
@@ -165,10 +176,16 @@ def test_planted_drift_then_fix_then_bigip_down(
     sim.wait_for("timeline: t+1s the operator adds the new anchor", prefix=True)
     wait_until("bundle fixed", lambda: check_state(scrape(port), "bundle_missing_anchor") == "pass")
     after_fix = summary(findings(port))
+    # anchor-a stays in the BIG-IP bundle (both anchors are current), still expiring
     assert [c for c, *_ in after_fix] == [
+        "bundle_cert_expiry",
+        "bundle_cert_expiry",
         "pool_member_extra",
         "pool_member_extra",
         "trust_anchor_expiry",
+    ]
+    assert [f for f in after_fix if f[0] == "bundle_cert_expiry"] == [
+        f for f in planted if f[0] == "bundle_cert_expiry"
     ]
 
     # 3. both BIG-IPs drop off: unknown, not pass; nothing cleared, nothing invented
@@ -188,6 +205,7 @@ def test_planted_drift_then_fix_then_bigip_down(
     samples = scrape(port)
     for needs_bigip in (
         "bundle_missing_anchor",
+        "bundle_cert_expiry",
         "bundle_stale_anchor",
         "sni_mismatch",
         "pool_member_missing",
@@ -198,7 +216,7 @@ def test_planted_drift_then_fix_then_bigip_down(
     assert check_state(samples, "issuer_chain") == "pass"
     kept = findings(port)
     assert summary(kept) == after_fix
-    assert [f["carried"] for f in kept if f["check"] == "pool_member_extra"] == [True, True]
+    assert [f["carried"] for f in kept if f["check"] != "trust_anchor_expiry"] == [True] * 4
     up = ("f5_linkerd_source_up", frozenset({("source", "kubernetes"), ("target", "kubernetes")}))
     assert samples[up] == 1
 

@@ -37,9 +37,11 @@ def bash_section(allowed: bool = True) -> dict[str, Any]:
 def test_auto_reads_bundles_without_a_manager_through_bash(tmp_path: Path) -> None:
     with world(tmp_path, bash_section()) as w:
         state = ok(w.poll())
-        assert w.stats_by(*BASH) == 2  # legacy_bundle.crt and nested_bundle
+        # legacy_bundle.crt and nested_bundle, and the boundary's certificates: edge.crt
+        # (client-ssl) and bigip_client.crt (server-ssl)
+        assert w.stats_by(*BASH) == 4
         again = ok(w.poll())
-        assert w.stats_by(*BASH) == 2  # unchanged files (same checksum) are not read again
+        assert w.stats_by(*BASH) == 4  # unchanged files (same checksum) are not read again
     legacy = state.bundles["/Common/legacy_bundle.crt"]
     assert legacy.reader == "bash"
     assert legacy.members is not None
@@ -62,7 +64,7 @@ def test_auto_reads_bundles_without_a_manager_through_bash(tmp_path: Path) -> No
 def test_bash_reader_reads_every_bundle_file_and_skips_the_managers(tmp_path: Path) -> None:
     with world(tmp_path, bash_section(), bundleReader="bash") as w:
         state = ok(w.poll())
-        assert w.stats_by(*BASH) == 3
+        assert w.stats_by(*BASH) == 3 + 2  # three bundles, the boundary's two certificates
         assert w.stats_by(*MANAGERS) == 0
     made = state.bundles["/k8s/Shared/serverssl_ca_bundle"]
     assert made.reader == "bash"

@@ -8,8 +8,10 @@ authenticate (`f5_client`), then read on a pool of `f5Concurrency` threads
 - once per device, `cm/device` (paged, no partition) and the `cm/sync-status` stats
   document (`f5_ha`);
 then work out every CA bundle's contents (`f5_bundles`, then `f5_bash` where the
-`bundleReader` allows it) and report how it went. Everything happens within the
-device's time budget, with retries of transient faults (`f5_exchange`).
+`bundleReader` allows it), read the boundaries' certificate and chain files the same way
+(`f5_certfiles`: `SslCert.facts`, chain files as `bundles` entries) and report how it
+went. Everything happens within the device's time budget, with retries of transient
+faults (`f5_exchange`).
 
 Remote faults never raise out of `poll()`: a collection that could not be read completely
 is in `F5State.failed` with its errors (`SourceError.target` = the collection; HA reads
@@ -18,8 +20,10 @@ are "cm/device" and "cm/sync-status"), and a device of which nothing could be re
 
 Requests per poll of a device, when nothing fails: one per page of each (collection,
 partition) (`pages_needed`), one for `cm/device` per page, one for `cm/sync-status`,
-a login when there is no valid token, and one util/bash call per bundle file that only
-bash can read and that changed since it was last read.
+a login when there is no valid token, and one util/bash call per file — a CA bundle
+that only bash can read, or a boundary's client/edge certificate or chain file — that
+changed since it was last read (ssl-cert `checksum`), each at most once; under `auto`
+after a refusal, none for `REFUSED_PAUSE`.
 """
 
 from __future__ import annotations
@@ -36,11 +40,12 @@ from typing import Any, Final
 import httpx
 
 from monitor.config import BigIPConfig, Config
-from monitor.model import F5State, SourceError, SourceStatus
+from monitor.model import CaBundle, F5State, SourceError, SourceStatus, SslCert
 from monitor.sources.errors import SourceFailure
 from monitor.sources.f5_bash import BASH_PATH, BashReader
 from monitor.sources.f5_bash import TARGET as BASH_TARGET
 from monitor.sources.f5_bundles import build_bundles
+from monitor.sources.f5_certfiles import apply, needed, to_read
 from monitor.sources.f5_client import F5Client
 from monitor.sources.f5_credentials import read_credentials
 from monitor.sources.f5_exchange import Exchange, poll_budget
@@ -159,6 +164,8 @@ class F5Source:
             max_workers=concurrency, thread_name_prefix=f"f5-{self.name}"
         )
         self._bash = BashReader(device.name, device.bundle_reader, clock)
+        self._boundaries = tuple(b for b in cfg.boundaries if device.name in b.devices)
+        self._file_problems: set[str] = set()  # logged once, until they go away
 
     def __repr__(self) -> str:
         return f"F5Source(name={self.name!r}, url={self._device.url!r})"
@@ -289,14 +296,7 @@ class F5Source:
             server_ssl, certs, managers, self._device.partitions, unreadable, reader
         )
         if reader in ("bash", "auto") and not unreadable and ex.fatal is None:
-
-            def post(body: dict[str, Any], what: str) -> Any:
-                return self._client.post(ex, BASH_PATH, body, what, BASH_TARGET)
-
-            bundles, bash_errors = self._bash.complete(
-                bundles, certs, reads.checksums, post, lambda f, xs: list(self._pool.map(f, xs))
-            )
-            errors.extend(bash_errors)
+            certs, bundles = self._read_files(ex, reads, certs, bundles)
         devices = objects[DEVICES]
         return F5State(
             device=self.name,
@@ -311,6 +311,38 @@ class F5Source:
             sync=reads.sync,
             devices=tuple(devices[k] for k in sorted(devices)) if DEVICES not in failed else (),
         )
+
+    def _read_files(
+        self, ex: Exchange, reads: _Reads, certs: dict[str, SslCert], bundles: dict[str, CaBundle]
+    ) -> tuple[dict[str, SslCert], dict[str, CaBundle]]:
+        """The CA bundles only bash can read, and the boundaries' certificate and chain
+        files (`f5_certfiles`), through util/bash: each file at most once per poll."""
+        objects = reads.objects
+        need = needed(
+            self.name, self._boundaries, objects[VIRTUALS], objects[SERVER_SSL], objects[CLIENT_SSL]
+        )
+        wanted = self._bash.wanted(bundles, certs)
+        files = to_read(need, certs, bundles)
+
+        def post(body: dict[str, Any], what: str) -> Any:
+            return self._client.post(ex, BASH_PATH, body, what, BASH_TARGET)
+
+        done, errors = self._bash.read(
+            [*wanted, *files],
+            certs,
+            reads.checksums,
+            post,
+            lambda f, xs: list(self._pool.map(f, xs)),
+        )
+        reads.errors.extend(errors)
+        bundles = {
+            p: self._bash.as_bundle(b, done[p]) if p in wanted else b for p, b in bundles.items()
+        }
+        certs, bundles, problems = apply(need, {p: done[p] for p in files}, certs, bundles)
+        for problem in sorted(set(problems) - self._file_problems):
+            log.warning("%s: %s", self.name, problem)
+        self._file_problems = set(problems)
+        return certs, bundles
 
     def close(self) -> None:
         """Delete the login token (failures ignored) and release the connections."""
