@@ -28,7 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="poll, check and serve metrics until SIGTERM")
+    run = sub.add_parser(
+        "run",
+        help="poll, check and serve metrics until SIGTERM (SIGHUP reloads the config file)",
+    )
     run.add_argument("--config", type=Path, required=True, metavar="FILE")
 
     check = sub.add_parser("check", help="run one cycle, print the findings, exit 0/1/2")
@@ -120,7 +123,7 @@ def _run(path: Path) -> int:
     config = _load(path)
     if not isinstance(config, Config):
         return 2
-    return serve(config)
+    return serve(config, config_path=path)
 
 
 def _check(path: Path, output: str, fail_on: str) -> int:

@@ -1,11 +1,15 @@
-"""The imperative shell: poll every source, run the checks, publish the snapshot; repeat.
+"""The daemon: schedule the cycles, follow leadership and config reloads, serve HTTP.
 
-`Monitor.cycle` polls the BIG-IP devices and Kubernetes concurrently, runs the pure
-checks, plans the trust-anchor rotation (`monitor.rotation`, pure), advances the state
-store (which applies the ignore rules), renders the exposition text once, writes the
-state file when one is configured (`state.file`), and logs one line.  `serve` runs
-cycles on an APScheduler 3 interval job (coalesced, never two at once), serves HTTP, and
-stops cleanly on SIGTERM/SIGINT.
+`serve` runs `Daemon.tick` on an APScheduler 3 interval job (coalesced, never two at
+once): the tick reloads the config file when it changed (`monitor.reload`), then, on the
+leader only (`monitor.leader`; always without leader election), runs one cycle of the
+`Monitor` (`monitor.cycle`). A follower keeps no sources open and publishes no snapshot:
+its `/metrics` has build info, `f5_linkerd_leader 0` and the reload gauges, and its
+`/api/findings` is empty; a replica that loses leadership withdraws its snapshot at once
+and starts afresh (state file, counters at 0) when it leads again. Every publication
+renders the exposition text once, with the process status (`ProcessStatus`); with
+`alertmanager:` configured, the leader's snapshots also go to `monitor.alerts`. SIGHUP
+reloads the config at once; SIGTERM/SIGINT stop the daemon cleanly (the lease released).
 """
 
 from __future__ import annotations
@@ -13,9 +17,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -23,254 +26,232 @@ from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from monitor.checks import run_checks
-from monitor.config import Config
-from monitor.model import F5State, MeshState, Observed, SourceStatus
-from monitor.rotation import plan_rotation, remember
-from monitor.state import Snapshot, StateStore
-from monitor.statefile import load, save
+from monitor import metrics
+from monitor.alerts import AlertPusher
+from monitor.config import Config, ConfigError
+from monitor.cycle import (
+    Clock,
+    F5Poller,
+    MeshPoller,
+    Monitor,
+    build_monitor,
+    check_once,
+    configured_sources,
+    cycle_line,
+    log_rotation_changes,
+    utc_now,
+)
+from monitor.reload import ConfigFile, plan_reload
+from monitor.state import ProcessStatus, Snapshot
 from monitor.web import Published, WebServer
+
+__all__ = [
+    "Daemon",
+    "F5Poller",
+    "MeshPoller",
+    "Monitor",
+    "build_monitor",
+    "check_once",
+    "cycle_line",
+    "log_rotation_changes",
+    "serve",
+    "stop_on_signals",
+]
 
 log = logging.getLogger("f5_linkerd_monitor")
 
 
-class F5Poller(Protocol):
-    name: str
+class Leadership(Protocol):
+    """`monitor.leader.LeaseElector` as the daemon sees it."""
 
-    def poll(self) -> tuple[F5State | None, SourceStatus]: ...
+    holder: str  # the lease holder last seen
 
-    def close(self) -> None: ...
-
-
-class MeshPoller(Protocol):
-    def poll(self) -> tuple[MeshState, SourceStatus]: ...
-
-    def close(self) -> None: ...
+    @property
+    def is_leader(self) -> bool: ...
 
 
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class Monitor:
-    """One configured monitor: its sources, its state, and what it publishes."""
+class Daemon:
+    """What `serve` runs (module docstring): the config in force, the monitor while this
+    replica leads, and what is published. `tick`, `reload` and `follow` serialize on one
+    lock; `leadership_changed` and the monitor's publications only take the short
+    publication lock, so the elector's thread never waits for a cycle."""
 
     def __init__(
         self,
         cfg: Config,
-        f5: Sequence[F5Poller],
-        mesh: MeshPoller,
+        publish: Callable[[Published], None],
+        *,
+        config_file: ConfigFile | None = None,
+        leadership: Leadership | None = None,
+        build: Callable[[Config, Callable[[Snapshot], None]], Monitor] = build_monitor,
+        on_cycle: Callable[[Snapshot], None] | None = None,
+        reschedule: Callable[[float], None] = lambda seconds: None,
         clock: Clock = utc_now,
-        publish: Callable[[Published], None] = lambda published: None,
-        state_file: Path | None = None,
-        persist: bool = True,
     ) -> None:
-        """`state_file`: read at start; written after each cycle when `persist` (the daemon;
-        `check` and `rotation` only read it)."""
         self.cfg = cfg
-        self._f5 = tuple(f5)
-        self._mesh = mesh
-        self._clock = clock
-        self._publish = publish
-        self.store = StateStore()
-        self._pool = ThreadPoolExecutor(max_workers=len(self._f5) + 1, thread_name_prefix="poll")
-        self._state_file = state_file
-        self._persist = persist and state_file is not None
-        self._save_failing = False
-        self._expired_logged: set[int] = set()
-        restored = load(state_file, clock()) if state_file is not None else None
-        if restored is not None and restored.warning:
-            log.warning(restored.warning)
-        elif restored is not None and restored.taken_at is not None:
-            log.info(
-                "state file %s: %d remembered findings from %s",
-                state_file,
-                len(restored.seen),
-                restored.taken_at.isoformat(),
-            )
-        self._restored = restored.seen if restored is not None else None
-        self._rotation_memory = restored.rotation if restored is not None else None
+        self._publish, self._on_cycle, self._reschedule = publish, on_cycle, reschedule
+        self._file, self.leadership, self._build = config_file, leadership, build
+        self._started = clock()
+        self._lock = threading.Lock()  # cycles, reloads, starting and stopping the monitor
+        self._out = threading.Lock()  # publications
+        self.monitor: Monitor | None = None
 
-    def cycle(self) -> Snapshot:
-        started = time.monotonic()
-        mesh_future = self._pool.submit(self._mesh.poll)
-        f5_futures = [(poller.name, self._pool.submit(poller.poll)) for poller in self._f5]
-        states: dict[str, F5State] = {}
-        statuses: list[SourceStatus] = []
-        for name, future in f5_futures:
-            state, status = future.result()
-            statuses.append(status)
-            if state is not None:
-                states[name] = state
-        mesh_state, mesh_status = mesh_future.result()
-        statuses.append(mesh_status)
-        observed = Observed(f5=states, mesh=mesh_state, sources=tuple(statuses))
-        now = self._clock()
-        result = run_checks(self.cfg, observed, now)
-        self._rotation_memory = remember(self._rotation_memory, observed, now)
-        previous = self.store.current()
-        snapshot = self.store.advance(
-            observed,
-            result,
-            now,
-            time.monotonic() - started,
-            ignore=self.cfg.ignore,
-            restored=self._restored,
-            rotation=plan_rotation(self.cfg, observed, self._rotation_memory),
-            rotation_memory=self._rotation_memory,
+    def leading(self) -> bool:
+        return self.leadership is None or self.leadership.is_leader
+
+    def status(self) -> ProcessStatus:
+        leading = self.leading()
+        return ProcessStatus(
+            sources=configured_sources(self.cfg) if leading else (),
+            leader=leading,
+            leader_election=self.leadership is not None,
+            holder=self.leadership.holder if self.leadership is not None else "",
+            reload_successful=self._file.successful if self._file else True,
+            reload_success_at=self._file.success_at if self._file else self._started,
+            poll_interval=self.cfg.poll.interval.total_seconds(),
         )
-        self._publish(Published.of(snapshot))
-        log.info(cycle_line(snapshot))
-        log_rotation_changes(previous, snapshot)
-        self._log_expired_ignores(snapshot)
-        self._save(snapshot)
-        return snapshot
 
-    def _log_expired_ignores(self, snapshot: Snapshot) -> None:
-        """Once per rule and process: an ignore rule whose `until` passed matches again."""
-        for tracked in snapshot.findings:
-            match = tracked.ignore
-            if match is None or match.active or match.rule in self._expired_logged:
-                continue
-            self._expired_logged.add(match.rule)
-            until = match.until.isoformat() if match.until else "?"
-            f = tracked.finding
-            log.warning(
-                "ignore[%d] (%s) expired on %s: %s on %s %s is reported again",
-                match.rule,
-                match.reason,
-                until,
-                f.check,
-                f.boundary,
-                f.object,
-            )
+    def tick(self) -> None:
+        """The scheduled job: reload a changed config file; on the leader, one cycle."""
+        with self._lock:
+            self._reload(force=False)
+            if not self.leading():
+                self._stop_monitor("not the leader")
+                return
+            if self.monitor is None:
+                self.monitor = self._build(self.cfg, self._cycled)
+            self.monitor.safe_cycle()
 
-    def _save(self, snapshot: Snapshot) -> None:
-        if not self._persist or self._state_file is None:
-            return
-        try:
-            save(self._state_file, snapshot)
-        except OSError as err:
-            if not self._save_failing:
-                log.warning(
-                    "cannot write state file %s (%s); first-seen times will not survive a"
-                    " restart until it can be written",
-                    self._state_file,
-                    err.strerror or err,
-                )
-            self._save_failing = True
-            return
-        if self._save_failing:
-            log.info("state file %s written again", self._state_file)
-        self._save_failing = False
+    def reload(self) -> None:
+        """SIGHUP: load the config file now (waits for a running cycle)."""
+        with self._lock:
+            self._reload(force=True)
 
-    def safe_cycle(self) -> None:
-        """A cycle for the scheduler: a bug in one cycle is logged, the next one still runs."""
-        try:
-            self.cycle()
-        except Exception:
-            log.exception("cycle failed unexpectedly; the next cycle will run as scheduled")
+    def follow(self) -> None:
+        """Leadership lost: close the sources, forget the state (waits for a running cycle)
+        and publish the follower's view."""
+        with self._lock:
+            if not self.leading():
+                self._stop_monitor("not the leader")
+        self.republish()
+
+    def leadership_changed(self, leading: bool) -> None:
+        """From the elector's thread: publish the new view at once (never blocks long)."""
+        del leading  # `leading()` says it, time-checked
+        self.republish()
+
+    def republish(self) -> None:
+        monitor = self.monitor
+        with self._out:
+            current = monitor.store.current() if monitor is not None else None
+            self._emit(current if self.leading() else None)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        for poller in self._f5:
-            poller.close()
-        self._mesh.close()
+        with self._lock:
+            self._stop_monitor("")
 
+    def _cycled(self, snapshot: Snapshot) -> None:
+        """The monitor's publication: dropped when leadership was lost during the cycle."""
+        with self._out:
+            if not self.leading():
+                return
+            self._emit(snapshot)
+        if self._on_cycle is not None:
+            self._on_cycle(snapshot)
 
-def cycle_line(snapshot: Snapshot) -> str:
-    counts = snapshot.counts()
-    unknown = sum(1 for s in snapshot.states if s.state == "unknown")
-    down = [
-        f"{s.source} ({', '.join(sorted({e.reason for e in s.errors})) or 'down'})"
-        for s in snapshot.sources
-        if not s.up
-    ]
-    return (
-        f"cycle {snapshot.cycle} done in {snapshot.duration_seconds:.2f}s: "
-        f"{counts['critical']} critical, {counts['warning']} warning, {unknown} unknown; "
-        f"sources down: {', '.join(down) if down else 'none'}"
-    )
+    def _emit(self, snapshot: Snapshot | None) -> None:
+        status = self.status()
+        if snapshot is not None:
+            self._publish(Published.of(replace(snapshot, process=status)))
+        elif not status.leader:
+            self._publish(Published.follower(metrics.render(None, status), status.holder))
+        else:  # a leader before its first cycle
+            self._publish(replace(Published.of(None), metrics=metrics.render(None, status)))
 
+    def _stop_monitor(self, why: str) -> None:
+        if self.monitor is not None:
+            self.monitor.close()
+            self.monitor = None
+            if why:
+                log.info("stopped polling (%s); the published snapshot is withdrawn", why)
 
-def log_rotation_changes(previous: Snapshot | None, snapshot: Snapshot) -> None:
-    """One line when a boundary's rotation phase changes (on the first cycle: unless it is
-    `steady`), naming the next step; `broken` as a warning."""
-    before = {p.boundary: p.phase for p in previous.rotation} if previous else {}
-    for plan in snapshot.rotation:
-        was = before.get(plan.boundary)
-        if was == plan.phase or (was is None and plan.phase == "steady"):
-            continue
-        level = logging.WARNING if plan.phase == "broken" else logging.INFO
-        log.log(
-            level,
-            "rotation: boundary %s is %s%s; next: %s",
-            plan.boundary,
-            plan.phase,
-            f" (was {was})" if was else "",
-            plan.next_steps[0] if plan.next_steps else "nothing",
-        )
-
-
-def build_monitor(
-    cfg: Config, publish: Callable[[Published], None] = lambda p: None, persist: bool = True
-) -> Monitor:
-    """A Monitor with the real sources for `cfg` (`persist`: write the state file)."""
-    from monitor.sources.f5 import F5Source
-    from monitor.sources.mesh import MeshSource
-
-    return Monitor(
-        cfg,
-        [F5Source(device, cfg) for device in cfg.bigip],
-        MeshSource(cfg),
-        publish=publish,
-        state_file=cfg.state.file,
-        persist=persist,
-    )
-
-
-def check_once(cfg: Config) -> Snapshot:
-    """One cycle with the real sources, then close them (tokens deleted): `check` and
-    `rotation`. The state file is read, never written."""
-    monitor = build_monitor(cfg, persist=False)
-    try:
-        return monitor.cycle()
-    finally:
-        monitor.close()
+    def _reload(self, force: bool) -> None:
+        if self._file is None:
+            return
+        was_ok = self._file.successful
+        cfg = self._file.check(force)
+        if cfg is None:
+            if was_ok != self._file.successful:
+                self.republish()
+            return
+        plan = self.monitor.reconfigure(cfg) if self.monitor else plan_reload(self.cfg, cfg)
+        self.cfg = cfg
+        log.info("config reloaded from %s: %s", self._file.path, plan.summary())
+        if plan.restart:
+            log.warning("config: %s changed; restart to apply", " and ".join(plan.restart))
+        if plan.interval:
+            self._reschedule(cfg.poll.interval.total_seconds())
+        self.republish()
 
 
 def serve(
     cfg: Config,
     stop: threading.Event | None = None,
     on_cycle: Callable[[Snapshot], None] | None = None,
+    config_path: Path | None = None,
 ) -> int:
-    """Run until SIGTERM/SIGINT (or `stop` is set); returns the exit code."""
+    """Run until SIGTERM/SIGINT (or `stop` is set); returns the exit code.
+
+    `config_path`: the file `cfg` came from, reloaded on SIGHUP and when it changes."""
+    from monitor.leader import elector_for
+
     stop = stop or threading.Event()
-    stop_on_signals(stop)
+    wake = threading.Event()
+    hup = threading.Event()
+
+    def changed(leading: bool) -> None:  # from the elector's thread
+        daemon.leadership_changed(leading)
+        wake.set()
+
+    elector = elector_for(cfg, changed) if cfg.leader_election.enabled else None
+    if isinstance(elector, str):
+        log.error("leader election: %s", elector)
+        return 2
     try:
-        web = WebServer(cfg.server.listen)
-    except OSError as err:
+        web = WebServer(cfg.server.listen, cfg.server.web_config)
+    except (OSError, ConfigError) as err:
         log.error("cannot listen on %s: %s", cfg.server.listen, err)
         return 1
+    stop_on_signals(stop, hup, wake)
+    scheduler = BackgroundScheduler(timezone=UTC)
+    pusher = AlertPusher(cfg.alertmanager) if cfg.alertmanager is not None else None
 
-    def publish(published: Published) -> None:
-        web.publish(published)
-        if on_cycle is not None and published.snapshot is not None:
-            on_cycle(published.snapshot)
+    def cycled(snapshot: Snapshot) -> None:  # the leader's cycles only
+        if pusher is not None:
+            pusher.submit(snapshot)
+        if on_cycle is not None:
+            on_cycle(snapshot)
 
-    monitor = build_monitor(cfg, publish=publish)
+    daemon = Daemon(
+        cfg,
+        web.publish,
+        config_file=ConfigFile(config_path) if config_path is not None else None,
+        leadership=elector,
+        on_cycle=cycled,
+        reschedule=lambda seconds: scheduler.reschedule_job(
+            "cycle", trigger="interval", seconds=seconds
+        ),
+    )
+    daemon.republish()
     web.start()
     log.info(
-        "serving on %s (metrics at /metrics); polling every %ss",
+        "serving on %s (metrics at /metrics); polling every %ss%s",
         cfg.server.listen,
         int(cfg.poll.interval.total_seconds()),
+        f" while leading (lease {elector.where}, identity {elector.identity})" if elector else "",
     )
-    scheduler = BackgroundScheduler(timezone=UTC)
     scheduler.add_job(
-        monitor.safe_cycle,
+        daemon.tick,
         "interval",
         seconds=cfg.poll.interval.total_seconds(),
         next_run_time=datetime.now(UTC),
@@ -280,26 +261,56 @@ def serve(
         id="cycle",
     )
     scheduler.start()
+    elector_stop = threading.Event()
+    elector_thread = None
+    if elector is not None:
+        elector_thread = threading.Thread(
+            target=elector.run, args=(elector_stop,), name="leader", daemon=True
+        )
+        elector_thread.start()
+    leading = daemon.leading()
     try:
-        while not stop.wait(0.5):
-            pass
+        while not stop.is_set():
+            wake.wait(0.5)
+            wake.clear()
+            if hup.is_set():
+                hup.clear()
+                daemon.reload()
+            if daemon.leading() != leading:
+                leading = not leading
+                if leading:  # poll now rather than at the next interval
+                    scheduler.modify_job("cycle", next_run_time=datetime.now(UTC))
+                else:
+                    daemon.follow()
     finally:
         log.info("stopping")
         scheduler.shutdown(wait=True)
-        monitor.close()
+        if pusher is not None:
+            pusher.close()
+        daemon.close()
+        elector_stop.set()
+        if elector_thread is not None:
+            elector_thread.join(timeout=15)
         web.stop()
     return 0
 
 
-def stop_on_signals(stop: threading.Event) -> None:
-    """SIGTERM and SIGINT set `stop` (only the main thread can install handlers)."""
+def stop_on_signals(
+    stop: threading.Event, hup: threading.Event | None = None, wake: threading.Event | None = None
+) -> None:
+    """SIGTERM and SIGINT set `stop`; SIGHUP sets `hup` (when given); both set `wake`.
+    Only the main thread can install handlers: elsewhere this does nothing."""
     if threading.current_thread() is not threading.main_thread():
         return
 
     def handler(signum: int, frame: FrameType | None) -> None:
         del frame
         log.info("received %s", signal.Signals(signum).name)
-        stop.set()
+        (hup if signum == signal.SIGHUP and hup is not None else stop).set()
+        if wake is not None:
+            wake.set()
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+    if hup is not None:
+        signal.signal(signal.SIGHUP, handler)

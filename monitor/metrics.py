@@ -5,6 +5,15 @@ from memory, so a scrape never reaches BIG-IP or Kubernetes.  Values are absolut
 (timestamps, 0/1 states, counters since the start); anything relative to now is left
 to PromQL (`f5_linkerd_certificate_not_after_timestamp_seconds - time()`).
 
+Every series is rebuilt from the snapshot each time: an object that is no longer observed
+(a deleted certificate, a removed boundary or device) loses its series on the next cycle,
+while an expired certificate that is still observed keeps its series. Which certificates
+(by role) and pool members there are is worked out in `monitor.metrics_rows`.
+The process status (`ProcessStatus`: leadership, config reloads, configured sources) is
+rendered with or without a snapshot: a follower exports build info, `f5_linkerd_leader 0`
+and the reload gauges only; a leader before its first cycle also every per-source series
+at 0.
+
 Counters are families without the `_total` suffix (OpenMetrics naming); their samples,
 and the names in the text format, end in `_total`. `METRIC_NAMES` lists both forms.
 """
@@ -20,14 +29,16 @@ from prometheus_client.registry import Collector
 
 from monitor import __version__
 from monitor.catalogue import STATES
-from monitor.model import SslCert
+from monitor.metrics_rows import POOL_STATES, cert_rows, pool_counts
+from monitor.model import REASONS, SourceStatus
 from monitor.rotation import PHASES
-from monitor.state import Snapshot
+from monitor.state import KNOWN_CODES, ProcessStatus, Snapshot
 
 PREFIX = "f5_linkerd_"
 CHECK = PREFIX + "check"
 CERT_NOT_AFTER = PREFIX + "certificate_not_after_timestamp_seconds"
 CERT_NOT_BEFORE = PREFIX + "certificate_not_before_timestamp_seconds"
+POOL_MEMBERS = PREFIX + "pool_members"
 SOURCE_UP = PREFIX + "source_up"
 SOURCE_LAST_SUCCESS = PREFIX + "source_last_success_timestamp_seconds"
 SOURCE_POLL_DURATION = PREFIX + "source_poll_duration_seconds"
@@ -40,11 +51,16 @@ MESH_INFO = PREFIX + "mesh_info"
 FINDINGS_IGNORED = PREFIX + "findings_ignored"
 FINDING_FIRST_SEEN = PREFIX + "finding_first_seen_timestamp_seconds"
 ROTATION_PHASE = PREFIX + "rotation_phase"
+LEADER = PREFIX + "leader"
+RELOAD_OK = PREFIX + "config_last_reload_successful"
+RELOAD_SUCCESS = PREFIX + "config_last_reload_success_timestamp_seconds"
+POLL_INTERVAL = PREFIX + "poll_interval_seconds"
 
 METRIC_NAMES = (
     CHECK,
     CERT_NOT_AFTER,
     CERT_NOT_BEFORE,
+    POOL_MEMBERS,
     SOURCE_UP,
     SOURCE_LAST_SUCCESS,
     SOURCE_POLL_DURATION,
@@ -59,88 +75,148 @@ METRIC_NAMES = (
     FINDINGS_IGNORED,
     FINDING_FIRST_SEEN,
     ROTATION_PHASE,
+    LEADER,
+    RELOAD_OK,
+    RELOAD_SUCCESS,
+    POLL_INTERVAL,
 )
 
 _CACHED = " Refreshed each poll interval."
 
+Family = GaugeMetricFamily | CounterMetricFamily
 
-class _SnapshotCollector(Collector):
-    def __init__(self, snapshot: Snapshot | None) -> None:
+
+class _Collector(Collector):
+    def __init__(self, snapshot: Snapshot | None, process: ProcessStatus | None) -> None:
         self._snapshot = snapshot
+        self._process = process
 
-    def describe(self) -> Iterable[GaugeMetricFamily]:
+    def describe(self) -> Iterable[Family]:
         return []  # never collect at registration
 
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+    def collect(self) -> Iterator[Family]:
         yield _build_info()
-        if self._snapshot is None:
+        if self._process is not None:
+            yield from _process(self._process)
+        snapshot = self._snapshot
+        configured = self._process.sources if self._process is not None else ()
+        if snapshot is None:
+            if configured:
+                yield from _sources(None, configured)
             return
-        yield _mesh_info(self._snapshot)
-        yield from _checks(self._snapshot)
-        yield from _findings(self._snapshot)
-        yield from _rotation(self._snapshot)
-        yield from _certificates(self._snapshot)
-        yield from _sources(self._snapshot)
-        yield from _source_counters(self._snapshot)
-        yield from _cycle(self._snapshot)
+        yield _mesh_info(snapshot)
+        yield _checks(snapshot)
+        yield from _findings(snapshot)
+        yield _rotation(snapshot)
+        yield from _certificates(snapshot)
+        yield _pool_members(snapshot)
+        yield from _sources(snapshot, configured)
+        yield from _cycle(snapshot)
 
 
-def render(snapshot: Snapshot | None) -> bytes:
-    """Exposition text for a snapshot (None before the first cycle: build info only)."""
+def render(snapshot: Snapshot | None, process: ProcessStatus | None = None) -> bytes:
+    """Exposition text for a snapshot and the process status (default: the snapshot's).
+
+    Without either, build info only (before the first cycle of `check`).
+    """
+    if process is None and snapshot is not None:
+        process = snapshot.process
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_SnapshotCollector(snapshot))
+    registry.register(_Collector(snapshot, process))
     return generate_latest(registry)
 
 
+def _gauge(name: str, documentation: str, labels: Iterable[str] = ()) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, labels=tuple(labels))
+
+
 def _build_info() -> GaugeMetricFamily:
-    family = GaugeMetricFamily(
+    family = _gauge(
         BUILD_INFO,
         "Build information of f5-linkerd-monitor; always 1.",
-        labels=("version", "python_version"),
+        ("version", "python_version"),
     )
     family.add_metric((__version__, platform.python_version()), 1)
     return family
 
 
+def _process(process: ProcessStatus) -> Iterator[GaugeMetricFamily]:
+    at = process.reload_success_at
+    for name, help_text, value in (
+        (
+            LEADER,
+            "1 when this replica is the one that polls, checks and alerts (always 1 without"
+            " leader election); a follower exports no snapshot series. Refreshed each poll"
+            " interval and when leadership changes.",
+            1 if process.leader else 0,
+        ),
+        (
+            RELOAD_OK,
+            "1 when the last load of the config file (at start, on SIGHUP or on a change of"
+            " the file) succeeded; 0 while an invalid file is ignored. Refreshed each poll"
+            " interval and on each reload.",
+            1 if process.reload_successful else 0,
+        ),
+        (
+            RELOAD_SUCCESS,
+            "Unix time of the last successful load of the config file. Refreshed each poll"
+            " interval and on each reload.",
+            at.timestamp() if at is not None else 0,
+        ),
+    ):
+        family = _gauge(name, help_text)
+        family.add_metric((), value)
+        yield family
+    if process.poll_interval > 0:
+        family = _gauge(
+            POLL_INTERVAL,
+            "Seconds between two polls (`poll.interval` of the config in force), for alerts"
+            " on sources that stop succeeding. Refreshed each poll interval and on each"
+            " reload.",
+        )
+        family.add_metric((), process.poll_interval)
+        yield family
+
+
 def _mesh_info(snapshot: Snapshot) -> GaugeMetricFamily:
     mesh = snapshot.observed.mesh
-    family = GaugeMetricFamily(
+    family = _gauge(
         MESH_INFO,
         "The Linkerd control plane as read from the cluster (version from its pods' "
         "linkerd.io/proxy-version annotation; empty when unknown); always 1." + _CACHED,
-        labels=("linkerd_version", "anchors_from"),
+        ("linkerd_version", "anchors_from"),
     )
     family.add_metric((mesh.linkerd_version, mesh.anchors_from), 1)
     return family
 
 
-def _checks(snapshot: Snapshot) -> Iterator[GaugeMetricFamily]:
-    family = GaugeMetricFamily(
+def _checks(snapshot: Snapshot) -> GaugeMetricFamily:
+    family = _gauge(
         CHECK,
         "State of a check for a boundary: one series per state, 1 for the current one "
         "(pass, warning, critical, unknown)." + _CACHED,
-        labels=("check", "boundary", "state"),
+        ("check", "boundary", "state"),
     )
     for state in snapshot.states:
         for name in STATES:
             family.add_metric((state.check, state.boundary, name), 1 if state.state == name else 0)
-    yield family
+    return family
 
 
 def _findings(snapshot: Snapshot) -> Iterator[GaugeMetricFamily]:
-    ignored = GaugeMetricFamily(
+    ignored = _gauge(
         FINDINGS_IGNORED,
         "Findings of a check for a boundary that ignore rules silence (they are not counted"
         " in f5_linkerd_check)." + _CACHED,
-        labels=("check", "boundary"),
+        ("check", "boundary"),
     )
     for state in snapshot.states:
         ignored.add_metric((state.check, state.boundary), state.ignored)
-    first_seen = GaugeMetricFamily(
+    first_seen = _gauge(
         FINDING_FIRST_SEEN,
         "Unix time a finding (not ignored) was first seen; kept across restarts with a state"
         " file." + _CACHED,
-        labels=("check", "boundary", "device", "object", "severity"),
+        ("check", "boundary", "device", "object", "severity"),
     )
     for tracked in snapshot.findings:
         if tracked.ignored:
@@ -152,148 +228,128 @@ def _findings(snapshot: Snapshot) -> Iterator[GaugeMetricFamily]:
     yield first_seen
 
 
-def _rotation(snapshot: Snapshot) -> Iterator[GaugeMetricFamily]:
-    family = GaugeMetricFamily(
+def _rotation(snapshot: Snapshot) -> GaugeMetricFamily:
+    family = _gauge(
         ROTATION_PHASE,
         "Trust-anchor rotation phase of a boundary: one series per phase, 1 for the current"
         " one (see `f5-linkerd-monitor rotation`)." + _CACHED,
-        labels=("boundary", "phase"),
+        ("boundary", "phase"),
     )
     for plan in snapshot.rotation:
         for phase in PHASES:
             family.add_metric((plan.boundary, phase), 1 if plan.phase == phase else 0)
-    yield family
+    return family
 
 
-def _cert_rows(snapshot: Snapshot) -> Iterator[tuple[str, str, str, str, float, float | None]]:
-    """(role, source, object, fingerprint, not_after, not_before) of every known certificate."""
-    mesh = snapshot.observed.mesh
-    for anchor in mesh.anchors or ():
-        yield (
-            "trust_anchor",
-            "kubernetes",
-            mesh.anchors_from,
-            anchor.fingerprint_sha256,
-            anchor.not_after.timestamp(),
-            anchor.not_before.timestamp(),
-        )
-    if mesh.issuer is not None:
-        issuer = mesh.issuer.cert
-        yield (
-            "issuer",
-            "kubernetes",
-            mesh.issuer_from,
-            issuer.fingerprint_sha256,
-            issuer.not_after.timestamp(),
-            issuer.not_before.timestamp(),
-        )
-    for device, f5 in sorted(snapshot.observed.f5.items()):
-        for path, bundle in sorted(f5.bundles.items()):
-            for member in bundle.members or ():
-                row = _bundle_row(device, path, member)
-                if row is not None:
-                    yield row
-
-
-def _bundle_row(
-    device: str, path: str, member: SslCert
-) -> tuple[str, str, str, str, float, float | None] | None:
-    if member.not_after is None or member.fingerprint is None:
-        return None
-    not_before = member.facts.not_before.timestamp() if member.facts else None
-    return (
-        "bundle_cert",
-        device,
-        path,
-        member.fingerprint,
-        member.not_after.timestamp(),
-        not_before,
-    )
+# --- Certificates and pool members ----------------------------------------------------------
 
 
 def _certificates(snapshot: Snapshot) -> Iterator[GaugeMetricFamily]:
     labels = ("role", "source", "object", "fingerprint")
-    not_after = GaugeMetricFamily(
+    not_after = _gauge(
         CERT_NOT_AFTER,
-        "Expiry (not-after) of a certificate the boundary depends on, as a Unix time." + _CACHED,
-        labels=labels,
+        "Expiry (not-after) of a certificate a boundary depends on, as a Unix time; role is"
+        " trust_anchor, issuer, bundle_cert, client_cert or edge_cert." + _CACHED,
+        labels,
     )
-    not_before = GaugeMetricFamily(
+    not_before = _gauge(
         CERT_NOT_BEFORE,
-        "Start of validity (not-before) of a certificate, as a Unix time." + _CACHED,
-        labels=labels,
+        "Start of validity (not-before) of a certificate a boundary depends on, as a Unix"
+        " time (when its PEM was read)." + _CACHED,
+        labels,
     )
-    seen: set[tuple[str, str, str, str]] = set()
-    for role, source, obj, fingerprint, after, before in _cert_rows(snapshot):
-        key = (role, source, obj, fingerprint)
-        if key in seen:
-            continue
-        seen.add(key)
-        not_after.add_metric(key, after)
-        if before is not None:
-            not_before.add_metric(key, before)
+    for row in cert_rows(snapshot):
+        key = (row.role, row.source, row.object, row.fingerprint)
+        not_after.add_metric(key, row.not_after)
+        if row.not_before is not None:
+            not_before.add_metric(key, row.not_before)
     yield not_after
     yield not_before
 
 
-def _sources(snapshot: Snapshot) -> Iterator[GaugeMetricFamily]:
-    labels = ("source", "target")
-    up = GaugeMetricFamily(
+def _pool_members(snapshot: Snapshot) -> GaugeMetricFamily:
+    family = _gauge(
+        POOL_MEMBERS,
+        "Pool members of a boundary on a device by state: matched (a ready endpoint), extra"
+        " (not a ready endpoint), port_mismatch (a ready endpoint's address on another port),"
+        " missing (a ready endpoint that is no member); absent while the pool or the"
+        " endpoints are unknown." + _CACHED,
+        ("boundary", "device", "state"),
+    )
+    for boundary, device, counts in pool_counts(snapshot):
+        for state in POOL_STATES:
+            family.add_metric((boundary, device, state), counts[state])
+    return family
+
+
+# --- Sources --------------------------------------------------------------------------------
+
+
+def _sources(
+    snapshot: Snapshot | None, configured: tuple[tuple[str, str], ...]
+) -> Iterator[Family]:
+    """Per-source gauges and counters, by (kind, name): the snapshot's sources, plus every
+    configured source not polled yet at 0 (up 0, never succeeded, no errors, no requests).
+    Sources no longer polled (removed from the config) have no series."""
+    polled: dict[tuple[str, str], SourceStatus] = {}
+    for source in snapshot.sources if snapshot is not None else ():
+        polled[(source.kind, source.source)] = source
+    keys = sorted({*polled, *configured})
+    names = ("source", "target")
+    up = _gauge(
         SOURCE_UP,
-        "1 when the last poll of the source read everything the checks need, else 0." + _CACHED,
-        labels=labels,
+        "1 when the last poll of the source read everything the checks need, else 0 (also"
+        " before its first poll)." + _CACHED,
+        names,
     )
-    last = GaugeMetricFamily(
+    last = _gauge(
         SOURCE_LAST_SUCCESS,
-        "Unix time of the last complete poll of the source." + _CACHED,
-        labels=labels,
+        "Unix time of the last complete poll of the source; 0 when none since the start." + _CACHED,
+        names,
     )
-    duration = GaugeMetricFamily(
-        SOURCE_POLL_DURATION,
-        "Seconds the last poll of the source took." + _CACHED,
-        labels=labels,
+    duration = _gauge(
+        SOURCE_POLL_DURATION, "Seconds the last poll of the source took." + _CACHED, names
     )
-    for status in snapshot.sources:
-        key = (status.kind, status.source)
-        up.add_metric(key, 1 if status.up else 0)
-        duration.add_metric(key, status.duration_seconds)
-        success = snapshot.last_success.get(status.source)
-        if success is not None:
-            last.add_metric(key, success.timestamp())
-    yield up
-    yield last
-    yield duration
-
-
-def _source_counters(snapshot: Snapshot) -> Iterator[CounterMetricFamily]:
+    for pair in keys:
+        status = polled.get(pair)
+        success = snapshot.last_success.get(pair[1]) if snapshot is not None else None
+        up.add_metric(pair, 1 if status is not None and status.up else 0)
+        last.add_metric(pair, success.timestamp() if success is not None else 0)
+        duration.add_metric(pair, status.duration_seconds if status is not None else 0)
     errors = CounterMetricFamily(
         SOURCE_ERRORS,
         "Errors of the source's polls by reason code, since the exporter started; every "
         "reason starts at 0." + _CACHED,
         labels=("source", "target", "reason"),
     )
-    for key, value in sorted(snapshot.error_totals.items()):
-        errors.add_metric(key, value)
     requests = CounterMetricFamily(
         SOURCE_REQUESTS,
         "Requests the source sent, by HTTP status code of the answer (error: none), since "
-        "the exporter started." + _CACHED,
+        "the exporter started; the usual codes start at 0." + _CACHED,
         labels=("source", "target", "code"),
     )
-    for key, value in sorted(snapshot.request_totals.items()):
-        requests.add_metric(key, value)
+    wanted = set(keys)
+    for family, totals, known in (
+        (errors, snapshot.error_totals if snapshot else {}, REASONS),
+        (requests, snapshot.request_totals if snapshot else {}, KNOWN_CODES),
+    ):
+        values = {k: v for k, v in totals.items() if (k[0], k[1]) in wanted}
+        for kind, name in keys:
+            for label in known:
+                values.setdefault((kind, name, label), 0)
+        for labels, value in sorted(values.items()):
+            family.add_metric(labels, value)
+    yield up
+    yield last
+    yield duration
     yield errors
     yield requests
 
 
 def _cycle(snapshot: Snapshot) -> Iterator[GaugeMetricFamily]:
-    duration = GaugeMetricFamily(
-        CYCLE_DURATION, "Seconds the last poll-and-check cycle took." + _CACHED
-    )
+    duration = _gauge(CYCLE_DURATION, "Seconds the last poll-and-check cycle took." + _CACHED)
     duration.add_metric((), snapshot.duration_seconds)
-    stamp = GaugeMetricFamily(
-        CYCLE_TIMESTAMP, "Unix time at which the last cycle finished." + _CACHED
-    )
+    stamp = _gauge(CYCLE_TIMESTAMP, "Unix time at which the last cycle finished." + _CACHED)
     stamp.add_metric((), snapshot.taken_at.timestamp())
     yield duration
     yield stamp

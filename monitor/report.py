@@ -4,7 +4,8 @@ The same document backs `check -o json` and `/api/findings`; `table` is what
 `check` and `demo` print by default. Ignored findings (`monitor.ignore`) are listed with
 `"ignored": true` and the rule's reason, shown apart in the table, and left out of the
 counts and of `check`'s exit code; a finding whose ignore rule has expired carries it as
-`expired_ignore`.
+`expired_ignore`. `certificates` is the status page's certificate timeline
+(`monitor.page_data.certificate_rows`), soonest expiry first, with absolute times only.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 from datetime import date
 from typing import Any
 
+from monitor.page_data import certificate_rows
 from monitor.state import Snapshot, TrackedFinding
 
 SEVERITY_RANK = {"warning": 1, "critical": 2}
@@ -64,7 +66,23 @@ def findings_document(snapshot: Snapshot) -> dict[str, Any]:
             for s in snapshot.states
         ],
         "sources": sources_entries(snapshot),
+        "certificates": certificate_entries(snapshot),
     }
+
+
+def certificate_entries(snapshot: Snapshot) -> list[dict[str, Any]]:
+    """Every certificate the snapshot knows, by role and source, soonest expiry first."""
+    return [
+        {
+            "role": row.role,
+            "source": row.source,
+            "object": row.object,
+            "subject": row.subject,
+            "fingerprint": row.fingerprint,
+            "not_after": row.not_after.isoformat() if row.not_after else None,
+        }
+        for row in certificate_rows(snapshot)
+    ]
 
 
 def sources_entries(snapshot: Snapshot) -> list[dict[str, Any]]:

@@ -19,7 +19,11 @@ and check results it derives the new one.  What carries over between cycles:
 Ignore rules (`monitor.ignore`) are applied here, after the checks: a finding an active
 rule matches is marked (`TrackedFinding.ignore`), stays listed, and no longer counts for
 its check's state, `counts()` or exit codes. The rotation plans and their memory
-(`monitor.rotation`) are computed by the daemon and stored with the snapshot.
+(`monitor.rotation`) are computed by the daemon and stored with the snapshot, as is the
+config the cycle ran with (`Snapshot.config`: the metrics resolve certificate roles and pool
+members through the boundaries). `ProcessStatus` is what the daemon says about itself
+besides the cycles (leadership, config reloads, the configured sources); the daemon attaches
+it to a snapshot when it publishes one (`Snapshot.process`).
 `StateStore` holds the current snapshot for readers on other threads.
 """
 
@@ -32,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from monitor.config import IgnoreRule
+from monitor.config import Config, IgnoreRule
 from monitor.ignore import FindingKey, IgnoreMatch, apply_ignores
 from monitor.model import REASONS, CheckResult, CheckState, Finding, Observed, SourceStatus
 from monitor.rotation import RotationMemory, RotationPlan
@@ -51,6 +55,21 @@ class Seen:
 
     first: datetime
     last: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessStatus:
+    """The daemon process itself, as the metrics and the web server show it."""
+
+    # (kind, name) of each configured source, exported at 0 before its first poll; empty
+    # on a follower, which polls nothing
+    sources: tuple[tuple[str, str], ...] = ()
+    leader: bool = True  # this replica polls and checks (always, without leader election)
+    leader_election: bool = False
+    holder: str = ""  # the lease holder last seen (leader election only; "" = unknown)
+    reload_successful: bool = True  # the last (re)load of the config file succeeded
+    reload_success_at: datetime | None = None  # the last successful (re)load
+    poll_interval: float = 0.0  # seconds between cycles (`poll.interval`); 0 = not known
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +101,8 @@ class Snapshot:
     seen: Mapping[FindingKey, Seen] = field(default_factory=dict)  # first-seen memory
     rotation: tuple[RotationPlan, ...] = ()  # per boundary, from monitor.rotation
     rotation_memory: RotationMemory | None = None
+    config: Config | None = None  # the config this cycle ran with
+    process: ProcessStatus | None = None  # set by the daemon when it publishes the snapshot
 
     @property
     def sources(self) -> tuple[SourceStatus, ...]:
@@ -120,12 +141,13 @@ def next_snapshot(
     restored: Mapping[FindingKey, Seen] | None = None,
     rotation: tuple[RotationPlan, ...] = (),
     rotation_memory: RotationMemory | None = None,
+    config: Config | None = None,
 ) -> Snapshot:
     """The snapshot that follows `previous` (None for the first cycle).
 
     `ignore`: the config's ignore rules, judged on the UTC date of `now`; `restored`: the
     first-seen memory to start from when there is no previous snapshot (the state file);
-    `rotation`, `rotation_memory`: stored as given.
+    `rotation`, `rotation_memory`, `config`: stored as given.
     """
     before = {t.finding.key: t for t in previous.findings} if previous else {}
     memory = previous.seen if previous else (restored or {})
@@ -194,6 +216,7 @@ def next_snapshot(
         seen=seen,
         rotation=rotation,
         rotation_memory=rotation_memory,
+        config=config,
     )
 
 
@@ -243,6 +266,7 @@ class StateStore:
         restored: Mapping[FindingKey, Seen] | None = None,
         rotation: tuple[RotationPlan, ...] = (),
         rotation_memory: RotationMemory | None = None,
+        config: Config | None = None,
     ) -> Snapshot:
         """The next snapshot (arguments as `next_snapshot`'s), made current."""
         with self._lock:
@@ -256,6 +280,7 @@ class StateStore:
                 restored=restored,
                 rotation=rotation,
                 rotation_memory=rotation_memory,
+                config=config,
             )
             self._snapshot = snapshot
             return snapshot

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor import metrics
-from monitor.certs import parse_pem_bundle
+from monitor.certs import CertFacts, parse_pem_bundle
+from monitor.config import Config
 from monitor.model import (
+    REASONS,
     CaBundle,
+    CertKeyChain,
     CheckResult,
     CheckState,
     F5State,
@@ -25,7 +30,8 @@ from monitor.model import (
     SslCert,
 )
 from monitor.rotation import PHASES, RotationPlan
-from monitor.state import Snapshot, next_snapshot
+from monitor.state import KNOWN_CODES, ProcessStatus, Snapshot, next_snapshot
+from tests import checkdata as cd
 from tests.certhelpers import anchor as make_anchor
 from tests.certhelpers import intermediate
 from tests.conftest import require_tool
@@ -33,6 +39,9 @@ from tests.conftest import require_tool
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=1)
 T2 = T0 + timedelta(minutes=2)
+ERRORS = metrics.SOURCE_ERRORS + "_total"
+REQUESTS = metrics.SOURCE_REQUESTS + "_total"
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 UP = (
     SourceStatus("bigip-a", "bigip", up=True, duration_seconds=0.5),
@@ -103,7 +112,7 @@ def test_findings_are_ordered_critical_first() -> None:
     assert snap.counts() == {"critical": 1, "warning": 1}
 
 
-def _snapshot_with_certs() -> object:
+def _snapshot_with_certs() -> tuple[Snapshot, CertFacts, CertFacts]:
     root = make_anchor(
         "root.linkerd.cluster.local",
         not_before=T0 - timedelta(days=10),
@@ -115,10 +124,7 @@ def _snapshot_with_certs() -> object:
     member = SslCert(
         "/k8s/Shared/a.crt", False, anchor.fingerprint_sha256, anchor.not_after, "CN=a", "CN=a"
     )
-    f5 = F5State(
-        device="bigip-a",
-        bundles={"/k8s/Shared/b": CaBundle("/k8s/Shared/b", (member,), "ca-bundle-manager")},
-    )
+    f5 = cd.f5("bigip-a", bundles={cd.SHOP_BUNDLE: CaBundle(cd.SHOP_BUNDLE, (member,), "bash")})
     mesh = MeshState(
         anchors=(anchor,),
         issuer=Issuer("kubernetes.io/tls", issuer, ()),
@@ -130,11 +136,12 @@ def _snapshot_with_certs() -> object:
         CheckState("trust_anchor_expiry", "shop", "warning"),
         CheckState("bundle_missing_anchor", "shop", "unknown", "bigip-b: down", ("bigip-b",)),
     )
-    return next_snapshot(None, obs, CheckResult(states), T0, 0.75), anchor, issuer
+    snapshot = next_snapshot(None, obs, CheckResult(states), T0, 0.75, config=cd.config())
+    return snapshot, anchor, issuer
 
 
 def test_exposition_has_a_full_state_set_and_certificate_timestamps() -> None:
-    snapshot, anchor, issuer = _snapshot_with_certs()  # type: ignore[misc]
+    snapshot, anchor, issuer = _snapshot_with_certs()
     text = metrics.render(snapshot).decode()
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
@@ -161,7 +168,7 @@ def test_exposition_has_a_full_state_set_and_certificate_timestamps() -> None:
         metrics.CERT_NOT_AFTER,
         (
             ("fingerprint", anchor.fingerprint_sha256),
-            ("object", "/k8s/Shared/b"),
+            ("object", cd.SHOP_BUNDLE),
             ("role", "bundle_cert"),
             ("source", "bigip-a"),
         ),
@@ -179,7 +186,7 @@ def test_exposition_has_a_full_state_set_and_certificate_timestamps() -> None:
 
 
 def test_every_family_name_comes_from_the_metric_names_list() -> None:
-    snapshot, _, _ = _snapshot_with_certs()  # type: ignore[misc]
+    snapshot, _, _ = _snapshot_with_certs()
     names = {
         family.name for family in text_string_to_metric_families(metrics.render(snapshot).decode())
     }
@@ -194,7 +201,7 @@ def test_before_the_first_cycle_only_build_info_is_exposed() -> None:
 
 def test_promtool_accepts_the_exposition() -> None:
     promtool = require_tool("promtool")
-    snapshot, _, _ = _snapshot_with_certs()  # type: ignore[misc]
+    snapshot, _, _ = _snapshot_with_certs()
     result = subprocess.run(
         [promtool, "check", "metrics"],
         input=metrics.render(snapshot),
@@ -221,8 +228,11 @@ def test_mesh_info_carries_the_linkerd_version() -> None:
 
 def test_readme_documents_exactly_the_metric_names() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    documented = set(re.findall(r"`(f5_linkerd_[a-z_]+)`", readme))
+    section = readme.split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`(f5_linkerd_[a-z_]+)`", section))
     assert documented == set(metrics.METRIC_NAMES)
+    mentioned = set(re.findall(r"\b(f5_linkerd_[a-z_]+)", readme))
+    assert mentioned <= set(metrics.METRIC_NAMES), mentioned - set(metrics.METRIC_NAMES)
 
 
 def _snapshot_with_rotation_and_findings() -> Snapshot:
@@ -274,3 +284,179 @@ def test_promtool_accepts_the_rotation_and_finding_families() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- certificates by role, pool members, what disappears ----------------------------------
+
+
+def _samples(snapshot: Snapshot | None, process: ProcessStatus | None = None) -> Samples:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(metrics.render(snapshot, process).decode())
+        for s in family.samples
+    }
+
+
+def _cert_series(samples: Samples) -> set[tuple[str, str, str]]:
+    """(role, source, object) of every not-after series."""
+    out = set()
+    for name, labels in samples:
+        if name == metrics.CERT_NOT_AFTER:
+            found = dict(labels)
+            out.add((found["role"], found["source"], found["object"]))
+    return out
+
+
+def _cycle(
+    f5: Mapping[str, F5State] | None = None,
+    mesh: MeshState | None = None,
+    cfg: Config | None = None,
+    previous: Snapshot | None = None,
+    sources: tuple[SourceStatus, ...] | None = None,
+) -> Snapshot:
+    cfg = cfg or cd.config()
+    devices = {"bigip-a": cd.f5("bigip-a")} if f5 is None else dict(f5)
+    if sources is None:
+        sources = (
+            *(SourceStatus(name, "bigip", up=True) for name in devices),
+            SourceStatus("kubernetes", "kubernetes", up=True),
+        )
+    obs = Observed(f5=devices, mesh=mesh or cd.mesh(), sources=sources)
+    return next_snapshot(previous, obs, CheckResult(), T0, 0.1, config=cfg)
+
+
+def test_certificates_are_exported_by_the_role_the_boundary_gives_them() -> None:
+    # the bash reader stores chain files among `bundles`: they are still client/edge certs
+    chain = CaBundle(
+        cd.CLIENT_CHAIN_PATH, (cd.ssl_cert(cd.ISSUER, "x"), cd.ssl_cert(cd.ANCHOR, "y")), "bash"
+    )
+    edge_chain = CaBundle(cd.EDGE_CHAIN_PATH, (cd.ssl_cert(cd.EDGE_ISSUING, "z"),), "bash")
+    device = cd.f5(
+        "bigip-a",
+        bundles={
+            **cd.f5("bigip-a").bundles,
+            cd.CLIENT_CHAIN_PATH: chain,
+            cd.EDGE_CHAIN_PATH: edge_chain,
+            "/Common/unused_bundle": cd.bundle(cd.ssl_cert(cd.ANCHOR, "u"), path="/Common/u"),
+        },
+    )
+    series = _cert_series(_samples(_cycle({"bigip-a": device})))
+    assert series == {
+        ("trust_anchor", "kubernetes", ""),
+        ("issuer", "kubernetes", ""),
+        ("bundle_cert", "bigip-a", cd.SHOP_BUNDLE),
+        ("client_cert", "bigip-a", cd.CLIENT_CERT_PATH),
+        ("client_cert", "bigip-a", cd.CLIENT_CHAIN_PATH),
+        ("edge_cert", "bigip-a", cd.EDGE_CERT_PATH),
+        ("edge_cert", "bigip-a", cd.EDGE_CHAIN_PATH),
+    }
+    chain_rows = [
+        dict(labels)["fingerprint"]
+        for name, labels in _samples(_cycle({"bigip-a": device}))
+        if name == metrics.CERT_NOT_AFTER and dict(labels)["object"] == cd.CLIENT_CHAIN_PATH
+    ]
+    assert sorted(chain_rows) == sorted(c.facts.fingerprint_sha256 for c in (cd.ISSUER, cd.ANCHOR))
+
+
+def test_series_of_deleted_objects_vanish_and_an_expired_certificate_keeps_its_series() -> None:
+    expired = cd.ssl_cert(cd.EDGE_CERT, cd.EDGE_CERT_PATH)
+    expired = dataclasses.replace(expired, not_after=T0 - timedelta(days=3))
+    first = _cycle(
+        {"bigip-a": cd.f5("bigip-a", certs={**cd.bigip_certs(), cd.EDGE_CERT_PATH: expired})}
+    )
+    assert ("edge_cert", "bigip-a", cd.EDGE_CERT_PATH) in _cert_series(_samples(first))
+    # next cycle: the client-ssl profile no longer names a chain, the bundle is gone
+    profile = cd.client_ssl_profile(
+        cert_key_chain=(CertKeyChain("shop", cd.EDGE_CERT_PATH, "/k8s/Shared/k.key", None),)
+    )
+    device = cd.f5(
+        "bigip-a",
+        certs={**cd.bigip_certs(), cd.EDGE_CERT_PATH: expired},
+        client_ssl={cd.SHOP_CLIENT_SSL: profile},
+        bundles={},
+    )
+    second = _cycle({"bigip-a": device}, previous=first)
+    series = _cert_series(_samples(second))
+    assert ("edge_cert", "bigip-a", cd.EDGE_CERT_PATH) in series  # expired, still observed
+    assert ("edge_cert", "bigip-a", cd.EDGE_CHAIN_PATH) not in series
+    assert ("bundle_cert", "bigip-a", cd.SHOP_BUNDLE) not in series
+
+
+def test_a_device_that_could_not_be_read_has_no_certificate_or_pool_series() -> None:
+    down = (
+        SourceStatus("bigip-a", "bigip", up=False),
+        SourceStatus("kubernetes", "kubernetes", up=True),
+    )
+    samples = _samples(_cycle({}, sources=down))
+    assert {role for role, _, _ in _cert_series(samples)} == {"trust_anchor", "issuer"}
+    assert not [k for k in samples if k[0] == metrics.POOL_MEMBERS]
+
+
+def test_pool_members_are_counted_by_state_like_the_member_checks() -> None:
+    pool = cd.pool(cd.SHOP_POOL, ("10.42.0.11", 443), ("10.42.0.12", 8080), ("10.9.9.9", 443))
+    ready = [cd.endpoint(a, 443) for a in ("10.42.0.11", "10.42.0.12", "10.42.0.13")]
+    not_ready = cd.endpoint("10.42.0.14", 443, ready=False)
+    service = cd.service("ingress", "nginx-ingress", "443", *ready, not_ready)
+    mesh = cd.mesh(services={"ingress/nginx-ingress": service})
+    pool_b = cd.pool(cd.SHOP_POOL, ("10.42.0.14", 443))  # a not-ready endpoint: extra
+    snapshot = _cycle(
+        {
+            "bigip-a": cd.f5("bigip-a", pools={cd.SHOP_POOL: pool}),
+            "bigip-b": cd.f5("bigip-b", pools={cd.SHOP_POOL: pool_b}),
+        },
+        mesh,
+    )
+    counts = {
+        (dict(labels)["device"], dict(labels)["state"]): value
+        for (name, labels), value in _samples(snapshot).items()
+        if name == metrics.POOL_MEMBERS
+    }
+    assert counts == {
+        ("bigip-a", "matched"): 1,
+        ("bigip-a", "extra"): 1,
+        ("bigip-a", "missing"): 1,  # 10.42.0.13 (10.42.0.12 is reached, on the wrong port)
+        ("bigip-a", "port_mismatch"): 1,
+        ("bigip-b", "matched"): 0,
+        ("bigip-b", "extra"): 1,
+        ("bigip-b", "missing"): 3,
+        ("bigip-b", "port_mismatch"): 0,
+    }
+    unknown = _cycle(mesh=cd.mesh(services={"ingress/nginx-ingress": None}))
+    assert not [k for k in _samples(unknown) if k[0] == metrics.POOL_MEMBERS]
+
+
+def test_counters_of_a_source_removed_from_the_config_disappear() -> None:
+    both = cd.config()
+    first = _cycle({"bigip-a": cd.f5("bigip-a"), "bigip-b": cd.f5("bigip-b")}, cfg=both)
+    targets = {dict(k[1]).get("target") for k in _samples(first) if k[0] == ERRORS}
+    assert targets == {"bigip-a", "bigip-b", "kubernetes"}
+    only_a = cd.config(cd.shop(devices=["bigip-a"]))
+    second = _cycle({"bigip-a": cd.f5("bigip-a")}, cfg=only_a, previous=first)
+    targets = {dict(k[1]).get("target") for k in _samples(second) if k[0] == ERRORS}
+    assert targets == {"bigip-a", "kubernetes"}
+
+
+def test_before_its_first_cycle_a_leader_exports_every_source_at_zero() -> None:
+    status = ProcessStatus(sources=(("bigip", "bigip-a"), ("kubernetes", "kubernetes")))
+    samples = _samples(None, status)
+    bigip = (("source", "bigip"), ("target", "bigip-a"))
+    assert samples[(metrics.SOURCE_UP, bigip)] == 0
+    assert samples[(metrics.SOURCE_LAST_SUCCESS, bigip)] == 0
+    assert samples[(metrics.SOURCE_POLL_DURATION, bigip)] == 0
+    for reason in REASONS:
+        assert samples[(ERRORS, (("reason", reason), *bigip))] == 0
+    for code in KNOWN_CODES:
+        assert samples[(REQUESTS, (("code", code), *bigip))] == 0
+    assert samples[(metrics.LEADER, ())] == 1
+    assert samples[(metrics.RELOAD_OK, ())] == 1
+    assert samples[(metrics.RELOAD_SUCCESS, ())] == 0  # never: no time given
+    assert not [k for k in samples if k[0] in (metrics.CHECK, metrics.CERT_NOT_AFTER)]
+
+
+def test_the_process_status_attached_to_a_snapshot_is_rendered_with_it() -> None:
+    snapshot = _cycle()
+    status = ProcessStatus(leader=True, reload_successful=False, reload_success_at=T0)
+    samples = _samples(dataclasses.replace(snapshot, process=status))
+    assert samples[(metrics.RELOAD_OK, ())] == 0
+    assert samples[(metrics.RELOAD_SUCCESS, ())] == T0.timestamp()
+    assert (metrics.LEADER, ()) not in _samples(snapshot)  # `check`: no process status
