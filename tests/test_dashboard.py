@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 from dashboards import generate, queries
 from dashboards.rows import ROWS
 from monitor.metrics import METRIC_NAMES
+from tests.conftest import require_tool
 
 METRIC = re.compile(r"\bf5_linkerd_[a-z0-9_]+")
 
@@ -161,9 +161,9 @@ def test_state_and_phase_codes_match_mappings() -> None:
     assert phases == list(range(len(phases)))
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
 def test_expressions_parse_with_promtool(tmp_path: Path) -> None:
     """`promtool check rules` parses each expression (as a recording rule)."""
+    promtool = require_tool("promtool")
     rules = [
         {"record": f"dashboard:expression_{i}", "expr": expr}
         for i, expr in enumerate(generate.expressions())
@@ -171,7 +171,7 @@ def test_expressions_parse_with_promtool(tmp_path: Path) -> None:
     path = tmp_path / "rules.json"  # JSON is YAML
     path.write_text(json.dumps({"groups": [{"name": "dashboard", "rules": rules}]}))
     done = subprocess.run(
-        ["promtool", "check", "rules", str(path)],
+        [promtool, "check", "rules", str(path)],
         capture_output=True,
         text=True,
         timeout=60,
