@@ -26,7 +26,7 @@ import random
 import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Final
 from urllib.parse import urlsplit
@@ -48,7 +48,7 @@ from monitor.alerts_model import (
 from monitor.config import AlertmanagerConfig
 from monitor.sources.errors import clip, status_reason
 from monitor.sources.f5_errors import exception_reason, exception_text, scrub
-from monitor.state import Snapshot
+from monitor.state import PushStats, Snapshot
 
 __all__ = [
     "ALERT_NAME",
@@ -69,18 +69,6 @@ API_PATH: Final = "/api/v2/alerts"
 REQUEST_TIMEOUT: Final = 10.0  # seconds for one POST
 FIRST_BACKOFF: Final = 1.0  # seconds before the first retry; doubles up to the resend interval
 CLOSE_TIMEOUT: Final = 5.0  # seconds `close` may spend on its last send
-
-
-@dataclass(frozen=True, slots=True)
-class PushStats:
-    """Totals since start, for the exporter (`AlertPusher.stats`)."""
-
-    sent: int = 0  # POSTs Alertmanager accepted (2xx)
-    failed: int = 0  # POSTs that got no answer or a non-2xx one
-    firing: int = 0  # firing alerts in the latest list built
-    resolved: int = 0  # resolved alerts still being re-sent in the latest list built
-    last_success: datetime | None = None  # when Alertmanager last accepted a POST
-    last_error: str = ""  # reason code of the current failure; "" when the last POST worked
 
 
 def backoff(attempt: int, first: float, cap: float, jitter: Callable[[], float]) -> float:

@@ -42,7 +42,7 @@ from monitor.cycle import (
     utc_now,
 )
 from monitor.reload import ConfigFile, plan_reload
-from monitor.state import ProcessStatus, Snapshot
+from monitor.state import ProcessStatus, PushStats, Snapshot
 from monitor.web import Published, WebServer
 
 __all__ = [
@@ -87,11 +87,13 @@ class Daemon:
         on_cycle: Callable[[Snapshot], None] | None = None,
         reschedule: Callable[[float], None] = lambda seconds: None,
         clock: Clock = utc_now,
+        push_stats: Callable[[], PushStats] | None = None,
     ) -> None:
         self.cfg = cfg
         self._publish, self._on_cycle, self._reschedule = publish, on_cycle, reschedule
         self._file, self.leadership, self._build = config_file, leadership, build
         self._started = clock()
+        self._push_stats = push_stats
         self._lock = threading.Lock()  # cycles, reloads, starting and stopping the monitor
         self._out = threading.Lock()  # publications
         self.monitor: Monitor | None = None
@@ -109,6 +111,7 @@ class Daemon:
             reload_successful=self._file.successful if self._file else True,
             reload_success_at=self._file.success_at if self._file else self._started,
             poll_interval=self.cfg.poll.interval.total_seconds(),
+            push=self._push_stats() if self._push_stats is not None else None,
         )
 
     def tick(self) -> None:
@@ -241,6 +244,7 @@ def serve(
         reschedule=lambda seconds: scheduler.reschedule_job(
             "cycle", trigger="interval", seconds=seconds
         ),
+        push_stats=pusher.stats if pusher is not None else None,
     )
     daemon.republish()
     web.start()

@@ -9,7 +9,8 @@ Every series is rebuilt from the snapshot each time: an object that is no longer
 (a deleted certificate, a removed boundary or device) loses its series on the next cycle,
 while an expired certificate that is still observed keeps its series. Which certificates
 (by role) and pool members there are is worked out in `monitor.metrics_rows`.
-The process status (`ProcessStatus`: leadership, config reloads, configured sources) is
+The process status (`ProcessStatus`: leadership, config reloads, configured sources, the
+Alertmanager push when configured) is
 rendered with or without a snapshot: a follower exports build info, `f5_linkerd_leader 0`
 and the reload gauges only; a leader before its first cycle also every per-source series
 at 0.
@@ -32,7 +33,7 @@ from monitor.catalogue import STATES
 from monitor.metrics_rows import POOL_STATES, cert_rows, pool_counts
 from monitor.model import REASONS, SourceStatus
 from monitor.rotation import PHASES
-from monitor.state import KNOWN_CODES, ProcessStatus, Snapshot
+from monitor.state import KNOWN_CODES, ProcessStatus, PushStats, Snapshot
 
 PREFIX = "f5_linkerd_"
 CHECK = PREFIX + "check"
@@ -55,6 +56,9 @@ LEADER = PREFIX + "leader"
 RELOAD_OK = PREFIX + "config_last_reload_successful"
 RELOAD_SUCCESS = PREFIX + "config_last_reload_success_timestamp_seconds"
 POLL_INTERVAL = PREFIX + "poll_interval_seconds"
+PUSHES = PREFIX + "alertmanager_pushes"  # counter: f5_linkerd_alertmanager_pushes_total
+PUSH_SUCCESS = PREFIX + "alertmanager_last_push_success_timestamp_seconds"
+PUSH_ALERTS = PREFIX + "alertmanager_alerts"
 
 METRIC_NAMES = (
     CHECK,
@@ -79,6 +83,10 @@ METRIC_NAMES = (
     RELOAD_OK,
     RELOAD_SUCCESS,
     POLL_INTERVAL,
+    PUSHES,
+    PUSHES + "_total",
+    PUSH_SUCCESS,
+    PUSH_ALERTS,
 )
 
 _CACHED = " Refreshed each poll interval."
@@ -140,7 +148,7 @@ def _build_info() -> GaugeMetricFamily:
     return family
 
 
-def _process(process: ProcessStatus) -> Iterator[GaugeMetricFamily]:
+def _process(process: ProcessStatus) -> Iterator[Family]:
     at = process.reload_success_at
     for name, help_text, value in (
         (
@@ -176,6 +184,36 @@ def _process(process: ProcessStatus) -> Iterator[GaugeMetricFamily]:
         )
         family.add_metric((), process.poll_interval)
         yield family
+    if process.push is not None:
+        yield from _push(process.push)
+
+
+def _push(push: PushStats) -> Iterator[Family]:
+    """The Alertmanager push (`alertmanager:` configured), totals since the start."""
+    pushes = CounterMetricFamily(
+        PUSHES,
+        "POSTs of the findings to Alertmanager's /api/v2/alerts by result (accepted: 2xx;"
+        " failed: no answer or another status), since the exporter started." + _CACHED,
+        labels=("result",),
+    )
+    pushes.add_metric(("accepted",), push.sent)
+    pushes.add_metric(("failed",), push.failed)
+    yield pushes
+    last = _gauge(
+        PUSH_SUCCESS,
+        "Unix time Alertmanager last accepted a push; 0 when none since the start." + _CACHED,
+    )
+    last.add_metric((), push.last_success.timestamp() if push.last_success else 0)
+    yield last
+    alerts = _gauge(
+        PUSH_ALERTS,
+        "Alerts in the latest push by state: firing, or resolved and still re-sent (for 15"
+        " minutes after the finding went)." + _CACHED,
+        ("state",),
+    )
+    alerts.add_metric(("firing",), push.firing)
+    alerts.add_metric(("resolved",), push.resolved)
+    yield alerts
 
 
 def _mesh_info(snapshot: Snapshot) -> GaugeMetricFamily:

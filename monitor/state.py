@@ -58,6 +58,18 @@ class Seen:
 
 
 @dataclass(frozen=True, slots=True)
+class PushStats:
+    """Totals since start of the Alertmanager push (`monitor.alerts.AlertPusher.stats`)."""
+
+    sent: int = 0  # POSTs Alertmanager accepted (2xx)
+    failed: int = 0  # POSTs that got no answer or a non-2xx one
+    firing: int = 0  # firing alerts in the latest list built
+    resolved: int = 0  # resolved alerts still being re-sent in the latest list built
+    last_success: datetime | None = None  # when Alertmanager last accepted a POST
+    last_error: str = ""  # reason code of the current failure; "" when the last POST worked
+
+
+@dataclass(frozen=True, slots=True)
 class ProcessStatus:
     """The daemon process itself, as the metrics and the web server show it."""
 
@@ -70,6 +82,7 @@ class ProcessStatus:
     reload_successful: bool = True  # the last (re)load of the config file succeeded
     reload_success_at: datetime | None = None  # the last successful (re)load
     poll_interval: float = 0.0  # seconds between cycles (`poll.interval`); 0 = not known
+    push: PushStats | None = None  # the Alertmanager push, when `alertmanager:` is configured
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,12 @@ listener (`--cluster.listen-address=`); the test reads back what it accepted thr
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import threading
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,8 +27,9 @@ from monitor.daemon import serve
 from monitor.model import Finding, MeshState, Observed
 from monitor.state import Snapshot, TrackedFinding
 from tests.conftest import require_tool
-from tests.test_cli_monitor import free_port, running_world
+from tests.test_cli_monitor import running_world
 from tests.test_cli_simulate import DEMO
+from tests.waiting import free_port, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -37,18 +38,6 @@ route: {receiver: blackhole, group_by: [alertname], group_wait: 1s, group_interv
 receivers:
   - name: blackhole
 """
-
-
-def wait_until(what: str, condition: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for: {what}")
 
 
 def get(url: str) -> Any:
@@ -185,7 +174,8 @@ def test_the_daemon_pushes_the_demo_worlds_findings(alertmanager: str, tmp_path:
 
     with running_world(DEMO, tmp_path / "world") as (_, config_file):
         doc = yaml.safe_load(config_file.read_text())
-        doc["server"] = {"listen": f"127.0.0.1:{free_port()}"}
+        port = free_port()
+        doc["server"] = {"listen": f"127.0.0.1:{port}"}
         doc["poll"] = {"interval": "2s", "timeout": "2s"}
         doc["alertmanager"] = {"url": alertmanager, "minSeverity": "critical"}
         config_file.write_text(yaml.safe_dump(doc))
@@ -194,6 +184,15 @@ def test_the_daemon_pushes_the_demo_worlds_findings(alertmanager: str, tmp_path:
         daemon.start()
         try:
             wait_until("the daemon's alerts in Alertmanager", lambda: len(demo_alerts()) >= 2, 60)
+
+            def accepted() -> bool:  # the push's own metrics, refreshed each cycle
+                url = f"http://127.0.0.1:{port}/metrics"
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    text = response.read().decode()
+                found = re.search(r'pushes_total\{result="accepted"\} (\S+)', text)
+                return found is not None and float(found.group(1)) >= 1
+
+            wait_until("f5_linkerd_alertmanager_pushes_total counts the push", accepted, 30)
         finally:
             stop.set()
             daemon.join(timeout=30)

@@ -33,7 +33,7 @@ from monitor.model import (
     SslCert,
 )
 from monitor.rotation import RotationPlan
-from monitor.state import ProcessStatus, Snapshot, next_snapshot
+from monitor.state import ProcessStatus, PushStats, Snapshot, next_snapshot
 from tests import checkdata as cd
 from tests.certhelpers import Issued
 from tests.conftest import require_tool
@@ -318,6 +318,20 @@ f5_linkerd_config_last_reload_successful 0.0
 # HELP f5_linkerd_config_last_reload_success_timestamp_seconds Unix time of the last successful load of the config file. Refreshed each poll interval and on each reload.
 # TYPE f5_linkerd_config_last_reload_success_timestamp_seconds gauge
 f5_linkerd_config_last_reload_success_timestamp_seconds 1.795608e+09
+# HELP f5_linkerd_poll_interval_seconds Seconds between two polls (`poll.interval` of the config in force), for alerts on sources that stop succeeding. Refreshed each poll interval and on each reload.
+# TYPE f5_linkerd_poll_interval_seconds gauge
+f5_linkerd_poll_interval_seconds 60.0
+# HELP f5_linkerd_alertmanager_pushes_total POSTs of the findings to Alertmanager's /api/v2/alerts by result (accepted: 2xx; failed: no answer or another status), since the exporter started. Refreshed each poll interval.
+# TYPE f5_linkerd_alertmanager_pushes_total counter
+f5_linkerd_alertmanager_pushes_total{result="accepted"} 3.0
+f5_linkerd_alertmanager_pushes_total{result="failed"} 1.0
+# HELP f5_linkerd_alertmanager_last_push_success_timestamp_seconds Unix time Alertmanager last accepted a push; 0 when none since the start. Refreshed each poll interval.
+# TYPE f5_linkerd_alertmanager_last_push_success_timestamp_seconds gauge
+f5_linkerd_alertmanager_last_push_success_timestamp_seconds 1.7956944e+09
+# HELP f5_linkerd_alertmanager_alerts Alerts in the latest push by state: firing, or resolved and still re-sent (for 15 minutes after the finding went). Refreshed each poll interval.
+# TYPE f5_linkerd_alertmanager_alerts gauge
+f5_linkerd_alertmanager_alerts{state="firing"} 2.0
+f5_linkerd_alertmanager_alerts{state="resolved"} 1.0
 """
 
 
@@ -325,23 +339,39 @@ def test_the_exposition_of_the_golden_snapshot_is_exactly_the_expected_text() ->
     assert metrics.render(golden_snapshot()).decode() == _versions(GOLDEN)
 
 
-def test_a_follower_exports_build_info_leadership_and_reload_status_only() -> None:
-    status = ProcessStatus(
-        leader=False, leader_election=True, reload_successful=False, reload_success_at=T - DAY
-    )
-    assert metrics.render(None, status).decode() == _versions(FOLLOWER)
+# A follower with `alertmanager:` configured (it pushes nothing, yet keeps its totals).
+FOLLOWER_STATUS = ProcessStatus(
+    leader=False,
+    leader_election=True,
+    reload_successful=False,
+    reload_success_at=T - DAY,
+    poll_interval=60,
+    push=PushStats(sent=3, failed=1, firing=2, resolved=1, last_success=T),
+)
+
+
+def test_a_follower_exports_only_its_process_status() -> None:
+    assert metrics.render(None, FOLLOWER_STATUS).decode() == _versions(FOLLOWER)
+
+
+def test_the_push_and_the_interval_are_left_out_when_unknown() -> None:
+    text = metrics.render(
+        None, dataclasses.replace(FOLLOWER_STATUS, poll_interval=0, push=None)
+    ).decode()
+    assert metrics.POLL_INTERVAL not in text
+    assert "alertmanager" not in text
 
 
 def test_every_help_text_says_when_the_value_is_refreshed() -> None:
-    for family in text_string_to_metric_families(metrics.render(golden_snapshot()).decode()):
-        if family.name != metrics.BUILD_INFO:
-            assert "Refreshed each poll interval" in family.documentation, family.name
+    for text in (metrics.render(golden_snapshot()), metrics.render(None, FOLLOWER_STATUS)):
+        for family in text_string_to_metric_families(text.decode()):
+            if family.name != metrics.BUILD_INFO:
+                assert "Refreshed each poll interval" in family.documentation, family.name
 
 
 def test_promtool_accepts_the_golden_and_the_follower_exposition() -> None:
     promtool = require_tool("promtool")
-    follower = ProcessStatus(leader=False, leader_election=True, reload_success_at=T)
-    for text in (metrics.render(golden_snapshot()), metrics.render(None, follower)):
+    for text in (metrics.render(golden_snapshot()), metrics.render(None, FOLLOWER_STATUS)):
         result = subprocess.run(
             [promtool, "check", "metrics"], input=text, capture_output=True, timeout=30, check=False
         )
