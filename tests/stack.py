@@ -15,15 +15,13 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -33,6 +31,8 @@ from typing import Any
 
 import yaml
 
+from tests.waiting import free_port, get_json, wait_until
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "monitor" / "simulate" / "scenarios" / "demo.yaml"
 RULES = ROOT / "deploy" / "prometheus" / "rules.yaml"
@@ -41,38 +41,6 @@ CLI = [sys.executable, "-m", "monitor"]
 # cycles); the copy Prometheus loads waits one evaluation instead. Nothing else changes.
 SHORT_FOR = "1s"
 FOR_LINE = re.compile(r"^(?P<indent>\s+)for: \S+$", flags=re.M)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(
-    what: str,
-    condition: Callable[[], bool],
-    timeout: float = 60,
-    context: Callable[[], str] = lambda: "",
-) -> None:
-    """Poll `condition` every 0.25s; fail with `context()` (logs) after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except (OSError, ValueError, KeyError) as err:  # not up yet, half-written answer
-            last_error = err
-        time.sleep(0.25)
-    raise AssertionError(
-        f"timed out after {timeout}s waiting for: {what} ({last_error})\n{context()}"
-    )
-
-
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.loads(response.read())
 
 
 class Proc:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ from monitor.config import load_config
 from monitor.daemon import Monitor, build_monitor, serve
 from monitor.simulate.world import Scenario, World
 from tests.test_cli_simulate import DEMO, ROOT
+from tests.waiting import free_port
 
 CLI = [sys.executable, "-m", "monitor"]
 
@@ -154,12 +154,6 @@ def flat(text: str) -> str:
 
 def cert_fingerprint(world: World, cert_id: str) -> str:
     return hashlib.sha256(world.state.certs[cert_id].der).hexdigest()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_rotation_on_the_demo_world_names_the_missing_anchor(

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,16 +21,11 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.test_cli_simulate import DEMO, ROOT, Running, start_simulate
+from tests.waiting import free_port, wait_until
 
 pytestmark = pytest.mark.e2e
 
 CLI = [sys.executable, "-m", "monitor"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def compressed_demo(tmp: Path, port: int) -> Path:
@@ -66,18 +59,6 @@ def check_state(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], ch
         if name == "f5_linkerd_check" and labels_d["check"] == check and value == 1:
             return labels_d["state"]
     return "absent"
-
-
-def wait_until(what: str, condition: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for: {what}")
 
 
 def findings(port: int) -> list[dict[str, object]]:

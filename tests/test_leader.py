@@ -43,10 +43,11 @@ from monitor.simulate.kube_server import SimulatedKubernetes
 from monitor.state import Snapshot
 from monitor.web import Published
 from tests import checkdata as cd
-from tests.test_cli_monitor import free_port, running_world
+from tests.test_cli_monitor import running_world
 from tests.test_cli_simulate import DEMO
 from tests.test_sim_kube_support import BASE, render
 from tests.test_sim_kube_support import serve as serve_kube
+from tests.waiting import free_port
 
 NAMESPACE = "monitoring"
 NAME = "f5-linkerd-monitor"

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -28,8 +27,9 @@ from monitor.model import F5State, MeshState, SourceStatus
 from monitor.reload import ConfigFile, plan_reload
 from monitor.web import Published
 from tests import checkdata as cd
-from tests.test_cli_monitor import free_port, running_world
+from tests.test_cli_monitor import running_world
 from tests.test_cli_simulate import DEMO, ROOT
+from tests.waiting import free_port, wait_until
 
 T0 = datetime(2026, 11, 26, 12, tzinfo=UTC)
 
@@ -318,18 +318,6 @@ def _metrics(port: int) -> str:
         return str(response.read().decode())
 
 
-def _until(probe: Callable[[], bool], what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if probe():
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout}s: {what}")
-
-
 def test_run_reloads_on_sighup_and_on_a_change_of_the_file(tmp_path: Path) -> None:
     with running_world(DEMO, tmp_path / "world") as (_, config_file):
         doc = yaml.safe_load(config_file.read_text())
@@ -344,27 +332,27 @@ def test_run_reloads_on_sighup_and_on_a_change_of_the_file(tmp_path: Path) -> No
             text=True,
         )
         try:
-            _until(lambda: "f5_linkerd_check{" in _metrics(port), "a first cycle")
+            wait_until("a first cycle", lambda: "f5_linkerd_check{" in _metrics(port))
             assert "f5_linkerd_config_last_reload_successful 1.0" in _metrics(port)
             config_file.write_text("boundaries: [\n")  # broken, and no SIGHUP: seen by a cycle
-            _until(
-                lambda: "f5_linkerd_config_last_reload_successful 0.0" in _metrics(port),
+            wait_until(
                 "the broken file reported",
+                lambda: "f5_linkerd_config_last_reload_successful 0.0" in _metrics(port),
             )
             assert "f5_linkerd_check{" in _metrics(port)  # still polling with the old config
             doc["ignore"] = [{"check": "pool_member_extra", "boundary": "*", "reason": "r"}]
             _write(config_file, doc)
             process.send_signal(signal.SIGHUP)
-            _until(
-                lambda: "f5_linkerd_config_last_reload_successful 1.0" in _metrics(port),
+            wait_until(
                 "the repaired file loaded",
+                lambda: "f5_linkerd_config_last_reload_successful 1.0" in _metrics(port),
             )
-            _until(
+            wait_until(
+                "the new ignore rule applied",
                 lambda: (
                     'check="pool_member_extra"} 2.0'  # findings_ignored: one per device
                     in _metrics(port)
                 ),
-                "the new ignore rule applied",
             )
         finally:
             process.send_signal(signal.SIGTERM)

@@ -32,7 +32,8 @@ import yaml
 from dashboards import generate
 from monitor.catalogue import ALL_CHECKS
 from tests.conftest import require_tool
-from tests.stack import RULES, SHORT_FOR, Stack, get_json, running_stack, wait_until
+from tests.stack import RULES, SHORT_FOR, Stack, running_stack
+from tests.waiting import get_json, wait_until
 
 pytestmark = pytest.mark.e2e
 
