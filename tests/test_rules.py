@@ -122,12 +122,14 @@ def test_check_state_rules_cover_the_catalogue_by_family() -> None:
             continue
         severity = rule["labels"]["severity"]
         expr = rule["expr"]
-        assert expr.startswith("f5_linkerd_check{"), rule["alert"]
-        assert expr.endswith("== 1"), rule["alert"]
-        assert f'state="{severity}"' in expr, rule["alert"]
-        match = re.search(r'check=~"([^"]+)"', expr)
-        assert match, rule["alert"]
-        assert set(match.group(1).split("|")) == set(CHECKS_BY_FAMILY[family]), rule["alert"]
+        assert expr.startswith(f'f5_linkerd_check{{state="{severity}", check=~"'), rule["alert"]
+        # the same family while unknown with a carried finding of this severity
+        assert f'"state", "{severity}", "", "")' in expr, rule["alert"]
+        assert f'first_seen_timestamp_seconds{{severity="{severity}"}}' in expr, rule["alert"]
+        lists = re.findall(r'check=~"([^"]+)"', expr)
+        assert len(lists) == 2, rule["alert"]
+        for listed in lists:
+            assert set(listed.split("|")) == set(CHECKS_BY_FAMILY[family]), rule["alert"]
         assert severity not in seen.setdefault(family, set()), f"{family} {severity} twice"
         seen[family].add(severity)
         assert rule["alert"] == ALERT_OF_FAMILY[family]
