@@ -38,7 +38,16 @@ from typing import Final
 
 from monitor.config import Config, IgnoreRule
 from monitor.ignore import FindingKey, IgnoreMatch, apply_ignores
-from monitor.model import REASONS, CheckResult, CheckState, Finding, Observed, SourceStatus
+from monitor.model import (
+    REASONS,
+    CheckResult,
+    CheckState,
+    F5State,
+    Finding,
+    MeshState,
+    Observed,
+    SourceStatus,
+)
 from monitor.rotation import RotationMemory, RotationPlan
 
 # HTTP status codes the request counters start at 0 ("error": no response at all).
@@ -116,6 +125,12 @@ class Snapshot:
     rotation_memory: RotationMemory | None = None
     config: Config | None = None  # the config this cycle ran with
     process: ProcessStatus | None = None  # set by the daemon when it publishes the snapshot
+    # The newest state read with no failed collection, per configured device, and the
+    # newest mesh read with anchors and issuer: what the certificate series fall back to
+    # while a source cannot be read (`monitor.metrics_rows`), so that a failed poll never
+    # makes an expiry series, and the alerts on it, disappear.
+    known_f5: Mapping[str, F5State] = field(default_factory=dict)
+    known_mesh: MeshState | None = None
 
     @property
     def sources(self) -> tuple[SourceStatus, ...]:
@@ -216,6 +231,13 @@ def next_snapshot(
         KNOWN_CODES,
         lambda s: Counter(dict(s.requests)),
     )
+    known_f5 = dict(previous.known_f5) if previous else {}
+    known_f5.update((name, state) for name, state in observed.f5.items() if not state.failed)
+    if config is not None:
+        known_f5 = {d.name: known_f5[d.name] for d in config.bigip if d.name in known_f5}
+    mesh = observed.mesh
+    read = mesh.anchors is not None and mesh.issuer is not None
+    known_mesh = mesh if read else previous.known_mesh if previous else None
     return Snapshot(
         taken_at=now,
         cycle=(previous.cycle + 1) if previous else 1,
@@ -230,6 +252,8 @@ def next_snapshot(
         rotation=rotation,
         rotation_memory=rotation_memory,
         config=config,
+        known_f5=known_f5,
+        known_mesh=known_mesh,
     )
 
 

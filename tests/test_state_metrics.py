@@ -392,6 +392,62 @@ def test_a_device_that_could_not_be_read_has_no_certificate_or_pool_series() -> 
     assert not [k for k in samples if k[0] == metrics.POOL_MEMBERS]
 
 
+def _not_after(samples: Samples) -> dict[tuple[str, str, str, str], float]:
+    """(role, source, object, fingerprint) → not-after of every certificate series."""
+    out = {}
+    for (name, labels), value in samples.items():
+        if name == metrics.CERT_NOT_AFTER:
+            found = dict(labels)
+            out[(found["role"], found["source"], found["object"], found["fingerprint"])] = value
+    return out
+
+
+def test_a_failed_poll_keeps_the_certificate_series_of_the_last_read() -> None:
+    """An expiry series must not vanish (and its alert resolve) because a source could not
+    be read: it keeps the value of the last complete read; pool counts are not carried."""
+    read = _cycle()
+    before = _not_after(_samples(read))
+    assert {role for role, _, _, _ in before} == {
+        "trust_anchor",
+        "issuer",
+        "bundle_cert",
+        "client_cert",
+        "edge_cert",
+    }
+    down = (
+        SourceStatus("bigip-a", "bigip", up=False),
+        SourceStatus("kubernetes", "kubernetes", up=False),
+    )
+    failed = _cycle({}, mesh=MeshState(), previous=read, sources=down)
+    samples = _samples(failed)
+    assert _not_after(samples) == before
+    assert not [k for k in samples if k[0] == metrics.POOL_MEMBERS]
+    # a read where only the ssl-cert collection failed: the certificates of the last
+    # complete read, still; and that partial read does not become the one to fall back to
+    partial = dataclasses.replace(cd.f5("bigip-a"), failed=frozenset({"sys/file/ssl-cert"}))
+    alone = _not_after(_samples(_cycle({"bigip-a": partial})))
+    assert {role for role, _, _, _ in alone} == {"trust_anchor", "issuer"}  # nothing to fall on
+    assert _not_after(_samples(_cycle({"bigip-a": partial}, previous=failed))) == before
+    later = _cycle({}, mesh=MeshState(), previous=_cycle({"bigip-a": partial}, previous=failed))
+    assert _not_after(_samples(later)) == before
+
+
+def test_a_device_removed_from_the_config_loses_its_carried_series() -> None:
+    read = _cycle()
+    cfg = cd.config()
+    fewer = dataclasses.replace(
+        cfg,
+        bigip=tuple(d for d in cfg.bigip if d.name != "bigip-a"),
+        boundaries=tuple(
+            dataclasses.replace(b, devices=tuple(n for n in b.devices if n != "bigip-a"))
+            for b in cfg.boundaries
+        ),
+    )
+    gone = _cycle({}, previous=read, cfg=fewer)
+    assert "bigip-a" not in gone.known_f5
+    assert {source for _, source, _, _ in _not_after(_samples(gone))} == {"kubernetes"}
+
+
 def test_pool_members_are_counted_by_state_like_the_member_checks() -> None:
     pool = cd.pool(cd.SHOP_POOL, ("10.42.0.11", 443), ("10.42.0.12", 8080), ("10.9.9.9", 443))
     ready = [cd.endpoint(a, 443) for a in ("10.42.0.11", "10.42.0.12", "10.42.0.13")]
