@@ -17,9 +17,10 @@ import bcrypt
 import httpx
 import pytest
 
-from monitor import web
-from monitor.web import PAGE_POLICY, Authenticator, Published, WebServer
+from monitor import websecurity
+from monitor.web import PAGE_POLICY, Published, WebServer
 from monitor.webconfig import WebConfig, WebConfigError
+from monitor.websecurity import Authenticator
 from tests.test_page import snapshot
 
 PATHS = ("/", "/metrics", "/api/findings", "/api/rotation", "/healthz", "/readyz")
@@ -159,7 +160,7 @@ def test_bcrypt_runs_once_per_credentials_and_unknown_users_cost_the_same(
         calls.append(hashed_password)
         return real(password, hashed_password)
 
-    monkeypatch.setattr(web.bcrypt, "checkpw", counting)
+    monkeypatch.setattr(websecurity.bcrypt, "checkpw", counting)
     auth = Authenticator(max_entries=2)
     users = {"prometheus": hashed("right")}
     right = basic("prometheus:right")["Authorization"]
@@ -167,7 +168,7 @@ def test_bcrypt_runs_once_per_credentials_and_unknown_users_cost_the_same(
     assert not any(auth.check(users, basic("prometheus:wrong")["Authorization"]) for _ in range(3))
     assert len(calls) == 2
     assert not auth.check(users, basic("nobody:right")["Authorization"])
-    assert calls[-1] == web._NO_USER_HASH
+    assert calls[-1] == websecurity._NO_USER_HASH
     assert len(calls) == 3
     assert auth.check(users, right)  # evicted (two entries kept): checked again
     assert len(calls) == 4
@@ -178,14 +179,14 @@ def test_bcrypt_runs_once_per_credentials_and_unknown_users_cost_the_same(
 
 
 def test_the_no_user_hash_is_a_real_cost_10_hash() -> None:
-    assert web._NO_USER_HASH.startswith(b"$2b$10$")
-    assert not bcrypt.checkpw(b"fakepassword", web._NO_USER_HASH)
+    assert websecurity._NO_USER_HASH.startswith(b"$2b$10$")
+    assert not bcrypt.checkpw(b"fakepassword", websecurity._NO_USER_HASH)
 
 
 def test_a_changed_user_list_applies_without_a_restart(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(web, "RELOAD_CHECK", 0.0)  # look at the files on every request
+    monkeypatch.setattr(websecurity, "RELOAD_CHECK", 0.0)  # look at the files on every request
     running = users_server(tmp_path, {"old": hashed("pw-old")})
     try:
         assert get(running, "/healthz", auth=("old", "pw-old")).status_code == 200
