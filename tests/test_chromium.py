@@ -1,7 +1,7 @@
 """The status page in a real browser: headless Chromium (Debian `chromium`) on the demo world.
 
 The bundled demo scenario runs in-process (timeline paused, so its planted problems stay
-put); one monitor cycle against it publishes to a `WebServer` on a free port; Chromium
+put); the daemon (`serve`, what `run` starts) polls it once and serves its page; Chromium
 loads `/` twice: once to dump the DOM (the text is asserted) and once to take a screenshot,
 kept as a test artifact at `test-artifacts/status-page.png` (gitignored).
 
@@ -15,18 +15,21 @@ import re
 import struct
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from monitor.config import load_config
-from monitor.cycle import build_monitor
+from monitor.daemon import serve
 from monitor.demo import DEMO_SCENARIO
 from monitor.simulate.world import Scenario, World
-from monitor.state import Snapshot
-from monitor.web import Published, WebServer
 from tests.conftest import require_tool
+from tests.waiting import free_port, get_json, get_text, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -47,23 +50,31 @@ FLAGS = (
 
 
 @pytest.fixture(scope="module")
-def demo_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Snapshot]]:
-    """The URL of the status page of the demo world after one cycle, and that snapshot."""
+def demo_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The URL of the status page the daemon (`serve`, as `run` starts it) publishes after
+    its first cycle on the demo world, and that cycle's `/api/findings` document."""
     world = World(Scenario.load(DEMO_SCENARIO), log=lambda line: None)
     world.start(play_timeline=False)
-    web = WebServer("127.0.0.1:0")
+    stop = threading.Event()
+    daemon = None
     try:
         files = world.write_outputs(tmp_path_factory.mktemp("demo"))
+        port = free_port()
         cfg = load_config(files["config"])
-        monitor = build_monitor(cfg, publish=lambda s: web.publish(Published.of(s)), persist=False)
-        try:
-            snapshot = monitor.cycle()
-        finally:
-            monitor.close()
-        web.start()
-        yield f"http://127.0.0.1:{web.port}/", snapshot
+        cfg = replace(
+            cfg,
+            server=replace(cfg.server, listen=f"127.0.0.1:{port}"),
+            poll=replace(cfg.poll, interval=timedelta(hours=1)),  # one cycle, then still
+        )
+        daemon = threading.Thread(target=serve, args=(cfg, stop), daemon=True)
+        daemon.start()
+        url = f"http://127.0.0.1:{port}/"
+        wait_until("the daemon's first cycle", lambda: "ready" in get_text(url + "readyz"))
+        yield url, get_json(url + "api/findings")
     finally:
-        web.stop()
+        stop.set()
+        if daemon is not None:
+            daemon.join(timeout=30)
         world.stop()
 
 
@@ -89,17 +100,17 @@ def visible_text(dom: str) -> str:
 
 
 def test_the_status_page_of_the_demo_world_in_headless_chromium(
-    demo_page: tuple[str, Snapshot],
+    demo_page: tuple[str, dict[str, Any]],
 ) -> None:
-    url, snapshot = demo_page
+    url, document = demo_page
     dom = chromium("--dump-dom", url).stdout
     assert dom.startswith("<!DOCTYPE html>") or dom.lower().startswith("<html")
     text = visible_text(dom)
     assert "f5-linkerd-monitor status" in text
-    assert f"cycle {snapshot.cycle}" in text
+    assert "(cycle 1," in text
     assert "Boundary shop critical" in text
     assert "Phase: broken" in text
-    planted = {t.finding.check for t in snapshot.findings}
+    planted = {f["check"] for f in document["findings"]}
     assert planted >= {"bundle_missing_anchor", "bundle_cert_expiry", "pool_member_extra"}
     for check in planted:
         assert check in text
