@@ -1,12 +1,15 @@
-"""A real monitoring stack around the demo world, for tests/test_stack_e2e.py.
+"""A real monitoring stack around the demo world, for tests/test_stack_e2e.py and
+tests/test_stack_outage_e2e.py.
 
 Owns starting and stopping, on free loopback ports in one temporary directory:
-`simulate` (the demo scenario, manual timeline), the daemon (`run`), a webhook receiver
+`simulate` (the demo scenario, manual timeline: the bundle fix by default, or the events
+a test gives), the daemon (`run`), a webhook receiver
 (http.server in a thread) recording Alertmanager's POSTs, Debian's
 `prometheus-alertmanager` and `prometheus` (1s scrape and evaluation interval, the
 shipped rules with only their `for:` shortened). Every process writes its stdout and
 stderr to `<name>.log` in that directory; `Stack.logs()` gives their tails for assertion
-messages, and `running_stack` stops every process it started, also on failure.
+messages, and `running_stack` stops every process it started, also on failure. Also the
+waits both test modules share: an alert firing in Prometheus, a notification at the webhook.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -29,8 +32,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+from tests.conftest import require_tool
 from tests.waiting import free_port, get_json, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +46,9 @@ CLI = [sys.executable, "-m", "monitor"]
 # cycles); the copy Prometheus loads waits one evaluation instead. Nothing else changes.
 SHORT_FOR = "1s"
 FOR_LINE = re.compile(r"^(?P<indent>\s+)for: \S+$", flags=re.M)
+
+AlertKey = tuple[str, str, str | None]  # (alertname, severity, check label)
+BOUNDARY_CRITICAL: AlertKey = ("F5LinkerdBoundaryCheckFailing", "critical", "bundle_missing_anchor")
 
 
 class Proc:
@@ -117,16 +125,20 @@ class Webhook:
         self.server.server_close()
 
 
-def demo_scenario(directory: Path, port: int) -> Path:
-    """The demo scenario polled every second, serving /metrics on `port`, with one timeline
-    event: the operator adds the new anchor to the BIG-IP CA bundle (fixes
-    `bundle_missing_anchor`)."""
+def demo_scenario(
+    directory: Path, port: int, timeline: Sequence[Mapping[str, Any]] | None = None
+) -> Path:
+    """The demo scenario polled every second, serving /metrics on `port`, with `timeline`
+    as its timeline; by default one event: the operator adds the new anchor to the BIG-IP
+    CA bundle (fixes `bundle_missing_anchor`)."""
     doc = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
     doc["expected"]["poll"] = {"interval": "1s", "timeout": "1s"}
     doc["expected"]["server"] = {"listen": f"127.0.0.1:{port}"}
-    fix = [e for e in doc["timeline"] if "patch" in e and "new anchor" in e["description"]]
-    assert len(fix) == 1, f"demo.yaml: no single 'new anchor' timeline event: {fix}"
-    doc["timeline"] = [{**fix[0], "at": "1s"}]
+    if timeline is None:
+        fix = [e for e in doc["timeline"] if "patch" in e and "new anchor" in e["description"]]
+        assert len(fix) == 1, f"demo.yaml: no single 'new anchor' timeline event: {fix}"
+        timeline = [{**fix[0], "at": "1s"}]
+    doc["timeline"] = [dict(event) for event in timeline]
     path = directory / "demo-stack.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     return path
@@ -227,10 +239,30 @@ class Stack:
 
 
 @contextmanager
-def running_stack(
-    directory: Path, prometheus: str, promtool: str, alertmanager: str
+def started_stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    timeline: Sequence[Mapping[str, Any]] | None = None,
 ) -> Iterator[Stack]:
-    """Start everything (each waited for), yield the stack, stop everything at the end.
+    """A running stack in a new temporary directory, for a module-scoped fixture; skips
+    (fails under CI) when Debian's Prometheus tools are missing."""
+    prometheus = require_tool("prometheus")
+    promtool = require_tool("promtool")
+    alertmanager = require_tool("prometheus-alertmanager")
+    tmp = tmp_path_factory.mktemp("stack")
+    with running_stack(tmp, prometheus, promtool, alertmanager, timeline) as running:
+        yield running
+
+
+@contextmanager
+def running_stack(
+    directory: Path,
+    prometheus: str,
+    promtool: str,
+    alertmanager: str,
+    timeline: Sequence[Mapping[str, Any]] | None = None,
+) -> Iterator[Stack]:
+    """Start everything (each waited for), yield the stack, stop everything at the end;
+    `timeline` as for `demo_scenario`.
 
     `promtool check config` vets Prometheus' config and the rule copy it loads first."""
     stack = Stack(directory=directory, rules=short_for_rules(directory))
@@ -243,7 +275,7 @@ def running_stack(
                 *CLI,
                 "simulate",
                 "--scenario",
-                str(demo_scenario(directory, daemon_port)),
+                str(demo_scenario(directory, daemon_port, timeline)),
                 "--out",
                 str(world),
                 "--manual-timeline",
@@ -310,3 +342,36 @@ def ready(proc: Proc, url: str) -> bool:
     proc.alive()
     with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as response:
         return bool(response.status == 200)
+
+
+def alert_key(labels: Mapping[str, str]) -> AlertKey:
+    return labels["alertname"], labels["severity"], labels.get("check")
+
+
+def wait_for_firing(stack: Stack, wanted: set[AlertKey]) -> set[AlertKey]:
+    """Wait until every `wanted` alert is firing in Prometheus; all that fire then."""
+
+    def firing() -> set[AlertKey]:
+        return {alert_key(a["labels"]) for a in stack.prometheus_alerts() if a["state"] == "firing"}
+
+    wait_until(
+        f"{sorted(wanted, key=str)} firing in Prometheus",
+        lambda: wanted <= firing(),
+        context=stack.logs,
+    )
+    return firing()
+
+
+def wait_for_webhook(stack: Stack, wanted: set[AlertKey], status: str) -> None:
+    """Wait until Alertmanager has posted every `wanted` alert with `status` to the webhook."""
+    webhook = stack.webhook
+    assert webhook is not None
+
+    def posted() -> bool:
+        return wanted <= {alert_key(a["labels"]) for a in webhook.alerts() if a["status"] == status}
+
+    wait_until(
+        f"{sorted(wanted, key=str)} posted {status} to the webhook",
+        posted,
+        context=lambda: f"webhook got: {webhook.alerts()}\n{stack.logs()}",
+    )

@@ -31,8 +31,17 @@ import yaml
 
 from dashboards import generate
 from monitor.catalogue import ALL_CHECKS
-from tests.conftest import require_tool
-from tests.stack import RULES, SHORT_FOR, Stack, running_stack
+from tests.stack import (
+    BOUNDARY_CRITICAL,
+    RULES,
+    SHORT_FOR,
+    AlertKey,
+    Stack,
+    alert_key,
+    started_stack,
+    wait_for_firing,
+    wait_for_webhook,
+)
 from tests.waiting import get_json, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -91,7 +100,6 @@ QUIET_AT_START: dict[Key, str] = {
     ("F5LinkerdConfigReloadFailed", "warning"): "the config file is valid",
     ("F5LinkerdMonitorAbsent", "warning"): "the daemon is scraped",
 }
-BOUNDARY_CRITICAL = ("F5LinkerdBoundaryCheckFailing", "critical", "bundle_missing_anchor")
 
 
 def shipped_rules() -> list[dict[str, Any]]:
@@ -99,11 +107,7 @@ def shipped_rules() -> list[dict[str, Any]]:
     return [rule for group in doc["groups"] for rule in group["rules"]]
 
 
-def alert_key(labels: dict[str, str]) -> tuple[str, str, str | None]:
-    return labels["alertname"], labels["severity"], labels.get("check")
-
-
-def expected_alerts() -> set[tuple[str, str, str | None]]:
+def expected_alerts() -> set[AlertKey]:
     return {
         (name, sev, check) for (name, sev), checks in FIRING_AT_START.items() for check in checks
     }
@@ -111,11 +115,7 @@ def expected_alerts() -> set[tuple[str, str, str | None]]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    prometheus = require_tool("prometheus")
-    promtool = require_tool("promtool")
-    alertmanager = require_tool("prometheus-alertmanager")
-    tmp = tmp_path_factory.mktemp("stack")
-    with running_stack(tmp, prometheus, promtool, alertmanager) as running:
+    with started_stack(tmp_path_factory) as running:
         yield running
 
 
@@ -266,35 +266,6 @@ def test_fixing_the_bundle_resolves_the_boundary_alert(stack: Stack) -> None:
     assert stack.webhook is not None
     resolved = {alert_key(a["labels"]) for a in stack.webhook.alerts() if a["status"] == "resolved"}
     assert resolved == {BOUNDARY_CRITICAL}
-
-
-def wait_for_firing(stack: Stack, wanted: set[tuple[str, str, str | None]]) -> set[Any]:
-    """Wait until every `wanted` alert is firing in Prometheus; all that fire then."""
-
-    def firing() -> set[tuple[str, str, str | None]]:
-        return {alert_key(a["labels"]) for a in stack.prometheus_alerts() if a["state"] == "firing"}
-
-    wait_until(
-        f"{sorted(wanted, key=str)} firing in Prometheus",
-        lambda: wanted <= firing(),
-        context=stack.logs,
-    )
-    return firing()
-
-
-def wait_for_webhook(stack: Stack, wanted: set[tuple[str, str, str | None]], status: str) -> None:
-    """Wait until Alertmanager has posted every `wanted` alert with `status` to the webhook."""
-    webhook = stack.webhook
-    assert webhook is not None
-
-    def posted() -> bool:
-        return wanted <= {alert_key(a["labels"]) for a in webhook.alerts() if a["status"] == status}
-
-    wait_until(
-        f"{sorted(wanted, key=str)} posted {status} to the webhook",
-        posted,
-        context=lambda: f"webhook got: {webhook.alerts()}\n{stack.logs()}",
-    )
 
 
 def test_stack_directory_holds_each_process_log(stack: Stack) -> None:
