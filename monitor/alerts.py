@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
-import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from monitor.alerts_auth import auth_headers, verify_context
 from monitor.alerts_model import (
     ALERT_NAME,
     LABEL_NAMES,
@@ -46,7 +47,7 @@ from monitor.alerts_model import (
     signature,
 )
 from monitor.config import AlertmanagerConfig
-from monitor.sources.errors import clip, status_reason
+from monitor.sources.errors import SourceFailure, clip, status_reason
 from monitor.sources.f5_errors import exception_reason, exception_text, scrub
 from monitor.state import PushStats, Snapshot
 
@@ -116,6 +117,7 @@ class AlertPusher:
         request_timeout: float = REQUEST_TIMEOUT,
         first_backoff: float = FIRST_BACKOFF,
         start: bool = True,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.cfg = cfg
         self._url = endpoint(cfg.url)
@@ -126,13 +128,9 @@ class AlertPusher:
         self._request_timeout = request_timeout
         self._close_timeout = CLOSE_TIMEOUT
         self._first_backoff = first_backoff
-        self._client = httpx.Client(
-            transport=transport,
-            verify=ssl.create_default_context() if transport is None else True,
-            timeout=request_timeout,
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
-            follow_redirects=False,
-        )
+        self._transport = transport
+        self._environ = environ if environ is not None else os.environ
+        self._client: httpx.Client | None = None  # made by the first push (`_http`)
         # Shared with `submit`, `stats` and `close`, under `_cond`:
         self._cond = threading.Condition()
         self._latest: Snapshot | None = None
@@ -236,10 +234,15 @@ class AlertPusher:
         """POST the list once; None when accepted, else the reason (logged on changes)."""
         body = [alert.to_json() for alert in alerts]
         try:
+            client = self._http()
+            headers = auth_headers(self.cfg, self._environ)
+        except SourceFailure as err:
+            return self._failed(err.reason, str(err))
+        try:
             if timeout is None:
-                response = self._client.post(self._url, json=body)
+                response = client.post(self._url, json=body, headers=headers)
             else:
-                response = self._client.post(self._url, json=body, timeout=timeout)
+                response = client.post(self._url, json=body, headers=headers, timeout=timeout)
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as err:
             reason = exception_reason(err)
             text = scrub(exception_text(err), self._secrets)
@@ -258,6 +261,19 @@ class AlertPusher:
             )
         self._error = ""
         return None
+
+    def _http(self) -> httpx.Client:
+        """The HTTP client, made once `caFile` could be loaded (SourceFailure until then)."""
+        if self._client is None:
+            verify = verify_context(self.cfg) if self._transport is None else True
+            self._client = httpx.Client(
+                transport=self._transport,
+                verify=verify,
+                timeout=self._request_timeout,
+                headers={"Content-Type": "application/json", "Accept": "application/json"},
+                follow_redirects=False,
+            )
+        return self._client
 
     def _failed(self, reason: str, text: str) -> str:
         with self._cond:
@@ -292,7 +308,8 @@ class AlertPusher:
         except Exception:
             log.exception("alertmanager push: unexpected error in the last send")
         finally:
-            self._client.close()
+            if self._client is not None:
+                self._client.close()
 
 
 def _error_text(response: httpx.Response) -> str:

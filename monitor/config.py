@@ -222,9 +222,19 @@ class ServerConfig:
 
 @dataclass(frozen=True, slots=True)
 class AlertmanagerConfig:
+    forbidden_keys: ClassVar[dict[str, str]] = {
+        "password": "inline passwords are not allowed; use passwordFile or passwordEnv",
+        "bearerToken": "inline tokens are not allowed; use bearerTokenFile",
+    }
+
     url: Url
     resend_interval: PositiveDuration = timedelta(minutes=1)
     min_severity: Severity = "warning"
+    ca_file: Path | None = None  # None = the system's CA certificates
+    username: str | None = None  # basic auth, with passwordFile or passwordEnv
+    password_file: Path | None = None
+    password_env: EnvName | None = None
+    bearer_token_file: Path | None = None  # read for every push (rotated tokens)
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +333,8 @@ def _validate(config: Config) -> None:
             raise ConfigError(
                 f"ignore[{index}].boundary", f"unknown boundary {quote(rule.boundary)}"
             )
+    if config.alertmanager is not None:
+        _check_alertmanager("alertmanager", config.alertmanager)
     if config.poll.timeout > config.poll.interval:
         raise ConfigError(
             "poll.timeout",
@@ -357,6 +369,24 @@ def _check_device(path: str, device: BigIPConfig) -> None:
             f"{path}.caFile",
             "required to verify the BIG-IP's TLS certificate (or set insecure: true)",
         )
+
+
+def _check_alertmanager(path: str, am: AlertmanagerConfig) -> None:
+    passwords = [
+        key
+        for key, v in (("passwordFile", am.password_file), ("passwordEnv", am.password_env))
+        if v
+    ]
+    if len(passwords) > 1:
+        raise ConfigError(path, "only one of passwordFile, passwordEnv may be set")
+    if am.username is not None and not passwords:
+        raise ConfigError(f"{path}.username", "needs passwordFile or passwordEnv")
+    if passwords and am.username is None:
+        raise ConfigError(f"{path}.{passwords[0]}", "needs username")
+    if am.bearer_token_file is not None and am.username is not None:
+        raise ConfigError(f"{path}.bearerTokenFile", "not allowed together with username")
+    if am.ca_file is not None and not am.url.lower().startswith("https://"):
+        raise ConfigError(f"{path}.caFile", "only used with an https:// url")
 
 
 def _exactly_one(path: str, **settings: object) -> None:

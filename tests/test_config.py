@@ -151,6 +151,28 @@ BAD_CONFIGS = [
         "ignore[0].until: expected a date (YYYY-MM-DD), got timestamp 2025-02-01T10:00:00+00:00",
     ),
     ("bad-alertmanager-no-url.yaml", "alertmanager.url: required"),
+    ("bad-alertmanager-ca-on-http.yaml", "alertmanager.caFile: only used with an https:// url"),
+    (
+        "bad-alertmanager-inline-password.yaml",
+        "alertmanager.password: inline passwords are not allowed; use passwordFile or passwordEnv",
+    ),
+    (
+        "bad-alertmanager-inline-token.yaml",
+        "alertmanager.bearerToken: inline tokens are not allowed; use bearerTokenFile",
+    ),
+    ("bad-alertmanager-password-alone.yaml", "alertmanager.passwordEnv: needs username"),
+    (
+        "bad-alertmanager-token-and-user.yaml",
+        "alertmanager.bearerTokenFile: not allowed together with username",
+    ),
+    (
+        "bad-alertmanager-two-passwords.yaml",
+        "alertmanager: only one of passwordFile, passwordEnv may be set",
+    ),
+    (
+        "bad-alertmanager-username-alone.yaml",
+        "alertmanager.username: needs passwordFile or passwordEnv",
+    ),
     (
         "bad-min-severity.yaml",
         'alertmanager.minSeverity: expected one of "warning", "critical", got string "info"',
@@ -241,6 +263,8 @@ def test_error_survives_pickling() -> None:
         ("bad-inline-password.yaml", "s3cr3t-Pa55w0rd"),
         ("bad-url-credentials.yaml", "hunter2"),
         ("bad-unknown-nested-key.yaml", "hunter2"),
+        ("bad-alertmanager-inline-password.yaml", "Am-s3cret-pw"),
+        ("bad-alertmanager-inline-token.yaml", "Am-s3cret-tok"),
     ],
 )
 def test_secrets_are_never_echoed(filename: str, secret: str) -> None:

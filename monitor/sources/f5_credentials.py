@@ -32,7 +32,7 @@ def _strip_newline(text: str) -> str:
     return text[:-1] if text.endswith("\n") else text
 
 
-def _from_file(device: str, what: str, path: Path) -> str:
+def secret_from_file(device: str, what: str, path: Path) -> str:
     try:
         value = _strip_newline(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as err:
@@ -45,7 +45,7 @@ def _from_file(device: str, what: str, path: Path) -> str:
     return value
 
 
-def _from_env(device: str, what: str, name: str, environ: Mapping[str, str]) -> str:
+def secret_from_env(device: str, what: str, name: str, environ: Mapping[str, str]) -> str:
     value = environ.get(name)
     if not value:
         state = "is not set" if value is None else "is empty"
@@ -58,15 +58,15 @@ def read_credentials(device: BigIPConfig, environ: Mapping[str, str]) -> Credent
     if device.username is not None:
         user = device.username
     elif device.username_file is not None:
-        user = _from_file(device.name, "username", device.username_file)
+        user = secret_from_file(device.name, "username", device.username_file)
     elif device.username_env is not None:
-        user = _from_env(device.name, "username", device.username_env, environ)
+        user = secret_from_env(device.name, "username", device.username_env, environ)
     else:
         raise failure("credentials_unreadable", f"{device.name}: no username configured")
     if device.password_file is not None:
-        password = _from_file(device.name, "password", device.password_file)
+        password = secret_from_file(device.name, "password", device.password_file)
     elif device.password_env is not None:
-        password = _from_env(device.name, "password", device.password_env, environ)
+        password = secret_from_env(device.name, "password", device.password_env, environ)
     else:
         raise failure("credentials_unreadable", f"{device.name}: no password configured")
     return Credentials(user, password)
