@@ -109,6 +109,14 @@ def _validate_config(path: Path) -> int:
     config = _load(path)
     if not isinstance(config, Config):
         return 2
+    if config.server.web_config is not None:  # the one file `run` cannot start without
+        from monitor.webconfig import WebConfigError, load_web_config
+
+        try:
+            load_web_config(config.server.web_config)
+        except WebConfigError as err:
+            print(f"{path}: server.webConfig: {err}", file=sys.stderr)
+            return 2
     print(
         f"{path}: valid ({len(config.bigip)} BIG-IP device(s), "
         f"{len(config.boundaries)} boundar{'y' if len(config.boundaries) == 1 else 'ies'})"

@@ -222,7 +222,10 @@ def serve(
         return 2
     try:
         web = WebServer(cfg.server.listen, cfg.server.web_config)
-    except (OSError, ConfigError) as err:
+    except ConfigError as err:
+        log.error("server.webConfig: %s", err)
+        return 2
+    except OSError as err:
         log.error("cannot listen on %s: %s", cfg.server.listen, err)
         return 1
     stop_on_signals(stop, hup, wake)

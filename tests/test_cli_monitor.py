@@ -386,3 +386,34 @@ def _first_findings(port: int) -> dict[str, Any]:
             pass
         time.sleep(0.2)
     raise AssertionError("the daemon published no findings within 60s")
+
+
+def test_a_broken_web_config_is_named_by_validate_config_and_run(tmp_path: Path) -> None:
+    """A webConfig whose certificate cannot be read: `validate-config` says so (offline),
+    and `run` exits 2 naming the setting, not as a failure to listen."""
+    with running_world(DEMO, tmp_path / "world") as (_, config_file):
+        (tmp_path / "web.yml").write_text(
+            "tls_server_config:\n  cert_file: missing.pem\n  key_file: missing.key\n"
+        )
+        doc = yaml.safe_load(config_file.read_text())
+        doc["server"] = {
+            "listen": f"127.0.0.1:{free_port()}",
+            "webConfig": str(tmp_path / "web.yml"),
+        }
+        config_file.write_text(yaml.safe_dump(doc))
+        results = [
+            subprocess.run(
+                [*CLI, *args], capture_output=True, text=True, timeout=60, check=False, cwd=ROOT
+            )
+            for args in (
+                ["validate-config", str(config_file)],
+                ["run", "--config", str(config_file)],
+            )
+        ]
+    missing = f"cannot read {tmp_path / 'missing.pem'}"
+    for result in results:
+        assert result.returncode == 2, result.stderr
+        assert "server.webConfig: " in result.stderr
+        assert missing in result.stderr
+        assert "cannot listen" not in result.stderr
+        assert "Traceback" not in result.stderr
