@@ -41,7 +41,7 @@ from monitor.report import findings_document
 from monitor.rotation_report import rotation_document
 from monitor.state import Snapshot
 from monitor.webconfig import WebConfig, load_web_config
-from monitor.websecurity import Security, peer_allowed
+from monitor.websecurity import RELOAD_CHECK, Security, peer_allowed
 
 log = logging.getLogger("f5_linkerd_monitor")
 
@@ -145,11 +145,17 @@ class WebServer:
     config file (loaded here; WebConfigError when it is wrong), or None for plain HTTP
     without auth."""
 
-    def __init__(self, listen: str, web_config: WebConfig | Path | None = None) -> None:
+    def __init__(
+        self,
+        listen: str,
+        web_config: WebConfig | Path | None = None,
+        *,
+        reload_check: float = RELOAD_CHECK,
+    ) -> None:
         if isinstance(web_config, Path):
             web_config = load_web_config(web_config)
         config = web_config if web_config is not None else WebConfig()
-        self._security = Security(config)
+        self._security = Security(config, reload_check)
         for warning in config.warnings:
             log.warning("web config %s: %s", config.path, warning)
         if config.path is not None:

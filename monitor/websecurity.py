@@ -17,7 +17,7 @@ import ssl
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 
 import bcrypt
@@ -33,7 +33,8 @@ RELOAD_CHECK: Final = 1.0  # seconds between checks of the web config files for 
 class Security:
     """The web config in force and its TLS context, reloaded when its files change."""
 
-    def __init__(self, config: WebConfig) -> None:
+    def __init__(self, config: WebConfig, reload_check: float = RELOAD_CHECK) -> None:
+        self._reload_check = reload_check  # seconds between looks at the files
         self._config = config
         self._context = config.tls.context() if config.tls is not None else None
         self._lock = threading.Lock()
@@ -44,7 +45,7 @@ class Security:
 
     def current(self) -> tuple[WebConfig, ssl.SSLContext | None]:
         with self._lock:
-            if time.monotonic() - self._checked >= RELOAD_CHECK:
+            if time.monotonic() - self._checked >= self._reload_check:
                 self._checked = time.monotonic()
                 self._reload()
             return self._config, self._context
@@ -124,7 +125,10 @@ class Authenticator:
     checked against a fixed hash, so their answer takes as long as a wrong password.
     """
 
-    def __init__(self, max_entries: int = 256) -> None:
+    def __init__(
+        self, max_entries: int = 256, checkpw: Callable[[bytes, bytes], bool] = bcrypt.checkpw
+    ) -> None:
+        self._checkpw = checkpw
         self._key = secrets.token_bytes(32)
         self._max = max_entries
         self._cache: OrderedDict[bytes, bool] = OrderedDict()
@@ -152,7 +156,7 @@ class Authenticator:
         if known is None:
             with self._bcrypt_lock:
                 try:
-                    known = bcrypt.checkpw(password, hashed)
+                    known = self._checkpw(password, hashed)
                 except ValueError:  # e.g. a password bcrypt refuses
                     known = False
             with self._cache_lock:

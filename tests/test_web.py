@@ -101,10 +101,12 @@ def test_head_has_headers_and_no_body_and_unknown_paths_are_404(server: WebServe
     assert _client.post(f"http://127.0.0.1:{server.port}/").status_code == 501
 
 
-def users_server(tmp_path: Path, users: dict[str, bytes]) -> WebServer:
+def users_server(
+    tmp_path: Path, users: dict[str, bytes], reload_check: float = websecurity.RELOAD_CHECK
+) -> WebServer:
     lines = "".join(f"  {user}: '{hash_.decode()}'\n" for user, hash_ in users.items())
     (tmp_path / "web.yml").write_text("basic_auth_users:\n" + lines)
-    running = WebServer("127.0.0.1:0", tmp_path / "web.yml")
+    running = WebServer("127.0.0.1:0", tmp_path / "web.yml", reload_check=reload_check)
     running.start()
     return running
 
@@ -150,9 +152,7 @@ def test_the_right_password_opens_every_endpoint(guarded: WebServer) -> None:
     assert get(guarded, "/healthz", headers=lower).status_code == 200  # scheme: any case
 
 
-def test_bcrypt_runs_once_per_credentials_and_unknown_users_cost_the_same(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_bcrypt_runs_once_per_credentials_and_unknown_users_cost_the_same() -> None:
     calls: list[bytes] = []
     real = bcrypt.checkpw
 
@@ -160,8 +160,7 @@ def test_bcrypt_runs_once_per_credentials_and_unknown_users_cost_the_same(
         calls.append(hashed_password)
         return real(password, hashed_password)
 
-    monkeypatch.setattr(websecurity.bcrypt, "checkpw", counting)
-    auth = Authenticator(max_entries=2)
+    auth = Authenticator(max_entries=2, checkpw=counting)
     users = {"prometheus": hashed("right")}
     right = basic("prometheus:right")["Authorization"]
     assert all(auth.check(users, right) for _ in range(5))
@@ -184,10 +183,10 @@ def test_the_no_user_hash_is_a_real_cost_10_hash() -> None:
 
 
 def test_a_changed_user_list_applies_without_a_restart(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(websecurity, "RELOAD_CHECK", 0.0)  # look at the files on every request
-    running = users_server(tmp_path, {"old": hashed("pw-old")})
+    # reload_check 0: the files are looked at on every request
+    running = users_server(tmp_path, {"old": hashed("pw-old")}, reload_check=0.0)
     try:
         assert get(running, "/healthz", auth=("old", "pw-old")).status_code == 200
         time.sleep(0.02)
