@@ -13,8 +13,13 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor import __version__
+
+if TYPE_CHECKING:
+    from monitor.config import Config
+    from monitor.shard import Shard
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,10 +38,12 @@ def _parser() -> argparse.ArgumentParser:
         help="poll, check and serve metrics until SIGTERM (SIGHUP reloads the config file)",
     )
     run.add_argument("--config", type=Path, required=True, metavar="FILE")
+    _shard_option(run)
 
     check = sub.add_parser("check", help="run one cycle, print the findings, exit 0/1/2")
     check.add_argument("--config", type=Path, required=True, metavar="FILE")
     _output_options(check)
+    _shard_option(check)
 
     rotation = sub.add_parser(
         "rotation",
@@ -44,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     rotation.add_argument("--config", type=Path, required=True, metavar="FILE")
     rotation.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    _shard_option(rotation)
 
     demo = sub.add_parser(
         "demo", help="run the monitor against the bundled simulated world (no real systems)"
@@ -93,14 +101,29 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _load(path: Path) -> object:
+def _shard_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--shard",
+        metavar="i/N",
+        default=None,
+        help="only the devices and boundaries that hash to shard i of N (default: all)",
+    )
+
+
+def _load(path: Path, shard: Shard | None = None) -> object:
+    """The config (with `shard`: that shard's part of it); None after a one-line error."""
     from monitor.config import ConfigError, load_config
 
     try:
-        return load_config(path)
+        config = load_config(path)
     except ConfigError as err:
         print(f"{path}: {err}", file=sys.stderr)
         return None
+    if shard is None:
+        return config
+    from monitor.shard import shard_config
+
+    return shard_config(config, shard)
 
 
 def _validate_config(path: Path) -> int:
@@ -124,36 +147,45 @@ def _validate_config(path: Path) -> int:
     return 0
 
 
-def _run(path: Path) -> int:
+def _run(path: Path, shard: Shard | None) -> int:
     from monitor.config import Config
     from monitor.daemon import serve
 
-    config = _load(path)
+    config = _load(path)  # the whole file: `serve` cuts out the shard, and logs it
     if not isinstance(config, Config):
         return 2
-    return serve(config, config_path=path)
+    return serve(config, config_path=path, shard=shard)
 
 
-def _check(path: Path, output: str, fail_on: str) -> int:
+def _check(path: Path, output: str, fail_on: str, shard: Shard | None) -> int:
     from monitor.config import Config
     from monitor.daemon import check_once
     from monitor.report import print_report
 
-    config = _load(path)
+    config = _load(path, shard)
     if not isinstance(config, Config):
         return 2
+    _log_shard(config, shard)
     return print_report(check_once(config), output, fail_on)
 
 
-def _rotation(path: Path, output: str) -> int:
+def _rotation(path: Path, output: str, shard: Shard | None) -> int:
     from monitor.config import Config
     from monitor.daemon import check_once
     from monitor.rotation_report import print_rotation
 
-    config = _load(path)
+    config = _load(path, shard)
     if not isinstance(config, Config):
         return 2
+    _log_shard(config, shard)
     return print_rotation(check_once(config), output)
+
+
+def _log_shard(config: Config, shard: Shard | None) -> None:
+    if shard is not None:
+        from monitor.daemon import log_shard
+
+        log_shard(config, shard)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -176,12 +208,21 @@ def _main(argv: Sequence[str] | None) -> int:
             logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.command == "validate-config":
         return _validate_config(args.file)
+    shard = None
+    if getattr(args, "shard", None) is not None:
+        from monitor.shard import ShardError, parse_shard
+
+        try:
+            shard = parse_shard(args.shard)
+        except ShardError as err:
+            print(f"f5-linkerd-monitor {args.command}: --shard: {err}", file=sys.stderr)
+            return 2
     if args.command == "run":
-        return _run(args.config)
+        return _run(args.config, shard)
     if args.command == "check":
-        return _check(args.config, args.output, args.fail_on)
+        return _check(args.config, args.output, args.fail_on, shard)
     if args.command == "rotation":
-        return _rotation(args.config, args.output)
+        return _rotation(args.config, args.output, shard)
     if args.command == "demo":
         from monitor.demo import run_demo
 

@@ -10,6 +10,8 @@ and starts afresh (state file, counters at 0) when it leads again. Every publica
 renders the exposition text once, with the process status (`ProcessStatus`); with
 `alertmanager:` configured, the leader's snapshots also go to `monitor.alerts`. SIGHUP
 reloads the config at once; SIGTERM/SIGINT stop the daemon cleanly (the lease released).
+With `--shard i/N` (`monitor.shard`) the daemon runs on the shard's part of the config, at
+start and after every reload, and competes for the shard's own Lease.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from monitor.cycle import (
     utc_now,
 )
 from monitor.reload import ConfigFile, plan_reload
+from monitor.shard import Shard, describe, shard_config
 from monitor.state import ProcessStatus, PushStats, Snapshot
 from monitor.web import Published, WebServer
 
@@ -54,6 +57,7 @@ __all__ = [
     "check_once",
     "cycle_line",
     "log_rotation_changes",
+    "log_shard",
     "serve",
     "stop_on_signals",
 ]
@@ -88,8 +92,12 @@ class Daemon:
         reschedule: Callable[[float], None] = lambda seconds: None,
         clock: Clock = utc_now,
         push_stats: Callable[[], PushStats] | None = None,
+        shard: Shard | None = None,
     ) -> None:
+        """`cfg`: with `shard`, already the shard's part (`shard_config`); a reloaded
+        config is cut down the same way."""
         self.cfg = cfg
+        self.shard = shard
         self._publish, self._on_cycle, self._reschedule = publish, on_cycle, reschedule
         self._file, self.leadership, self._build = config_file, leadership, build
         self._started = clock()
@@ -187,9 +195,14 @@ class Daemon:
             if was_ok != self._file.successful:
                 self.republish()
             return
-        plan = self.monitor.reconfigure(cfg) if self.monitor else plan_reload(self.cfg, cfg)
+        if self.shard is not None:
+            cfg = shard_config(cfg, self.shard)
+        old = self.cfg
+        plan = self.monitor.reconfigure(cfg) if self.monitor else plan_reload(old, cfg)
         self.cfg = cfg
         log.info("config reloaded from %s: %s", self._file.path, plan.summary())
+        if self.shard is not None and _owned(old) != _owned(cfg):
+            log_shard(cfg, self.shard)
         if plan.restart:
             log.warning("config: %s changed; restart to apply", " and ".join(plan.restart))
         if plan.interval:
@@ -197,17 +210,33 @@ class Daemon:
         self.republish()
 
 
+def _owned(cfg: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return tuple(d.name for d in cfg.bigip), tuple(b.name for b in cfg.boundaries)
+
+
+def log_shard(cfg: Config, shard: Shard) -> None:
+    """One line on what the shard owns (`cfg`: its part); a warning when it owns no boundary."""
+    log.info(describe(cfg, shard))
+    if not cfg.boundaries:
+        log.warning("shard %s has nothing to check: no boundary's devices hash to it", shard)
+
+
 def serve(
     cfg: Config,
     stop: threading.Event | None = None,
     on_cycle: Callable[[Snapshot], None] | None = None,
     config_path: Path | None = None,
+    shard: Shard | None = None,
 ) -> int:
     """Run until SIGTERM/SIGINT (or `stop` is set); returns the exit code.
 
-    `config_path`: the file `cfg` came from, reloaded on SIGHUP and when it changes."""
+    `config_path`: the file `cfg` came from, reloaded on SIGHUP and when it changes.
+    `shard`: run only this shard's part of `cfg` (and of every reloaded config)."""
     from monitor.leader import elector_for
 
+    if shard is not None:
+        cfg = shard_config(cfg, shard)
+        log_shard(cfg, shard)
     stop = stop or threading.Event()
     wake = threading.Event()
     hup = threading.Event()
@@ -248,6 +277,7 @@ def serve(
             "cycle", trigger="interval", seconds=seconds
         ),
         push_stats=pusher.stats if pusher is not None else None,
+        shard=shard,
     )
     daemon.republish()
     web.start()

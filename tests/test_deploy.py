@@ -560,9 +560,9 @@ def test_helm_derives_rbac_from_the_boundaries(helm_many: list[Obj], scratch: Pa
     assert one(helm_many, "Deployment")["spec"]["replicas"] == 2
 
 
-def test_helm_probes_follow_replicas_and_web_config(helm_many: list[Obj], scratch: Path) -> None:
+def test_helm_probes_follow_the_web_config(helm_many: list[Obj], scratch: Path) -> None:
     (container,) = one(helm_many, "Deployment")["spec"]["template"]["spec"]["containers"]
-    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"  # followers too
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"  # followers are ready
     values = {"config": {"server": {"webConfig": "/etc/f5-linkerd-monitor/web.yaml"}}}
     objs = helm_template(scratch, values)
     (container,) = one(objs, "Deployment")["spec"]["template"]["spec"]["containers"]

@@ -46,6 +46,27 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- default (include "f5-linkerd-monitor.fullname" .) .Values.leaderElection.leaseName }}
 {{- end }}
 
+{{/* The Lease the monitor uses: with `shard` "i/N", the shard's own (monitor.shard.lease_name). */}}
+{{- define "f5-linkerd-monitor.shardLeaseName" -}}
+{{- $lease := include "f5-linkerd-monitor.leaseName" . }}
+{{- if .Values.shard }}
+{{- if not (regexMatch "^[0-9]+/[0-9]+$" (toString .Values.shard)) }}
+{{- fail (printf "shard: expected i/N such as 1/3, got %q" (toString .Values.shard)) }}
+{{- end }}
+{{- $parts := splitList "/" (toString .Values.shard) }}
+{{- $i := atoi (index $parts 0) }}
+{{- $n := atoi (index $parts 1) }}
+{{- if or (lt $n 1) (lt $i 1) (gt $i $n) }}
+{{- fail (printf "shard: the shard number must be between 1 and N, got %s" (toString .Values.shard)) }}
+{{- end }}
+{{- $suffix := printf "-shard-%d-of-%d" $i $n }}
+{{- $base := regexReplaceAll "[-.]+$" (trunc (int (sub 253 (len $suffix))) $lease) "" }}
+{{- printf "%s%s" $base $suffix }}
+{{- else }}
+{{- $lease }}
+{{- end }}
+{{- end }}
+
 {{/* The config file: .Values.config with leaderElection and server.listen set by the chart. */}}
 {{- define "f5-linkerd-monitor.config" -}}
 {{- $config := deepCopy .Values.config }}
