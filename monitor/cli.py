@@ -79,9 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--out",
         type=Path,
-        required=True,
+        default=Path(".simulate"),
         metavar="DIR",
-        help="where to write kubeconfig, bigip-ca.pem, credentials and config.yaml",
+        help="where to write kubeconfig, bigip-ca.pem, credentials and config.yaml"
+        " (default: .simulate)",
     )
     simulate.add_argument(
         "--manual-timeline",

@@ -210,3 +210,24 @@ def test_console_script_is_installed() -> None:
     assert "simulate" in result.stdout
     assert "validate-config" in result.stdout
     assert os.access(script, os.X_OK)
+
+
+def test_simulate_writes_into_dot_simulate_by_default(tmp_path: Path) -> None:
+    """`simulate --scenario FILE`, as the design writes it, needs no --out."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [*CLI, "simulate", "--scenario", str(DEMO)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    running = Running(proc)
+    try:
+        running.wait_for("ready")
+        assert (tmp_path / ".simulate" / "config.yaml").is_file()
+        assert (tmp_path / ".simulate" / "kubeconfig").is_file()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
