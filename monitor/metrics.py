@@ -49,6 +49,7 @@ CYCLE_DURATION = PREFIX + "cycle_duration_seconds"
 CYCLE_TIMESTAMP = PREFIX + "last_cycle_timestamp_seconds"
 BUILD_INFO = PREFIX + "build_info"
 MESH_INFO = PREFIX + "mesh_info"
+BIGIP_INFO = PREFIX + "bigip_info"
 FINDINGS_IGNORED = PREFIX + "findings_ignored"
 FINDING_FIRST_SEEN = PREFIX + "finding_first_seen_timestamp_seconds"
 ROTATION_PHASE = PREFIX + "rotation_phase"
@@ -76,6 +77,7 @@ METRIC_NAMES = (
     CYCLE_TIMESTAMP,
     BUILD_INFO,
     MESH_INFO,
+    BIGIP_INFO,
     FINDINGS_IGNORED,
     FINDING_FIRST_SEEN,
     ROTATION_PHASE,
@@ -113,6 +115,7 @@ class _Collector(Collector):
                 yield from _sources(None, configured)
             return
         yield _mesh_info(snapshot)
+        yield _bigip_info(snapshot)
         yield _checks(snapshot)
         yield from _findings(snapshot)
         yield _rotation(snapshot)
@@ -225,6 +228,22 @@ def _mesh_info(snapshot: Snapshot) -> GaugeMetricFamily:
         ("linkerd_version", "anchors_from"),
     )
     family.add_metric((mesh.linkerd_version, mesh.anchors_from), 1)
+    return family
+
+
+def _bigip_info(snapshot: Snapshot) -> GaugeMetricFamily:
+    family = _gauge(
+        BIGIP_INFO,
+        "A BIG-IP device read this cycle: its TMOS version (from the REST answers), and"
+        " from cm/device its hostname and failover state (empty when unknown); always 1." + _CACHED,
+        ("device", "version", "hostname", "failover_state"),
+    )
+    for name, state in sorted(snapshot.observed.f5.items()):
+        me = next((d for d in state.devices if d.self_device), None)
+        hostname, failover = (me.hostname, me.failover_state) if me else ("", "")
+        family.add_metric(
+            (name, state.version or (me.version if me else ""), hostname, failover), 1
+        )
     return family
 
 

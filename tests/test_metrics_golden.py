@@ -25,6 +25,7 @@ from monitor.cycle import configured_sources
 from monitor.model import (
     CheckResult,
     CheckState,
+    DeviceInfo,
     Finding,
     Issuer,
     Observed,
@@ -84,6 +85,9 @@ def golden_snapshot() -> Snapshot:
         },
         bundles={cd.SHOP_BUNDLE: cd.bundle(_ssl(ANCHOR, "/Common/anchor.crt", parsed=False))},
     )
+    peer = DeviceInfo("bigip-b.example.net", "bigip-b.example.net", "standby", "17.1.1", "", False)
+    me = DeviceInfo("bigip-a.example.net", "bigip-a.example.net", "active", "17.1.1", "", True)
+    f5 = dataclasses.replace(f5, version="17.1.1", devices=(me, peer))
     ready = (cd.endpoint(address, 443) for address in ("10.42.0.11", "10.42.0.12", "10.42.0.13"))
     mesh = dataclasses.replace(
         cd.mesh(),
@@ -144,6 +148,9 @@ f5_linkerd_config_last_reload_success_timestamp_seconds 1.795608e+09
 # HELP f5_linkerd_mesh_info The Linkerd control plane as read from the cluster (version from its pods' linkerd.io/proxy-version annotation; empty when unknown); always 1. Refreshed each poll interval.
 # TYPE f5_linkerd_mesh_info gauge
 f5_linkerd_mesh_info{anchors_from="linkerd/linkerd-identity-trust-roots",linkerd_version="stable-2.14.10"} 1.0
+# HELP f5_linkerd_bigip_info A BIG-IP device read this cycle: its TMOS version (from the REST answers), and from cm/device its hostname and failover state (empty when unknown); always 1. Refreshed each poll interval.
+# TYPE f5_linkerd_bigip_info gauge
+f5_linkerd_bigip_info{device="bigip-a",failover_state="active",hostname="bigip-a.example.net",version="17.1.1"} 1.0
 # HELP f5_linkerd_check State of a check for a boundary: one series per state, 1 for the current one (pass, warning, critical, unknown). Refreshed each poll interval.
 # TYPE f5_linkerd_check gauge
 f5_linkerd_check{boundary="shop",check="pool_member_extra",state="pass"} 0.0
