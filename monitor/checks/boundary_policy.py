@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
 
@@ -179,6 +179,25 @@ class Evaluator:
         self.policy = policy
         self._probes: tuple[str, ...] | None = None
         self._memo: dict[tuple[str, int, str | None], Verdict] = {}
+        self._scoped: dict[str, MeshPolicy] = {}
+
+    def _in(self, namespace: str) -> MeshPolicy:
+        """The policy with only `namespace`'s Servers, AuthorizationPolicies and
+        ServerAuthorizations: all of those `authorize` considers for a pod there (it keeps
+        only the pod's namespace's), without scanning every namespace's for each pod."""
+        if namespace not in self._scoped:
+            p = self.policy
+            self._scoped[namespace] = replace(
+                p,
+                servers=tuple(s for s in p.servers if s.namespace == namespace),
+                authorization_policies=tuple(
+                    a for a in p.authorization_policies if a.namespace == namespace
+                ),
+                server_authorizations=tuple(
+                    a for a in p.server_authorizations if a.namespace == namespace
+                ),
+            )
+        return self._scoped[namespace]
 
     def admit(self, target: BackendPod, identity: str | None) -> Verdict:
         key = (target.pod.key, target.port, identity)
@@ -188,13 +207,14 @@ class Evaluator:
 
     def _admit(self, target: BackendPod, identity: str | None) -> Verdict:
         pod, port = target.pod, target.port
-        decision = authorize(self.policy, pod, port, Client(identity, None, tls=True))
+        policy = self._in(pod.namespace)
+        decision = authorize(policy, pod, port, Client(identity, None, tls=True))
         if decision.allowed:
             return Verdict(decision)
         if self._probes is None:
             self._probes = probe_addresses(self.policy)
         for address in self._probes:
-            other = authorize(self.policy, pod, port, Client(identity, address, tls=True))
+            other = authorize(policy, pod, port, Client(identity, address, tls=True))
             if other.allowed:
                 return Verdict(decision, other)
         return Verdict(decision)

@@ -19,6 +19,7 @@ Nothing here does I/O, reads the clock or logs.
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -41,6 +42,10 @@ from monitor.model import (
     SslCert,
     Virtual,
 )
+
+# Addresses remembered by `endpoint_key` (and `routes_members.canonical_address`): tens of
+# thousands of endpoints and pool members parsed once, not once per check and device.
+ADDRESS_CACHE: Final = 1 << 16
 
 KUBERNETES: Final = "kubernetes"  # the source name of the mesh side
 
@@ -275,8 +280,10 @@ def unique_certs(certs: Iterable[CertFacts]) -> tuple[CertFacts, ...]:
     return tuple(first.values())
 
 
+@functools.lru_cache(maxsize=ADDRESS_CACHE)
 def endpoint_key(address: str, port: int) -> str:
-    """`address:port` with IPv6 in brackets and in canonical (compressed) form."""
+    """`address:port` with IPv6 in brackets and in canonical (compressed) form (remembered:
+    each cycle asks it for every endpoint and pool member, in several checks and metrics)."""
     with contextlib.suppress(ValueError):  # not an IP address: compare as written
         address = ipaddress.ip_address(address).compressed
     host = f"[{address}]" if ":" in address else address

@@ -22,12 +22,14 @@ Pure: no I/O, no clock reads, no logging.
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from monitor.checks.common import (
+    ADDRESS_CACHE,
     Device,
     backend_endpoints,
     endpoint_key,
@@ -41,6 +43,7 @@ from monitor.config import BoundaryConfig, Config
 from monitor.model import Endpoint, Observed, Pool, PoolMember, ServiceEndpoints
 
 
+@functools.lru_cache(maxsize=ADDRESS_CACHE)
 def canonical_address(address: str) -> str:
     with contextlib.suppress(ValueError):  # not an IP address: compare as written
         return ipaddress.ip_address(address).compressed

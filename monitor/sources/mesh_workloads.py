@@ -35,7 +35,13 @@ from monitor.policy_parse import mesh_policy
 from monitor.policy_pods import pod_info
 from monitor.sources.errors import clip
 from monitor.sources.kube_watch import CollectionView, WatchSpec, object_key
-from monitor.sources.mesh_parse import endpoints, pod_facts, port_name, slice_endpoints
+from monitor.sources.mesh_parse import (
+    PodFacts,
+    endpoints,
+    pod_facts,
+    port_name,
+    slice_endpoints,
+)
 from monitor.sources.mesh_specs import (
     ANCHORS_ENV,
     PROXY,
@@ -122,18 +128,55 @@ def _slice_pods(slices: CollectionView, namespace: str) -> set[str]:
     return out
 
 
+# A namespace's watched pods by `namespace/name`, and the facts of each (by (namespace, name)).
+_NamespacePods = tuple[dict[str | None, Json], dict[tuple[str, str], PodFacts]]
+
+
 class _Backends:
-    """The services and the pods behind them, read once per backend."""
+    """The services and the pods behind them, read once per backend; a namespace's pods
+    (by key, and their facts) once per namespace, however many backends it holds."""
 
     def __init__(self, plan: Plan, read: Read) -> None:
         self.plan, self.read = plan, read
         self.services: dict[str, ServiceEndpoints | None] = {}
         self.behind: dict[str, Json] = {}
         self.complete = True  # every pod behind a boundary is known
+        self._pods: dict[str, _NamespacePods | None] = {}
+        self._index: dict[tuple[str, str], dict[str, list[str]]] = {}  # (ns, label) → value → keys
 
     def pods_view(self, namespace: str) -> CollectionView | None:
         spec = self.plan.pods.get(namespace)
         return None if spec is None else self.read(spec)
+
+    def pods_of(self, namespace: str) -> _NamespacePods | None:
+        """The namespace's watched pods by key and their facts (None: not watched)."""
+        if namespace not in self._pods:
+            pods = self.pods_view(namespace)
+            if pods is None:
+                self._pods[namespace] = None
+            else:
+                by_key: dict[str | None, Json] = {object_key(p): p for p in pods.items}
+                facts = {_pair(k): pod_facts(p) for k, p in by_key.items() if k}
+                self._pods[namespace] = (by_key, facts)
+        return self._pods[namespace]
+
+    def _labelled(
+        self, namespace: str, by_key: Mapping[str | None, Json], selector: Mapping[str, str]
+    ) -> list[str]:
+        """The keys of the pods `selector` selects, in `by_key` order: looked up by one of
+        its labels in an index built once per namespace and label, then checked whole (a
+        scan of every pod per backend was quadratic in a namespace of many Services)."""
+        label, value = min(selector.items())
+        index = self._index.get((namespace, label))
+        if index is None:
+            index = {}
+            for k, p in by_key.items():
+                labels = _labels(p)
+                found = labels.get(label) if isinstance(labels, dict) else None
+                if k and isinstance(found, str):
+                    index.setdefault(found, []).append(k)
+            self._index[(namespace, label)] = index
+        return [k for k in index.get(value, ()) if selects(selector, _labels(by_key[k]))]
 
     def add(self, b: Backend) -> None:
         service_view = self.read(self.plan.services[b.key])
@@ -147,8 +190,8 @@ class _Backends:
         if service is None:
             self.services[b.key] = nothing  # no such Service: the pool's members are extra
             return
-        pods = self.pods_view(b.namespace)
-        by_key = None if pods is None else {object_key(p): p for p in pods.items}
+        pods = self.pods_of(b.namespace)
+        by_key = None if pods is None else pods[0]
         name = port_name(service, b.port)
         if slices is None:
             self.services[b.key] = None
@@ -156,17 +199,14 @@ class _Backends:
             self.services[b.key] = nothing
         else:
             found = slice_endpoints(slices.items, b.namespace, name)
-            facts = None
-            if by_key is not None:
-                facts = {_pair(k): pod_facts(p) for k, p in by_key.items() if k}
-            eps = endpoints(found, facts)
+            eps = endpoints(found, None if pods is None else pods[1])
             self.services[b.key] = ServiceEndpoints(b.namespace, b.name, str(b.port), eps)
         selector = selector_of(service)
         if by_key is None or (selector is None and slices is None):
             self.complete = False
             return
         if selector is not None:
-            chosen = {k: p for k, p in by_key.items() if k and selects(selector, _labels(p))}
+            chosen = {k: by_key[k] for k in self._labelled(b.namespace, by_key, selector)}
         else:
             assert slices is not None
             chosen = {k: by_key[k] for k in _slice_pods(slices, b.namespace) if k in by_key}

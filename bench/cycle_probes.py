@@ -1,0 +1,182 @@
+"""The full-cycle benchmark's probes: timing wrappers around the parts of a real `Monitor`.
+
+- `Timer`: seconds per part of the current cycle (thread-safe), each part optionally
+  under cProfile; `polls` keeps each source's (start, end);
+- `TimedPoller`: a source whose `poll()` is timed, otherwise the source itself;
+- `TimedStore`: the `StateStore` whose `advance` (the snapshot) is timed;
+- `instrumented(timer)`: `monitor.cycle`'s `run_checks`, `remember`, `plan_rotation` and
+  `save` timed, patched for the duration of a `with` block only;
+- `Publisher`: the daemon's publication (`monitor.web.Published.of`), part by part;
+- `GcClock`: the seconds the garbage collector ran, and its full collections.
+`PHASES` names the parts in the order they are reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import cProfile
+import gc
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import monitor.cycle as cycle_module
+from monitor import metrics
+from monitor.config import Config
+from monitor.cycle import configured_sources
+from monitor.page import render_page
+from monitor.report import findings_document
+from monitor.rotation_report import rotation_document
+from monitor.state import ProcessStatus, Snapshot, StateStore
+
+T = TypeVar("T")
+# Parts of a cycle in the order reported; "polls" is the wall time until every source
+# answered (they run in parallel), "other" what the cycle spent outside the named parts.
+PHASES = (
+    "polls",
+    "checks",
+    "rotation",
+    "snapshot",
+    "metrics",
+    "page",
+    "findings_json",
+    "rotation_json",
+    "state_file",
+    "other",
+)
+PATCHED = {
+    "run_checks": "checks",
+    "remember": "rotation",
+    "plan_rotation": "rotation",
+    "save": "state_file",
+}
+
+
+class Timer:
+    """Seconds per part of the current cycle (thread-safe), optionally under cProfile."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.phases: dict[str, float] = {}
+        self.polls: dict[str, tuple[float, float]] = {}  # source → (start, end)
+        self.profiling = False
+        self.profiles: list[cProfile.Profile] = []
+
+    def reset(self) -> None:
+        with self._lock:
+            self.phases, self.polls = {}, {}
+
+    def call(self, phase: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        profile = cProfile.Profile() if self.profiling else None
+        started = time.perf_counter()
+        try:
+            if profile is None:
+                return fn(*args, **kwargs)
+            return profile.runcall(fn, *args, **kwargs)
+        finally:
+            elapsed = time.perf_counter() - started
+            with self._lock:
+                self.phases[phase] = self.phases.get(phase, 0.0) + elapsed
+                if profile is not None:
+                    self.profiles.append(profile)
+
+    def wrap(self, phase: str, fn: Callable[..., T]) -> Callable[..., T]:
+        def timed(*args: Any, **kwargs: Any) -> T:
+            return self.call(phase, fn, *args, **kwargs)
+
+        return timed
+
+    def poll(self, source: str, fn: Callable[[], T]) -> T:
+        started = time.perf_counter()
+        try:
+            return self.call(f"poll {source}", fn)
+        finally:
+            with self._lock:
+                self.polls[source] = (started, time.perf_counter())
+
+
+class GcClock:
+    """Seconds the garbage collector ran (in any thread) and full collections, since reset."""
+
+    def __init__(self) -> None:
+        self.seconds, self.full, self._started = 0.0, 0, 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        self.seconds += time.perf_counter() - self._started
+        self.full += info.get("generation") == 2
+
+    def reset(self) -> None:
+        self.seconds, self.full = 0.0, 0
+
+    def close(self) -> None:
+        gc.callbacks.remove(self._callback)
+
+
+class TimedPoller:
+    """A source with its `poll()` timed; otherwise the source itself."""
+
+    def __init__(self, inner: Any, timer: Timer, name: str) -> None:
+        self._inner, self._timer, self.name = inner, timer, name
+
+    def poll(self) -> Any:
+        return self._timer.poll(self.name, self._inner.poll)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class TimedStore(StateStore):
+    def __init__(self, timer: Timer) -> None:
+        super().__init__()
+        self._timer = timer
+
+    def advance(self, *args: Any, **kwargs: Any) -> Snapshot:
+        return self._timer.call("snapshot", super().advance, *args, **kwargs)
+
+
+@contextlib.contextmanager
+def instrumented(timer: Timer) -> Iterator[None]:
+    """`monitor.cycle`'s pure steps timed, for the duration of the benchmark only."""
+    saved = {name: getattr(cycle_module, name) for name in PATCHED}
+    try:
+        for name, phase in PATCHED.items():
+            setattr(cycle_module, name, timer.wrap(phase, saved[name]))
+        yield
+    finally:
+        for name, fn in saved.items():
+            setattr(cycle_module, name, fn)
+
+
+class Publisher:
+    """What the daemon publishes after a cycle (`monitor.web.Published.of`), part by part."""
+
+    def __init__(self, cfg: Config, timer: Timer) -> None:
+        self._timer = timer
+        self._status = ProcessStatus(
+            sources=configured_sources(cfg),
+            reload_success_at=datetime.now(UTC),
+            poll_interval=cfg.poll.interval.total_seconds(),
+        )
+        self.out: dict[str, bytes] = {}
+
+    def __call__(self, snapshot: Snapshot) -> None:
+        snap = replace(snapshot, process=self._status)
+        call = self._timer.call
+        self.out = {
+            "metrics": call("metrics", metrics.render, snap),
+            "page": call("page", render_page, snap),
+            "findings_json": call(
+                "findings_json", lambda: json.dumps(findings_document(snap), indent=2).encode()
+            ),
+            "rotation_json": call(
+                "rotation_json", lambda: json.dumps(rotation_document(snap), indent=2).encode()
+            ),
+        }
