@@ -48,6 +48,7 @@ from monitor.checks.outcome import Unknown
 from monitor.checks.trust_common import issuing_anchors, mesh_anchors, mesh_issuer, proxies
 from monitor.config import BoundaryConfig, Config
 from monitor.model import Issuer, Observed, ProxyBundle
+from monitor.rotation_context import PodIndex
 from monitor.rotation_rules import PHASES, BigipBundle, Ctx, Draft, Pending, Phase, evaluate
 
 __all__ = [
@@ -126,7 +127,12 @@ def plan_rotation(
 ) -> tuple[RotationPlan, ...]:
     """One plan per boundary, in config order (module docstring)."""
     view = _mesh_view(observed)
-    return tuple(_plan(cfg, b, observed, view, memory) for b in cfg.boundaries)
+    if isinstance(view, tuple):
+        return tuple(_plan(cfg, b, observed, view, memory, None) for b in cfg.boundaries)
+    pending, index = _pending(memory, view), PodIndex(view.proxies or ())
+    signer = _outside_signer(view.issuer, view.anchors)
+    shared = (pending, index, signer)
+    return tuple(_plan(cfg, b, observed, view, memory, shared) for b in cfg.boundaries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +198,10 @@ def _plan(
     observed: Observed,
     view: _MeshView | tuple[str, ...],
     memory: RotationMemory | None,
+    shared: tuple[Pending, PodIndex, CertFacts | None] | None,
 ) -> RotationPlan:
+    """`shared`: what depends on the mesh alone (pending pods, the pod index, the outside
+    signer), worked out once per plan."""
     problems = list(view) if isinstance(view, tuple) else list(view.problems)
     bundles: list[BigipBundle] = []
     if boundary.mode == "mesh-tls":
@@ -202,8 +211,9 @@ def _plan(
                 problems.append(found)
             else:
                 bundles.append(found)
-    if isinstance(view, tuple):
+    if isinstance(view, tuple) or shared is None:
         return _unknown(boundary, problems)
+    pending, index, signer = shared
     ctx = Ctx(
         cfg=cfg,
         boundary=boundary,
@@ -213,8 +223,9 @@ def _plan(
         issuing=view.issuing,
         proxies=view.proxies,
         bundles=tuple(bundles),
-        pending=_pending(memory, view),
-        signer=_outside_signer(view.issuer, view.anchors),
+        pending=pending,
+        signer=signer,
+        index=index,
     )
     draft = evaluate(ctx)
     if draft.phase != "broken" and problems:

@@ -79,7 +79,7 @@ def lacking_issuer_anchor(ctx: Ctx, draft: Draft) -> None:
         )
         draft.steps.append(bigip_add(anchor, bundle_places(lacking), why))
         draft.objects += bundle_objects(lacking)
-    pods = [p for p in ctx.pods if not issuing & held_by(p)]
+    pods = list(ctx.pod_index.without_any(frozenset(issuing)))
     if pods:
         reasons.append(
             f"{pods_phrase(len(pods))} carry a trust bundle without {anchor_name(anchor)}:"

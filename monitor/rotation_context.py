@@ -8,7 +8,7 @@ the rules share. Pure: no I/O, no clock reads, no logging.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Literal
@@ -60,6 +60,53 @@ class Pending:
     since: datetime | None = None
 
 
+class PodIndex:
+    """The meshed pods' bundles, asked the same questions for every boundary: answered
+    once per `plan_rotation` (the pods do not depend on the boundary), not once per
+    boundary for each of tens of thousands of pods."""
+
+    def __init__(self, pods: tuple[ProxyBundle, ...]) -> None:
+        self.pods = pods
+        self._held = [frozenset(p.anchors or ()) for p in pods]
+        self._memo: dict[tuple[str, frozenset[str]], tuple[ProxyBundle, ...]] = {}
+        self._named: tuple[tuple[str, ...] | None, tuple[ProxyBundle, ...]] | None = None
+        self._outside: dict[frozenset[str], tuple[str, ...]] = {}
+
+    def without_any(self, fingerprints: frozenset[str]) -> tuple[ProxyBundle, ...]:
+        """The pods whose bundle holds none of `fingerprints`."""
+        return self._ask("without", fingerprints, lambda held: not held & fingerprints)
+
+    def beyond(self, fingerprints: frozenset[str]) -> tuple[ProxyBundle, ...]:
+        """The pods whose bundle holds an anchor not in `fingerprints`."""
+        return self._ask("beyond", fingerprints, lambda held: bool(held - fingerprints))
+
+    def named(self, names: tuple[str, ...] | None) -> tuple[ProxyBundle, ...]:
+        """The pods called `names` (the same tuple for every boundary of a plan, so it is
+        remembered by identity), in bundle order."""
+        if self._named is None or self._named[0] is not names:
+            wanted = set(names or ())
+            self._named = (names, tuple(p for p in self.pods if p.pod in wanted))
+        return self._named[1]
+
+    def held_outside(self, fingerprints: frozenset[str]) -> tuple[str, ...]:
+        """The anchors some pod's bundle holds that are not in `fingerprints`, in the
+        order they first appear."""
+        if fingerprints not in self._outside:
+            found = (fp for p in self.pods for fp in p.anchors or () if fp not in fingerprints)
+            self._outside[fingerprints] = tuple(dict.fromkeys(found))
+        return self._outside[fingerprints]
+
+    def _ask(
+        self, kind: str, fingerprints: frozenset[str], keep: Callable[[frozenset[str]], bool]
+    ) -> tuple[ProxyBundle, ...]:
+        key = (kind, fingerprints)
+        if key not in self._memo:
+            self._memo[key] = tuple(
+                p for p, h in zip(self.pods, self._held, strict=True) if keep(h)
+            )
+        return self._memo[key]
+
+
 @dataclass(frozen=True, slots=True)
 class Ctx:
     cfg: Config
@@ -72,6 +119,7 @@ class Ctx:
     bundles: tuple[BigipBundle, ...]
     pending: Pending
     signer: CertFacts | None  # signs the issuer, shipped with it, not a mesh anchor
+    index: PodIndex | None = None  # shared by the boundaries of one plan; None: made here
 
     @property
     def names(self) -> Mesh:
@@ -81,9 +129,12 @@ class Ctx:
     def pods(self) -> tuple[ProxyBundle, ...]:
         return self.proxies or ()
 
+    @property
+    def pod_index(self) -> PodIndex:
+        return self.index if self.index is not None else PodIndex(self.pods)
+
     def pending_pods(self) -> tuple[ProxyBundle, ...]:
-        names = set(self.pending.pods or ())
-        return tuple(p for p in self.pods if p.pod in names)
+        return self.pod_index.named(self.pending.pods)
 
 
 @dataclass

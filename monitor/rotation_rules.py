@@ -79,10 +79,8 @@ def _roles(ctx: Ctx, latest: CertFacts) -> list[tuple[str, str, str]]:
     for bundle in ctx.bundles:
         for fp in sorted(bundle.fingerprints - mesh):
             extra.setdefault(fp, bundle.subjects.get(fp, ""))
-    for proxy in ctx.pods:
-        for fp in proxy.anchors or ():
-            if fp not in mesh:
-                extra.setdefault(fp, "")
+    for fp in ctx.pod_index.held_outside(frozenset(mesh)):
+        extra.setdefault(fp, "")
     roles += [(fp, "not_in_mesh", subject) for fp, subject in extra.items()]
     return roles
 
@@ -91,7 +89,7 @@ def _staging(ctx: Ctx, new: CertFacts) -> Draft:
     fp, names = new.fingerprint_sha256, ctx.names
     signing = and_list([anchor_name(a) for a in ctx.issuing])
     bundles = [b for b in ctx.bundles if fp not in b.fingerprints]
-    pods = [p for p in ctx.pods if fp not in held_by(p)]
+    pods = list(ctx.pod_index.without_any(frozenset((fp,))))
     if not bundles and not pods:
         draft = Draft(
             "new_anchor_staged_everywhere",
@@ -221,7 +219,7 @@ def _settled(ctx: Ctx, anchor: CertFacts) -> Draft:
     names, mesh = ctx.names, fps(ctx.anchors)
     trusted = and_list([anchor_name(a) for a in ctx.anchors])
     extra_bundles = [b for b in ctx.bundles if b.fingerprints - mesh]
-    extra_pods = [p for p in ctx.pods if held_by(p) - mesh]
+    extra_pods = list(ctx.pod_index.beyond(frozenset(mesh)))
     if not extra_bundles and not extra_pods:
         where = f", in {on_devices(bundle_places(ctx.bundles))}" if ctx.bundles else ""
         draft = Draft(
