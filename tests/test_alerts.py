@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -23,6 +23,7 @@ from monitor.model import CheckResult, CheckState, Finding, MeshState, Observed,
 from monitor.simulate.httpserver import SimHandler, SimServer, server_tls_context
 from monitor.simulate.httpserver import sim_server_identity as sim_identity
 from monitor.state import Snapshot, TrackedFinding, next_snapshot
+from tests.waiting import wait_until
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
@@ -435,13 +436,6 @@ def test_credentials_in_the_url_become_basic_auth_and_stay_out_of_logs(
 # -- the real thread ---------------------------------------------------------------------------
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 def test_submit_never_blocks_on_a_hanging_alertmanager_and_close_is_bounded() -> None:
     release = threading.Event()
     seen: list[list[dict[str, Any]]] = []
@@ -454,7 +448,7 @@ def test_submit_never_blocks_on_a_hanging_alertmanager_and_close_is_bounded() ->
     p = AlertPusher(CFG, httpx.MockTransport(hang))
     try:
         p.submit(snap(tracked(finding(obj="/Common/a"))))
-        wait_for(lambda: len(seen) == 1)
+        wait_until("the POST to reach the hanging server", lambda: len(seen) == 1, 5, every=0.01)
         started = time.monotonic()
         for name in ("b", "c", "d"):
             p.submit(snap(tracked(finding(obj=f"/Common/{name}"))))
@@ -504,7 +498,7 @@ def test_posts_json_over_the_network(receiver: SimServer) -> None:
     p = AlertPusher(AlertmanagerConfig(url=receiver.url + "/"))
     try:
         p.submit(snap(tracked(finding())))
-        wait_for(lambda: p.stats().sent == 1)
+        wait_until("one accepted push", lambda: p.stats().sent == 1, 5, every=0.01)
     finally:
         p.close()
     assert objects(Receiver.bodies[0]) == ["/Common/linkerd-ca"]
@@ -518,7 +512,7 @@ def test_https_is_verified_against_the_system_cas(caplog: pytest.LogCaptureFixtu
     try:
         with caplog.at_level(logging.WARNING, logger="f5_linkerd_monitor"):
             p.submit(snap(tracked(finding())))
-            wait_for(lambda: p.stats().failed >= 1)
+            wait_until("a failed push", lambda: p.stats().failed >= 1, 5, every=0.01)
     finally:
         p.close(timeout=1)
         server.stop()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from monitor.config import AlertmanagerConfig
 from monitor.simulate.httpserver import SimHandler, SimServer, server_tls_context
 from monitor.simulate.httpserver import sim_server_identity as sim_identity
 from tests.test_alerts import Clock, finding, snap, tracked
+from tests.waiting import wait_until
 
 URL = "https://am.test:9093"
 
@@ -112,13 +112,6 @@ class Receiver(SimHandler):
         self.end_headers()
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_ca_file_verifies_a_private_ca_over_real_tls(tmp_path: Path) -> None:
     ca, server_cert = sim_identity(datetime.now(UTC), "alerts-ca")
     (tmp_path / "ca.pem").write_text(ca.pem)
@@ -130,7 +123,12 @@ def test_ca_file_verifies_a_private_ca_over_real_tls(tmp_path: Path) -> None:
     try:
         for p in (trusted, missing):
             p.submit(snap(tracked(finding())))
-        wait_for(lambda: trusted.stats().sent == 1 and missing.stats().failed >= 1)
+        wait_until(
+            "a push with and a push without the CA",
+            lambda: trusted.stats().sent == 1 and missing.stats().failed >= 1,
+            10,
+            every=0.05,
+        )
     finally:
         trusted.close(timeout=1)
         missing.close(timeout=1)

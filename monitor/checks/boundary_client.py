@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Final, NamedTuple
 
 from monitor.certs import CertFacts, signed_by, verify_chain
 from monitor.checks.boundary_certs import (
@@ -138,6 +138,27 @@ def _facts(
     return leaf, tuple(chain)
 
 
+class _Parsed(NamedTuple):
+    client: ClientCert
+    cert: SslCert  # the client certificate as BIG-IP lists it
+    leaf: CertFacts  # ... parsed
+    chain: tuple[CertFacts, ...]  # its chain file's certificates, parsed
+
+
+def _parsed(cfg: Config, boundary: BoundaryConfig, device: Device, what: str) -> _Parsed | Outcome:
+    """The boundary's client certificate on `device` with its chain, parsed; or the outcome
+    when there is nothing to judge (unknown, or no client certificate)."""
+    client = resolve_client_cert(boundary, device)
+    if isinstance(client, Unknown):
+        return Outcome(unknowns=(client,))
+    if client.leaf is None:
+        return _no_cert(client)
+    facts = _facts(cfg, device, client, what)
+    if isinstance(facts, Unknown):
+        return Outcome(unknowns=(facts,), notes=client.notes)
+    return _Parsed(client, client.leaf, *facts)
+
+
 def client_identity_configured(cfg: Config, boundary: BoundaryConfig) -> bool:
     return boundary.client_identity is not None
 
@@ -205,15 +226,10 @@ def client_cert_chain(
     issuer = observed.mesh.issuer
 
     def on_device(device: Device) -> Outcome:
-        client = resolve_client_cert(boundary, device)
-        if isinstance(client, Unknown):
-            return Outcome(unknowns=(client,))
-        if client.leaf is None:
-            return _no_cert(client)
-        facts = _facts(cfg, device, client, "its chain to the trust anchors")
-        if isinstance(facts, Unknown):
-            return Outcome(unknowns=(facts,), notes=client.notes)
-        leaf, chain = facts
+        parsed = _parsed(cfg, boundary, device, "its chain to the trust anchors")
+        if isinstance(parsed, Outcome):
+            return parsed
+        client, cert, leaf, chain = parsed
         result = verify_chain(leaf, chain, anchors, now, usage=CLIENT_AUTH)
         if result.ok:
             return Outcome(notes=client.notes)
@@ -244,7 +260,7 @@ def client_cert_chain(
             ("checked_at", iso(now)),
             *client.evidence(),
         )
-        drift = Drift("critical", client.leaf.path, message, evidence)
+        drift = Drift("critical", cert.path, message, evidence)
         return Outcome(drifts=(drift,), notes=client.notes)
 
     return per_device(boundary, observed, on_device)
@@ -330,15 +346,10 @@ def client_cert_outlives_issuer(
     mesh_certs = (issuer.cert, *issuer.chain) if issuer is not None else ()
 
     def on_device(device: Device) -> Outcome:
-        client = resolve_client_cert(boundary, device)
-        if isinstance(client, Unknown):
-            return Outcome(unknowns=(client,))
-        if client.leaf is None:
-            return _no_cert(client)
-        facts = _facts(cfg, device, client, "what it hangs from")
-        if isinstance(facts, Unknown):
-            return Outcome(unknowns=(facts,), notes=client.notes)
-        leaf, chain = facts
+        parsed = _parsed(cfg, boundary, device, "what it hangs from")
+        if isinstance(parsed, Outcome):
+            return parsed
+        client, cert, leaf, chain = parsed
         above = signers_of(leaf, (*chain, *mesh_certs), anchors)
         if not above:
             note = (
@@ -363,7 +374,7 @@ def client_cert_outlives_issuer(
             ("outlives_by", humane_duration(leaf.not_after - limit.not_after)),
             *client.evidence(),
         )
-        drift = Drift("warning", client.leaf.path, message, evidence)
+        drift = Drift("warning", cert.path, message, evidence)
         return Outcome(drifts=(drift,), notes=client.notes)
 
     return per_device(boundary, observed, on_device)
