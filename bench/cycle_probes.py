@@ -4,9 +4,9 @@
   under cProfile; `polls` keeps each source's (start, end);
 - `TimedPoller`: a source whose `poll()` is timed, otherwise the source itself;
 - `TimedStore`: the `StateStore` whose `advance` (the snapshot) is timed;
-- `instrumented(timer)`: `monitor.cycle`'s `run_checks`, `remember`, `plan_rotation` and
+- `instrumented(timer)`: `monitor.daemon.cycle`'s `run_checks`, `remember`, `plan_rotation` and
   `save` timed, patched for the duration of a `with` block only;
-- `Publisher`: the daemon's publication (`monitor.web.Published.of`), part by part;
+- `Publisher`: the daemon's publication (`monitor.web.server.Published.of`), part by part;
 - `GcClock`: the seconds the garbage collector ran, and its full collections.
 `PHASES` names the parts in the order they are reported.
 """
@@ -24,14 +24,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import monitor.cycle as cycle_module
-from monitor import metrics
-from monitor.config import Config
-from monitor.cycle import configured_sources
-from monitor.page import render_page
-from monitor.report import findings_document
-from monitor.rotation_report import rotation_document
-from monitor.state import ProcessStatus, Snapshot, StateStore
+import monitor.daemon.cycle as cycle_module
+from monitor.config.schema import Config
+from monitor.daemon.cycle import configured_sources
+from monitor.render import metrics
+from monitor.render.findings import findings_document
+from monitor.render.page import render_page
+from monitor.render.rotation import rotation_document
+from monitor.state.snapshot import ProcessStatus, Snapshot, StateStore
 
 T = TypeVar("T")
 # Parts of a cycle in the order reported; "polls" is the wall time until every source
@@ -144,7 +144,7 @@ class TimedStore(StateStore):
 
 @contextlib.contextmanager
 def instrumented(timer: Timer) -> Iterator[None]:
-    """`monitor.cycle`'s pure steps timed, for the duration of the benchmark only."""
+    """`monitor.daemon.cycle`'s pure steps timed, for the duration of the benchmark only."""
     saved = {name: getattr(cycle_module, name) for name in PATCHED}
     try:
         for name, phase in PATCHED.items():
@@ -156,7 +156,7 @@ def instrumented(timer: Timer) -> Iterator[None]:
 
 
 class Publisher:
-    """What the daemon publishes after a cycle (`monitor.web.Published.of`), part by part."""
+    """What the daemon publishes after a cycle (`monitor.web.server.Published.of`), part by part."""
 
     def __init__(self, cfg: Config, timer: Timer) -> None:
         self._timer = timer

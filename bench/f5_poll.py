@@ -32,9 +32,9 @@ from typing import Any
 
 from bench.simproc import SimProcess
 from bench.world import PASSWORD, USER, Scale
-from monitor.config import Config, parse_config
+from monitor.config.schema import Config, parse_config
 from monitor.model import F5State, SourceStatus
-from monitor.sources.f5 import F5Source
+from monitor.sources.f5.source import F5Source
 
 LOGIN = "POST /mgmt/shared/authn/login"
 

@@ -2,11 +2,11 @@
 
 The world (`bench.cycle_world`, served by `bench.cycle_sim` in a child process) writes
 its `config.yaml`; this process loads it with `load_config`, adds a state file, and
-assembles the `Monitor` as `monitor.cycle.build_monitor` does (the real `F5Source`s and
+assembles the `Monitor` as `monitor.daemon.cycle.build_monitor` does (the real `F5Source`s and
 `MeshSource`), with thin timing wrappers (`bench.cycle_probes`) around its parts:
 - each source's `poll()` (the BIG-IP devices and the mesh run in parallel, as always);
 - `run_checks`, the rotation planning (`remember` + `plan_rotation`), the state store's
-  `advance` (the snapshot) and the state file's `save`, patched in `monitor.cycle` for
+  `advance` (the snapshot) and the state file's `save`, patched in `monitor.daemon.cycle` for
   the duration of the run only;
 - the publication, as the daemon's `Published.of` makes it, part by part: `/metrics`
   (`metrics.render`), the status page (`render_page`), `/api/findings` and
@@ -48,9 +48,9 @@ from bench.cycle_probes import (
 )
 from bench.cycle_sim import WorldProcess
 from bench.cycle_world import CycleScale
-from monitor.config import load_config
-from monitor.cycle import Monitor, real_f5, real_mesh
-from monitor.state import Snapshot
+from monitor.config.schema import load_config
+from monitor.daemon.cycle import Monitor, real_f5, real_mesh
+from monitor.state.snapshot import Snapshot
 
 
 @dataclass

@@ -20,7 +20,7 @@ from bench.world import NOW, Scale, paged_minimum, render
 
 
 def _serve(conn: Connection, scale: Scale) -> None:
-    from monitor.simulate.bigip_server import SimulatedBigip
+    from monitor.simulate.bigip.server import SimulatedBigip
     from monitor.simulate.faults import Fault
     from monitor.simulate.httpserver import server_tls_context, sim_server_identity
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.simulate.bigip_model import BigipWorld, render_bigip
+from monitor.simulate.bigip.model import BigipWorld, render_bigip
 from monitor.simulate.certgen import CertSpec, GeneratedCert, generate_all
 from monitor.simulate.spec import Node
-from monitor.sources.f5_paging import pages_needed
+from monitor.sources.f5.paging import pages_needed
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 USER = "monitor"

@@ -1,7 +1,7 @@
 """The dashboard's PromQL, built from the metric names and label values of `monitor`.
 
-Every metric name comes from `monitor.metrics`, and the label values from
-`monitor.catalogue.STATES`, `monitor.rotation.PHASES` and `monitor.metrics_rows.POOL_STATES`:
+Every metric name comes from `monitor.render.metrics`, and the label values from
+`monitor.catalogue.STATES`, `monitor.rotation.plan.PHASES` and `monitor.render.metrics_rows.POOL_STATES`:
 a renamed metric fails the import, a new state or phase without a colour here fails
 generation.  `$boundary` is the
 dashboard's boundary variable (a regex; "All" is `.*`).
@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from monitor import metrics as m
 from monitor.catalogue import STATES
-from monitor.metrics_rows import POOL_STATES
-from monitor.rotation import PHASES
+from monitor.render import metrics as m
+from monitor.render.metrics_rows import POOL_STATES
+from monitor.rotation.plan import PHASES
 
 BOUNDARY = 'boundary=~"$boundary"'
 BOUNDARY_VALUES = f"label_values({m.CHECK}, boundary)"  # the variable's query (not PromQL)

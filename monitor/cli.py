@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from monitor import __version__
 
 if TYPE_CHECKING:
-    from monitor.config import Config
-    from monitor.shard import Shard
+    from monitor.config.schema import Config
+    from monitor.daemon.shard import Shard
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -113,7 +113,7 @@ def _shard_option(parser: argparse.ArgumentParser) -> None:
 
 def _load(path: Path, shard: Shard | None = None) -> object:
     """The config (with `shard`: that shard's part of it); None after a one-line error."""
-    from monitor.config import ConfigError, load_config
+    from monitor.config.schema import ConfigError, load_config
 
     try:
         config = load_config(path)
@@ -122,19 +122,19 @@ def _load(path: Path, shard: Shard | None = None) -> object:
         return None
     if shard is None:
         return config
-    from monitor.shard import shard_config
+    from monitor.daemon.shard import shard_config
 
     return shard_config(config, shard)
 
 
 def _validate_config(path: Path) -> int:
-    from monitor.config import Config
+    from monitor.config.schema import Config
 
     config = _load(path)
     if not isinstance(config, Config):
         return 2
     if config.server.web_config is not None:  # the one file `run` cannot start without
-        from monitor.webconfig import WebConfigError, load_web_config
+        from monitor.web.config import WebConfigError, load_web_config
 
         try:
             load_web_config(config.server.web_config)
@@ -149,8 +149,8 @@ def _validate_config(path: Path) -> int:
 
 
 def _run(path: Path, shard: Shard | None) -> int:
-    from monitor.config import Config
-    from monitor.daemon import serve
+    from monitor.config.schema import Config
+    from monitor.daemon.serve import serve
 
     config = _load(path)  # the whole file: `serve` cuts out the shard, and logs it
     if not isinstance(config, Config):
@@ -159,9 +159,9 @@ def _run(path: Path, shard: Shard | None) -> int:
 
 
 def _check(path: Path, output: str, fail_on: str, shard: Shard | None) -> int:
-    from monitor.config import Config
-    from monitor.daemon import check_once
-    from monitor.report import print_report
+    from monitor.config.schema import Config
+    from monitor.daemon.serve import check_once
+    from monitor.render.findings import print_report
 
     config = _load(path, shard)
     if not isinstance(config, Config):
@@ -171,9 +171,9 @@ def _check(path: Path, output: str, fail_on: str, shard: Shard | None) -> int:
 
 
 def _rotation(path: Path, output: str, shard: Shard | None) -> int:
-    from monitor.config import Config
-    from monitor.daemon import check_once
-    from monitor.rotation_report import print_rotation
+    from monitor.config.schema import Config
+    from monitor.daemon.serve import check_once
+    from monitor.render.rotation import print_rotation
 
     config = _load(path, shard)
     if not isinstance(config, Config):
@@ -184,7 +184,7 @@ def _rotation(path: Path, output: str, shard: Shard | None) -> int:
 
 def _log_shard(config: Config, shard: Shard | None) -> None:
     if shard is not None:
-        from monitor.daemon import log_shard
+        from monitor.daemon.serve import log_shard
 
         log_shard(config, shard)
 
@@ -211,7 +211,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return _validate_config(args.file)
     shard = None
     if getattr(args, "shard", None) is not None:
-        from monitor.shard import ShardError, parse_shard
+        from monitor.daemon.shard import ShardError, parse_shard
 
         try:
             shard = parse_shard(args.shard)

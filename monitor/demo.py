@@ -17,13 +17,13 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from monitor.config import ConfigError, load_config
-from monitor.daemon import check_once, serve, stop_on_signals
-from monitor.report import findings_document, print_report, table
+from monitor.config.schema import ConfigError, load_config
+from monitor.daemon.serve import check_once, serve, stop_on_signals
+from monitor.render.findings import findings_document, print_report, table
 from monitor.simulate.spec import ScenarioError
 from monitor.simulate.world import Scenario, World
-from monitor.state import Snapshot
-from monitor.web import parse_listen
+from monitor.state.snapshot import Snapshot
+from monitor.web.server import parse_listen
 
 DEMO_SCENARIO = Path(__file__).resolve().parent / "simulate" / "scenarios" / "demo.yaml"
 

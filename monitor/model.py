@@ -2,7 +2,7 @@
 
 The sources (`monitor.sources.*`) fill these from the BIG-IP and Kubernetes APIs;
 the checks (`monitor.checks`) read them and produce `CheckState`s and `Finding`s;
-`monitor.state`, `monitor.metrics` and `monitor.web` render them.  Nothing here
+`monitor.state.snapshot`, `monitor.render.metrics` and `monitor.web.server` render them.  Nothing here
 does I/O or reads the clock.
 
 Unknown is neither fine nor drift: an object that was looked for and is absent
@@ -20,7 +20,7 @@ from typing import Literal
 
 from monitor.catalogue import Severity, State
 from monitor.certs import CertFacts
-from monitor.policy import MeshPolicy, PodInfo
+from monitor.policy.authorize import MeshPolicy, PodInfo
 
 # Reason codes of source errors: a public contract (the `reason` label), documented in README.
 REASONS = (
@@ -354,7 +354,9 @@ class CheckState:
     # The `Finding.device` values ("" = the mesh side) whose findings could not be evaluated
     # this run because an input was unknown; their previous findings are carried over.
     unknown_parts: tuple[str, ...] = ()
-    ignored: int = 0  # findings of this pair silenced by `ignore` rules (set by monitor.ignore)
+    ignored: int = (
+        0  # findings of this pair silenced by `ignore` rules (set by monitor.state.ignore)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from monitor.checks import CHECKS, run_checks
-from monitor.config import Config, parse_config
+from monitor.config.schema import Config, parse_config
 from monitor.model import (
     CaBundle,
     CertKeyChain,
@@ -48,8 +48,8 @@ from monitor.model import (
     SyncStatus,
     Virtual,
 )
-from monitor.policy import MeshPolicy, PodInfo
-from monitor.policy_parse import mesh_policy
+from monitor.policy.authorize import MeshPolicy, PodInfo
+from monitor.policy.parse import mesh_policy
 from tests.certhelpers import (
     CLIENT_AUTH,
     SERVER_AUTH,

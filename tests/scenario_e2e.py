@@ -19,12 +19,12 @@ from typing import Any
 
 from cryptography import x509
 
-from monitor.config import load_config
-from monitor.daemon import Monitor, build_monitor
+from monitor.config.schema import load_config
+from monitor.daemon.serve import Monitor, build_monitor
 from monitor.simulate.httpserver import sim_server_identity
 from monitor.simulate.world import render
-from monitor.state import Snapshot
-from monitor.web import Published, WebServer
+from monitor.state.snapshot import Snapshot
+from monitor.web.server import Published, WebServer
 from tests.scenario_table import (
     CLI,
     ROOT,

@@ -31,11 +31,11 @@ from typing import Any
 import yaml
 
 from monitor.catalogue import ALL_CHECKS, STATES
-from monitor.config import load_config
-from monitor.daemon import check_once
-from monitor.report import findings_document
-from monitor.rotation import PHASES
-from monitor.rotation_report import rotation_document
+from monitor.config.schema import load_config
+from monitor.daemon.serve import check_once
+from monitor.render.findings import findings_document
+from monitor.render.rotation import rotation_document
+from monitor.rotation.plan import PHASES
 from monitor.simulate.scenario import PatchOp, apply_patch
 from monitor.simulate.world import Rendered, Scenario, World
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 
-from monitor.simulate.bigip_model import BigipWorld, render_bigip
-from monitor.simulate.bigip_server import SimulatedBigip
+from monitor.simulate.bigip.model import BigipWorld, render_bigip
+from monitor.simulate.bigip.server import SimulatedBigip
 from monitor.simulate.certgen import CertSpec, GeneratedCert, generate_all
 from monitor.simulate.httpserver import server_tls_context, sim_server_identity
 from monitor.simulate.spec import Node

@@ -14,15 +14,15 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from monitor.alerts import AlertPusher, backoff, display_url, endpoint
-from monitor.alerts_model import Entry, Pairs, alerts_for, at_or_above, rfc3339
+from monitor.alerts.plan import Entry, Pairs, alerts_for, at_or_above, rfc3339
+from monitor.alerts.push import AlertPusher, backoff, display_url, endpoint
 from monitor.catalogue import Severity
-from monitor.config import AlertmanagerConfig
-from monitor.ignore import IgnoreMatch
+from monitor.config.schema import AlertmanagerConfig
 from monitor.model import CheckResult, CheckState, Finding, MeshState, Observed, SourceStatus
 from monitor.simulate.httpserver import SimHandler, SimServer, server_tls_context
 from monitor.simulate.httpserver import sim_server_identity as sim_identity
-from monitor.state import Snapshot, TrackedFinding, next_snapshot
+from monitor.state.ignore import IgnoreMatch
+from monitor.state.snapshot import Snapshot, TrackedFinding, next_snapshot
 from tests.waiting import wait_until
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.alerts import AlertPusher
-from monitor.config import AlertmanagerConfig, load_config
-from monitor.daemon import serve
+from monitor.alerts.push import AlertPusher
+from monitor.config.schema import AlertmanagerConfig, load_config
+from monitor.daemon.serve import serve
 from monitor.model import Finding, MeshState, Observed
-from monitor.state import Snapshot, TrackedFinding
+from monitor.state.snapshot import Snapshot, TrackedFinding
 from tests.conftest import require_tool
 from tests.test_cli_monitor import running_world
 from tests.test_cli_simulate import DEMO
@@ -157,6 +157,10 @@ def test_findings_fire_in_alertmanager_and_a_resolved_one_stops(alertmanager: st
             return bool(b_state != "active" and a_state == "active")
 
         wait_until("b no longer active, a still active", b_resolved)
+        # Alertmanager lists the alert before the push has read its answer and counted it
+        wait_until(
+            "the second push counted", lambda: pusher.stats().sent + pusher.stats().failed == 2
+        )
         stats = pusher.stats()
         assert (stats.sent, stats.failed, stats.firing, stats.resolved) == (2, 0, 1, 1)
     finally:

@@ -1,4 +1,4 @@
-"""The Alertmanager push's credentials and TLS trust (`monitor.alerts_auth`).
+"""The Alertmanager push's credentials and TLS trust (`monitor.alerts.auth`).
 
 Basic auth from a password file or variable, a bearer token file, each read for every
 push (a rotated Secret applies to the next one); an unreadable secret is a failed push
@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from monitor.alerts import AlertPusher
-from monitor.config import AlertmanagerConfig
+from monitor.alerts.push import AlertPusher
+from monitor.config.schema import AlertmanagerConfig
 from monitor.simulate.httpserver import SimHandler, SimServer, server_tls_context
 from monitor.simulate.httpserver import sim_server_identity as sim_identity
 from tests.test_alerts import Clock, finding, snap, tracked

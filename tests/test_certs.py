@@ -1,4 +1,4 @@
-"""Tests for the certificate core (monitor.certs, monitor.certchain) with generated certificates.
+"""Tests for the certificate core (monitor.certs, monitor.certs.chain) with generated certificates.
 
 Parsing of malformed and unusual PEM/DER, the facts read from a certificate, fingerprint
 formats, chain verification (Go `x509.Verify` semantics) and Linkerd's algorithm rules.

@@ -1,4 +1,4 @@
-"""Tests for monitor.checks.boundary: CA bundle contents and SNI against the mesh."""
+"""Tests for monitor.checks.boundary.bundle: CA bundle contents and SNI against the mesh."""
 
 from __future__ import annotations
 

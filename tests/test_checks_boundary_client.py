@@ -1,4 +1,4 @@
-"""Tests for monitor.checks.boundary_client: the client certificate BIG-IP presents."""
+"""Tests for monitor.checks.boundary.client: the client certificate BIG-IP presents."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for monitor.checks.boundary_policy: `client_cert_missing` and
+"""Tests for monitor.checks.boundary.policy: `client_cert_missing` and
 `client_identity_unauthorized` against Linkerd policies built from docs-shaped YAML."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from monitor.checks import CHECKS, run_checks
-from monitor.checks.boundary_policy import probe_addresses
+from monitor.checks.boundary.policy import probe_addresses
 from monitor.model import F5State, MeshState, Observed
-from monitor.policy import MeshPolicy
+from monitor.policy.authorize import MeshPolicy
 from tests.certhelpers import CLIENT_AUTH, leaf
 from tests.checkdata import (
     BIGIP_ID,

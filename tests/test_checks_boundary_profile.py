@@ -1,4 +1,4 @@
-"""Tests for monitor.checks.boundary_profile: the server-ssl profile's own settings."""
+"""Tests for monitor.checks.boundary.profile: the server-ssl profile's own settings."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from monitor.checks.boundary_certs import name_covered
+from monitor.checks.boundary.certs import name_covered
 from monitor.model import CaBundle, CertKeyChain, F5State, ProfileRef, SslCert
 from tests.certhelpers import SERVER_AUTH, Issued, intermediate, leaf
 from tests.checkdata import (

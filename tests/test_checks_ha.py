@@ -1,4 +1,4 @@
-"""Tests for monitor.checks.ha: config-sync status and divergence between HA units."""
+"""Tests for monitor.checks.ha.sync: config-sync status and divergence between HA units."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from monitor.checks import CHECKS, run_checks
-from monitor.checks.ha import parse_details
-from monitor.config import Config
+from monitor.checks.ha.sync import parse_details
+from monitor.config.schema import Config
 from monitor.model import (
     CaBundle,
     CertKeyChain,
@@ -24,7 +24,7 @@ from monitor.model import (
     SourceError,
     SyncStatus,
 )
-from monitor.sources.f5_ha import parse_sync_status
+from monitor.sources.f5.ha import parse_sync_status
 from tests.certhelpers import anchor
 from tests.checkdata import (
     ANCHOR,

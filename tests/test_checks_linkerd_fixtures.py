@@ -19,7 +19,7 @@ import yaml
 from monitor.catalogue import CHECKS_BY_FAMILY, State
 from monitor.certs import CertFacts, parse_pem_bundle
 from monitor.checks import run_checks
-from monitor.config import Config, parse_config
+from monitor.config.schema import Config, parse_config
 from monitor.model import (
     CheckResult,
     Finding,

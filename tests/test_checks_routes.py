@@ -1,4 +1,4 @@
-"""Tests for monitor.checks.routes: pool members against the backend's ready endpoints."""
+"""Tests for monitor.checks.routes.virtual: pool members against the backend's ready endpoints."""
 
 from __future__ import annotations
 

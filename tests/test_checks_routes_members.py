@@ -1,10 +1,10 @@
-"""Tests for monitor.checks.routes_members: missing, extra and port mismatch are one matching."""
+"""Tests for monitor.checks.routes.members: missing, extra and port mismatch are one matching."""
 
 from __future__ import annotations
 
 import pytest
 
-from monitor.checks.routes_members import match_members
+from monitor.checks.routes.members import match_members
 from monitor.model import Endpoint, Pool
 from tests.checkdata import (
     SHOP_POOL,

@@ -1,4 +1,4 @@
-"""Tests for monitor.checks.routes_mesh: `pool_member_unmeshed` and `open_onramp`."""
+"""Tests for monitor.checks.routes.mesh: `pool_member_unmeshed` and `open_onramp`."""
 
 from __future__ import annotations
 

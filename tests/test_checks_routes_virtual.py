@@ -1,4 +1,4 @@
-"""Tests for the virtual server checks of monitor.checks.routes: missing, disabled, pool."""
+"""Tests for the virtual server checks of monitor.checks.routes.virtual: missing, disabled, pool."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from monitor.catalogue import ALL_CHECKS, CHECKS_BY_FAMILY, family_of
 from monitor.checks import CHECKS, IMPLEMENTED, run_checks
 from monitor.checks.outcome import Check, Drift, Outcome, Unknown, conclude
 from monitor.model import CheckResult, MeshState, Observed, SourceError
-from monitor.state import next_snapshot
+from monitor.state.snapshot import next_snapshot
 from tests.certhelpers import Issued, anchor
 from tests.checkdata import (
     ANCHOR,

@@ -1,4 +1,4 @@
-"""Tests for monitor.checks.trust and the expiry helpers of monitor.checks.common."""
+"""Tests for monitor.checks.trust.lifetimes and the expiry helpers of monitor.checks.common."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.checks.common import expiry_phrase, grade, humane_duration, humane_remaining
-from monitor.config import Threshold
+from monitor.config.schema import Threshold
 from monitor.model import Issuer
 from tests.certhelpers import anchor, intermediate
 from tests.checkdata import ANCHOR, DAY, ISSUER, NOW, SECOND, config, mesh, observed, run_one

@@ -1,4 +1,4 @@
-"""Tests for monitor.checks.trust_anchors: not-yet-valid anchors, anchor algorithms, pins,
+"""Tests for monitor.checks.trust.anchors: not-yet-valid anchors, anchor algorithms, pins,
 and the old-anchor wording of trust_anchor_expiry."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 
 from monitor.checks import CHECKS, run_checks
-from monitor.config import Config
+from monitor.config.schema import Config
 from monitor.model import CheckResult, Issuer
 from tests.certhelpers import Issued, KeyKind, anchor, intermediate, key_for
 from tests.checkdata import ANCHOR, DAY, NOW, OLD_ANCHOR, SECOND, config, mesh, observed, run_one

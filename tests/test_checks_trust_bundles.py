@@ -1,4 +1,4 @@
-"""Tests for monitor.checks.trust_bundles: trust_roots_config_mismatch and
+"""Tests for monitor.checks.trust.bundles: trust_roots_config_mismatch and
 proxy_trust_bundle_stale, including a trust anchor rotation in progress."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.model import Issuer, MeshState, ProxyBundle
-from monitor.policy import PodInfo
+from monitor.policy.authorize import PodInfo
 from tests.certhelpers import Issued, anchor, intermediate, key_for
 from tests.checkdata import ANCHOR, DAY, ISSUER, NOW, OLD_ANCHOR, mesh, observed, proxy, run_one
 

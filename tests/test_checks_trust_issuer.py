@@ -1,4 +1,4 @@
-"""Tests for monitor.checks.trust_issuer: issuer_algorithm, issuer_not_ca,
+"""Tests for monitor.checks.trust.issuer: issuer_algorithm, issuer_not_ca,
 issuer_outlives_anchor."""
 
 from __future__ import annotations

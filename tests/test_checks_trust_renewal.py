@@ -1,4 +1,4 @@
-"""Tests for monitor.checks.trust_renewal: issuer_expiry graded by cert-manager's renewal."""
+"""Tests for monitor.checks.trust.renewal: issuer_expiry graded by cert-manager's renewal."""
 
 from __future__ import annotations
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from monitor.config import load_config
-from monitor.daemon import serve
+from monitor.config.schema import load_config
+from monitor.daemon.serve import serve
 from monitor.demo import DEMO_SCENARIO
 from monitor.simulate.world import Scenario, World
 from tests.conftest import require_tool

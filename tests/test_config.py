@@ -1,4 +1,4 @@
-"""Tests for monitor.config: the expected-state file, its defaults and its error messages."""
+"""Tests for monitor.config.schema: the expected-state file, its defaults and its error messages."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.catalogue import ALL_CHECKS, CHECKS_BY_FAMILY, FAMILIES, STATES, family_of
-from monitor.config import (
+from monitor.config.durations import format_duration
+from monitor.config.schema import (
     BigIPConfig,
     Config,
     ConfigError,
@@ -24,7 +25,6 @@ from monitor.config import (
     parse_config,
     parse_duration,
 )
-from monitor.durations import format_duration
 
 TESTDATA = Path(__file__).parent / "testdata" / "config"
 

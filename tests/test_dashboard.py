@@ -12,7 +12,7 @@ import pytest
 
 from dashboards import generate, queries
 from dashboards.rows import ROWS
-from monitor.metrics import METRIC_NAMES
+from monitor.render.metrics import METRIC_NAMES
 from tests.conftest import require_tool
 
 METRIC = re.compile(r"\bf5_linkerd_[a-z0-9_]+")
@@ -128,7 +128,9 @@ def test_expressions_cover_every_target(board: dict[str, Any]) -> None:
 def test_expressions_use_only_exported_metrics() -> None:
     names = {name for expr in generate.expressions() for name in METRIC.findall(expr)}
     unknown = names - set(METRIC_NAMES)
-    assert not unknown, f"dashboard queries metrics monitor.metrics does not export: {unknown}"
+    assert not unknown, (
+        f"dashboard queries metrics monitor.render.metrics does not export: {unknown}"
+    )
     assert METRIC.findall(queries.BOUNDARY_VALUES)[0] in METRIC_NAMES
 
 

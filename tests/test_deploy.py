@@ -26,10 +26,10 @@ import pytest
 import yaml
 
 from monitor import __version__
-from monitor.config import Config, parse_config
-from monitor.sources.kube_watch_http import selected_name, split_path
-from monitor.sources.mesh_discovery import POLICY_KINDS
-from monitor.sources.mesh_specs import PolicyKind, backends, plan_watches
+from monitor.config.schema import Config, parse_config
+from monitor.sources.kube.watch_http import selected_name, split_path
+from monitor.sources.mesh.discovery import POLICY_KINDS
+from monitor.sources.mesh.specs import PolicyKind, backends, plan_watches
 from tests.conftest import in_ci, require_tool
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.model import ServerSslProfile
-from monitor.sources.f5_bundles import build_bundles
-from monitor.sources.f5_ha import parse_device, parse_sync_status, stats_fields
-from monitor.sources.f5_paging import version_of
-from monitor.sources.f5_parse import (
+from monitor.sources.f5.bundles import build_bundles
+from monitor.sources.f5.ha import parse_device, parse_sync_status, stats_fields
+from monitor.sources.f5.paging import version_of
+from monitor.sources.f5.parse import (
     parse_client_ssl,
     parse_items,
     parse_member,
@@ -25,7 +25,7 @@ from monitor.sources.f5_parse import (
     parse_ssl_cert,
     parse_virtual,
 )
-from monitor.sources.f5_paths import parse_destination
+from monitor.sources.f5.paths import parse_destination
 from tests.conftest import shared_fixtures
 
 STARFIELD = "b5bd2cb79cbd1907298d6bdf4842e516d8c78fa6fc96d25f71af814e16cc245e"

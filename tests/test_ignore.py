@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor import metrics
-from monitor.config import IgnoreRule
-from monitor.ignore import apply_ignores, is_active, match, rule_matches
+from monitor.config.schema import IgnoreRule
 from monitor.model import CheckResult, CheckState, Finding, MeshState, Observed, SourceStatus
-from monitor.report import exit_code, findings_document, table
-from monitor.state import next_snapshot
-from monitor.web import Published
+from monitor.render import metrics
+from monitor.render.findings import exit_code, findings_document, table
+from monitor.state.ignore import apply_ignores, is_active, match, rule_matches
+from monitor.state.snapshot import next_snapshot
+from monitor.web.server import Published
 
 TODAY = date(2027, 1, 31)
 NOW = datetime(2027, 1, 31, 23, 59, tzinfo=UTC)

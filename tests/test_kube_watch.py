@@ -1,4 +1,4 @@
-"""The watch layer (`monitor.sources.kube_watch`) against the simulated Kubernetes API over TLS."""
+"""The watch layer (`monitor.sources.kube.watch`) against the simulated Kubernetes API over TLS."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from monitor.config import MeshConfig
+from monitor.config.schema import MeshConfig
 from monitor.simulate.faults import Fault
 from monitor.simulate.httpserver import server_tls_context
-from monitor.simulate.kube_server import SimulatedKubernetes
-from monitor.sources.kube_watch import (
+from monitor.simulate.kube.server import SimulatedKubernetes
+from monitor.sources.kube.client import build_api_client
+from monitor.sources.kube.watch import (
     CollectionView,
     WatchedCollection,
     WatchSet,
@@ -24,7 +25,6 @@ from monitor.sources.kube_watch import (
     WatchStats,
     secret_without_keys,
 )
-from monitor.sources.mesh_client import build_api_client
 from tests.test_sim_kube_support import CA, LEAF, linkerd, render, scenario
 
 FAST: dict[str, Any] = {"watch_timeout": (30.0, 30.0), "backoff": (0.05, 0.2),

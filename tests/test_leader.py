@@ -24,11 +24,9 @@ from kubernetes import client
 from kubernetes import config as kube_config
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor import metrics
-from monitor.config import Config, load_config, parse_config
-from monitor.cycle import Monitor
-from monitor.daemon import Daemon, serve
-from monitor.leader import (
+from monitor.config.schema import Config, load_config, parse_config
+from monitor.daemon.cycle import Monitor
+from monitor.daemon.leader import (
     LeaseClient,
     LeaseElector,
     LeaseError,
@@ -38,10 +36,12 @@ from monitor.leader import (
     lease_namespace,
     micro_time,
 )
+from monitor.daemon.serve import Daemon, serve
 from monitor.model import F5State, MeshState, SourceStatus
-from monitor.simulate.kube_server import SimulatedKubernetes
-from monitor.state import Snapshot
-from monitor.web import Published
+from monitor.render import metrics
+from monitor.simulate.kube.server import SimulatedKubernetes
+from monitor.state.snapshot import Snapshot
+from monitor.web.server import Published
 from tests import checkdata as cd
 from tests.test_cli_monitor import running_world
 from tests.test_cli_simulate import DEMO

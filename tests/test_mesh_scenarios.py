@@ -20,14 +20,14 @@ import pytest
 import yaml
 
 from monitor.checks import run_checks, trust
-from monitor.config import Config, parse_config
+from monitor.config.schema import Config, parse_config
 from monitor.model import CheckResult, MeshState, Observed, SourceStatus
 from monitor.simulate.certgen import CertSpec, generate_all
 from monitor.simulate.httpserver import server_tls_context
-from monitor.simulate.kube_model import KubeWorld, render_kubernetes
-from monitor.simulate.kube_server import SimulatedKubernetes
+from monitor.simulate.kube.model import KubeWorld, render_kubernetes
+from monitor.simulate.kube.server import SimulatedKubernetes
 from monitor.simulate.spec import Node
-from monitor.sources.mesh import MeshSource
+from monitor.sources.mesh.source import MeshSource
 from tests.test_sim_kube_support import CA, LEAF, NOW, TOKEN
 
 CERTS = generate_all(

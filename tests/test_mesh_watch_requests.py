@@ -21,14 +21,14 @@ from typing import Any
 import httpx
 import pytest
 
-from monitor.config import load_config
+from monitor.config.schema import load_config
 from monitor.demo import DEMO_SCENARIO
 from monitor.model import MeshState, SourceStatus
 from monitor.simulate.faults import Fault
-from monitor.simulate.kube_server import SimulatedKubernetes
+from monitor.simulate.kube.server import SimulatedKubernetes
 from monitor.simulate.scenario import PatchOp, TimelineEvent
 from monitor.simulate.world import Scenario, World
-from monitor.sources.mesh import MeshSource
+from monitor.sources.mesh.source import MeshSource
 from tests.test_sim_kube_support import CA, TOKEN, linkerd, render, scenario
 from tests.test_source_mesh import FAST, cluster, mesh_config
 

@@ -19,9 +19,9 @@ from datetime import UTC, datetime, timedelta
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor import __version__, metrics
+from monitor import __version__
 from monitor.certs import CertFacts
-from monitor.cycle import configured_sources
+from monitor.daemon.cycle import configured_sources
 from monitor.model import (
     CheckResult,
     CheckState,
@@ -33,8 +33,9 @@ from monitor.model import (
     SourceStatus,
     SslCert,
 )
-from monitor.rotation import RotationPlan
-from monitor.state import ProcessStatus, PushStats, Snapshot, next_snapshot
+from monitor.render import metrics
+from monitor.rotation.plan import RotationPlan
+from monitor.state.snapshot import ProcessStatus, PushStats, Snapshot, next_snapshot
 from tests import checkdata as cd
 from tests.certhelpers import Issued
 from tests.conftest import require_tool

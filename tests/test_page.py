@@ -1,4 +1,4 @@
-"""The status page (`monitor.page`, `monitor.page_data`): sections, escaping, ages, marks.
+"""The status page (`monitor.render.page`, `monitor.render.page_data`): sections, escaping, ages, marks.
 
 The snapshots are built by hand around the healthy world of `tests.checkdata`, so every
 value on the page is known; the page counts ages and days left from `taken_at` only.
@@ -13,13 +13,13 @@ from html.parser import HTMLParser
 
 import pytest
 
-from monitor.ignore import IgnoreMatch
 from monitor.model import CaBundle, CheckState, Finding, SourceError, SourceStatus
-from monitor.page import render_page
-from monitor.page_data import age, ago, boundaries, certificate_rows, days_text
-from monitor.report import findings_document
-from monitor.rotation import AnchorRole, RotationPlan
-from monitor.state import Snapshot, TrackedFinding
+from monitor.render.findings import findings_document
+from monitor.render.page import render_page
+from monitor.render.page_data import age, ago, boundaries, certificate_rows, days_text
+from monitor.rotation.plan import AnchorRole, RotationPlan
+from monitor.state.ignore import IgnoreMatch
+from monitor.state.snapshot import Snapshot, TrackedFinding
 from tests import checkdata as cd
 
 NOW = cd.NOW

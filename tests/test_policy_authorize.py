@@ -1,5 +1,5 @@
-"""Tests for monitor.policy: who Linkerd's inbound policy admits, from objects shaped as the
-Linkerd docs show them (parsed with monitor.policy_parse)."""
+"""Tests for monitor.policy.authorize: who Linkerd's inbound policy admits, from objects shaped as the
+Linkerd docs show them (parsed with monitor.policy.parse)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.policy import (
+from monitor.policy.authorize import (
     Client,
     Decision,
     LabelSelector,
@@ -21,8 +21,8 @@ from monitor.policy import (
     port_listed,
     selects,
 )
-from monitor.policy_parse import mesh_policy
-from monitor.policy_pods import pod_info
+from monitor.policy.parse import mesh_policy
+from monitor.policy.pods import pod_info
 
 F5_ID = "f5-bigip.f5-edge.serviceaccount.identity.linkerd.cluster.local"
 F5_SPIFFE = "spiffe://cluster.local/ns/f5-edge/sa/f5-bigip"

@@ -1,4 +1,4 @@
-"""Tests for monitor.policy_parse: Linkerd policy JSON, pods, namespaces, values → dataclasses."""
+"""Tests for monitor.policy.parse: Linkerd policy JSON, pods, namespaces, values → dataclasses."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.policy import (
+from monitor.policy.authorize import (
     DEFAULT_CLUSTER_NETWORKS,
     AuthorizationPolicy,
     LabelSelector,
@@ -19,8 +19,8 @@ from monitor.policy import (
     Server,
     ServerAuthorization,
 )
-from monitor.policy_parse import mesh_policy, policy_object
-from monitor.policy_pods import cluster_defaults, namespace_defaults, pod_info
+from monitor.policy.parse import mesh_policy, policy_object
+from monitor.policy.pods import cluster_defaults, namespace_defaults, pod_info
 
 F5_ID = "f5-bigip.f5-edge.serviceaccount.identity.linkerd.cluster.local"
 

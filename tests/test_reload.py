@@ -19,13 +19,13 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor import metrics
-from monitor.config import BigIPConfig, Config, load_config
-from monitor.cycle import Monitor
-from monitor.daemon import Daemon
+from monitor.config.schema import BigIPConfig, Config, load_config
+from monitor.daemon.cycle import Monitor
+from monitor.daemon.reload import ConfigFile, plan_reload
+from monitor.daemon.serve import Daemon
 from monitor.model import F5State, MeshState, SourceStatus
-from monitor.reload import ConfigFile, plan_reload
-from monitor.web import Published
+from monitor.render import metrics
+from monitor.web.server import Published
 from tests import checkdata as cd
 from tests.test_cli_monitor import running_world
 from tests.test_cli_simulate import DEMO, ROOT

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from monitor.config import Config
-from monitor.daemon import log_rotation_changes
+from monitor.config.schema import Config
+from monitor.daemon.serve import log_rotation_changes
 from monitor.model import (
     CaBundle,
     CertManagerCertificate,
@@ -25,8 +25,8 @@ from monitor.model import (
     Observed,
     ProxyBundle,
 )
-from monitor.rotation import PHASES, RotationMemory, RotationPlan, plan_rotation, remember
-from monitor.state import Snapshot, next_snapshot
+from monitor.rotation.plan import PHASES, RotationMemory, RotationPlan, plan_rotation, remember
+from monitor.state.snapshot import Snapshot, next_snapshot
 from tests.certhelpers import CLIENT_AUTH, Issued, anchor, intermediate, key_for, leaf
 from tests.checkdata import (
     BIGIP_ID,

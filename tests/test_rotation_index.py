@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from monitor.model import ProxyBundle
-from monitor.rotation_context import PodIndex
+from monitor.rotation.context import PodIndex
 
 FPS = st.sampled_from(["a" * 64, "b" * 64, "c" * 64, "d" * 64])
 BUNDLES = st.lists(

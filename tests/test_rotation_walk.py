@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from monitor.config import load_config
-from monitor.daemon import Monitor, build_monitor
-from monitor.report import findings_document
-from monitor.rotation_report import rotation_document
+from monitor.config.schema import load_config
+from monitor.daemon.serve import Monitor, build_monitor
+from monitor.render.findings import findings_document
+from monitor.render.rotation import rotation_document
 from tests.scenario_table import (
     CASES_DIR,
     CLI,

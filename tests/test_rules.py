@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from monitor.catalogue import CHECKS_BY_FAMILY, FAMILIES, SEVERITIES
-from monitor.metrics import METRIC_NAMES
+from monitor.render.metrics import METRIC_NAMES
 from tests.conftest import require_tool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -160,7 +160,7 @@ def test_rules_use_only_exported_metrics() -> None:
     names = set(METRIC_NAMES)
     for rule in rules():
         for name in re.findall(r"\bf5_linkerd_[a-z_]+", rule["expr"]):
-            assert name in names, f"{rule.get('alert')}: {name} is not in monitor/metrics.py"
+            assert name in names, f"{rule.get('alert')}: {name} is not in monitor/render/metrics.py"
 
 
 def test_alerts_are_well_formed() -> None:

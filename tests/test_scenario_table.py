@@ -16,7 +16,7 @@ import pytest
 
 from monitor.catalogue import ALL_CHECKS, CHECKS_BY_FAMILY
 from monitor.checks import CHECKS
-from monitor.config import load_config
+from monitor.config.schema import load_config
 from tests.scenario_table import (
     BASE,
     CASES_DIR,

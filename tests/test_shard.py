@@ -1,4 +1,4 @@
-"""Sharding (`monitor.shard`): parsing `--shard`, the units and their stable assignment, the
+"""Sharding (`monitor.daemon.shard`): parsing `--shard`, the units and their stable assignment, the
 config a shard runs with, and the properties every assignment must have (a partition that
 keeps HA groups and shared boundaries together), over many random configs."""
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.config import (
+from monitor.config.schema import (
     BackendConfig,
     BigIPConfig,
     BoundaryConfig,
@@ -20,8 +20,8 @@ from monitor.config import (
     LeaderElectionConfig,
     ServiceRef,
 )
-from monitor.leader import elector_for
-from monitor.shard import (
+from monitor.daemon.leader import elector_for
+from monitor.daemon.shard import (
     Shard,
     ShardError,
     Unit,

@@ -20,11 +20,12 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor import cli, metrics
-from monitor.config import Config, load_config
-from monitor.daemon import serve
-from monitor.shard import Shard, shard_of
-from monitor.state import Snapshot
+from monitor import cli
+from monitor.config.schema import Config, load_config
+from monitor.daemon.serve import serve
+from monitor.daemon.shard import Shard, shard_of
+from monitor.render import metrics
+from monitor.state.snapshot import Snapshot
 from tests.test_cli_monitor import CLI, running_world
 from tests.test_cli_simulate import DEMO, ROOT
 from tests.waiting import free_port, wait_until

@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor import cli, metrics
-from monitor.config import BigIPConfig, Config, load_config
-from monitor.cycle import Monitor
-from monitor.daemon import Daemon
-from monitor.reload import ConfigFile
-from monitor.shard import Shard, lease_name, shard_config
-from monitor.web import Published
+from monitor import cli
+from monitor.config.schema import BigIPConfig, Config, load_config
+from monitor.daemon.cycle import Monitor
+from monitor.daemon.reload import ConfigFile
+from monitor.daemon.serve import Daemon
+from monitor.daemon.shard import Shard, lease_name, shard_config
+from monitor.render import metrics
+from monitor.web.server import Published
 from tests import checkdata as cd
 from tests.test_cli_simulate import ROOT
 from tests.test_deploy import (

@@ -17,7 +17,7 @@ import yaml
 from kubernetes import client, config, watch
 
 from monitor.simulate.faults import Fault
-from monitor.simulate.kube_server import SimulatedKubernetes
+from monitor.simulate.kube.server import SimulatedKubernetes
 from tests.test_sim_kube_support import BASE, CA, TOKEN, render, scenario, serve
 
 FORBIDDEN_GET = (
@@ -526,7 +526,7 @@ def test_withhold_by_name_allows_watches_narrowed_to_other_names(tmp_path: Path)
     """resourceNames RBAC: a list narrowed to another object's name is allowed."""
     import httpx
 
-    from monitor.simulate.kube_api import narrowed_name
+    from monitor.simulate.kube.api import narrowed_name
 
     assert narrowed_name({"fieldSelector": "metadata.name=a"}) == "a"
     assert narrowed_name({"fieldSelector": "metadata.name=a,metadata.namespace=b"}) is None

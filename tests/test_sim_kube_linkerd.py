@@ -11,7 +11,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from monitor.simulate.kube_linkerd_release import parse_release
+from monitor.simulate.kube.linkerd_release import parse_release
 from monitor.simulate.spec import Node, ScenarioError
 from tests.test_sim_kube_support import (
     CERTS,

@@ -16,8 +16,8 @@ from kubernetes import client, config
 
 from monitor.simulate.certgen import CertSpec, GeneratedCert, generate_all
 from monitor.simulate.httpserver import server_tls_context, sim_server_identity
-from monitor.simulate.kube_model import KubeWorld, render_kubernetes
-from monitor.simulate.kube_server import SimulatedKubernetes
+from monitor.simulate.kube.model import KubeWorld, render_kubernetes
+from monitor.simulate.kube.server import SimulatedKubernetes
 from monitor.simulate.spec import Node
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from monitor.config import Config, parse_config
+from monitor.config.schema import Config, parse_config
 from monitor.model import F5State, SourceStatus
 from monitor.simulate.faults import Fault
-from monitor.sources.f5 import COLLECTIONS, F5Source
+from monitor.sources.f5.source import COLLECTIONS, F5Source
 from tests.sim_helpers_bigip import PASSWORD, USER, Running, certs, render, running
 
 LOGIN = ("POST", "/mgmt/shared/authn/login")

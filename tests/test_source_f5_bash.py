@@ -10,8 +10,8 @@ import pytest
 
 from monitor.model import CaBundle, SslCert
 from monitor.sources.errors import SourceFailure, failure
-from monitor.sources.f5_bash import REFUSED_PAUSE, BashReader, certificates, decode_result
-from monitor.sources.f5_paths import (
+from monitor.sources.f5.bash import REFUSED_PAUSE, BashReader, certificates, decode_result
+from monitor.sources.f5.paths import (
     decode_path,
     encode_path,
     filestore_glob,

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import pytest
 
-from monitor.config import BackendConfig, BoundaryConfig, ServiceRef
+from monitor.config.schema import BackendConfig, BoundaryConfig, ServiceRef
 from monitor.model import (
     CertKeyChain,
     ClientSslProfile,
@@ -18,10 +18,10 @@ from monitor.model import (
     ServerSslProfile,
     Virtual,
 )
-from monitor.simulate.bigip_model import BigipWorld
-from monitor.sources.f5 import F5Source
-from monitor.sources.f5_bash import REFUSED_PAUSE
-from monitor.sources.f5_certfiles import needed
+from monitor.simulate.bigip.model import BigipWorld
+from monitor.sources.f5.bash import REFUSED_PAUSE
+from monitor.sources.f5.certfiles import needed
+from monitor.sources.f5.source import F5Source
 from tests.sim_helpers_bigip import certs, render, running
 from tests.test_source_f5 import World, make_config, no_sleep, ok, sha256, small_section
 

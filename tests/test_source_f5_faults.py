@@ -8,8 +8,8 @@ from typing import Any
 
 from monitor.simulate.faults import Fault
 from monitor.simulate.httpserver import sim_server_identity
-from monitor.sources.f5 import F5Source
-from monitor.sources.f5_exchange import MAX_ATTEMPTS
+from monitor.sources.f5.exchange import MAX_ATTEMPTS
+from monitor.sources.f5.source import F5Source
 from tests.sim_helpers_bigip import NOW, render, running
 from tests.test_source_f5 import make_config, ok, small_section, world
 

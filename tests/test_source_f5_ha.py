@@ -11,12 +11,12 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor import metrics
-from monitor.config import Config, parse_config
+from monitor.config.schema import Config, parse_config
 from monitor.model import REASONS, CheckResult, MeshState, Observed, SourceStatus
+from monitor.render import metrics
 from monitor.simulate.faults import Fault
-from monitor.sources.f5 import F5Source
-from monitor.state import KNOWN_CODES, next_snapshot
+from monitor.sources.f5.source import F5Source
+from monitor.state.snapshot import KNOWN_CODES, next_snapshot
 from tests.sim_helpers_bigip import PASSWORD, USER, render, running
 from tests.test_source_f5 import make_config, no_sleep, ok, world
 

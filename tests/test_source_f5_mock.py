@@ -11,9 +11,9 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from monitor.config import Config, parse_config
+from monitor.config.schema import Config, parse_config
 from monitor.model import F5State, SourceStatus
-from monitor.sources.f5 import COLLECTIONS, F5Source
+from monitor.sources.f5.source import COLLECTIONS, F5Source
 
 URL = "https://bigip.test:8443"
 TOKEN = "TOKENVALUE234567ABCDEFGHIJ"

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor.sources.f5 import COLLECTIONS, F5Source
-from monitor.sources.f5_exchange import MAX_ATTEMPTS, RETRIES_PER_POLL
+from monitor.sources.f5.exchange import MAX_ATTEMPTS, RETRIES_PER_POLL
+from monitor.sources.f5.source import COLLECTIONS, F5Source
 from tests.test_source_f5_mock import (
     PASSWORD,
     SYNC,

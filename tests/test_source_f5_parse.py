@@ -10,10 +10,9 @@ import pytest
 
 from monitor.model import CaBundle, ServerSslProfile, SslCert
 from monitor.sources.errors import status_reason
-from monitor.sources.f5_bundles import build_bundles
-from monitor.sources.f5_errors import exception_reason, response_text, scrub
-from monitor.sources.f5_paging import encode_query, next_url, version_of
-from monitor.sources.f5_parse import (
+from monitor.sources.f5.bundles import build_bundles
+from monitor.sources.f5.paging import encode_query, next_url, version_of
+from monitor.sources.f5.parse import (
     Malformed,
     epoch_time,
     member_port,
@@ -26,6 +25,7 @@ from monitor.sources.f5_parse import (
     parse_virtual,
     tm_options,
 )
+from monitor.sources.http_errors import exception_reason, response_text, scrub
 
 FP = "AB:" * 31 + "CD"
 V = "?ver=15.1.10.2"

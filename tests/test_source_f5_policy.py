@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from monitor.model import REASONS, CheckResult, MeshState, Observed, SourceError, SourceStatus
-from monitor.sources.f5_credentials import Credentials
-from monitor.sources.f5_exchange import (
+from monitor.sources.f5.credentials import Credentials
+from monitor.sources.f5.exchange import (
     MAX_ATTEMPTS,
     RETRIES_PER_POLL,
     Exchange,
@@ -19,9 +19,9 @@ from monitor.sources.f5_exchange import (
     poll_budget,
     retry_after,
 )
-from monitor.sources.f5_ha import parse_device, parse_sync_status, stats_details
-from monitor.sources.f5_parse import Malformed
-from monitor.state import KNOWN_CODES, next_snapshot
+from monitor.sources.f5.ha import parse_device, parse_sync_status, stats_details
+from monitor.sources.f5.parse import Malformed
+from monitor.state.snapshot import KNOWN_CODES, next_snapshot
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

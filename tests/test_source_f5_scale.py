@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 
 from bench.world import USER, Scale, paged_minimum, render
-from monitor.config import Config, parse_config
+from monitor.config.schema import Config, parse_config
 from monitor.model import F5State, SourceStatus
-from monitor.simulate.bigip_model import BigipWorld
+from monitor.simulate.bigip.model import BigipWorld
 from monitor.simulate.faults import Fault
-from monitor.sources.f5 import F5Source
+from monitor.sources.f5.source import F5Source
 from tests.sim_helpers_bigip import Running, running
 
 SCALE = Scale(virtuals=300, pools=300, members=3000, certs=200, managers=5)

@@ -18,15 +18,15 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
 
-from monitor.config import Config, parse_config
+from monitor.config.schema import Config, parse_config
 from monitor.model import MeshState, ServiceEndpoints, SourceStatus
 from monitor.simulate.faults import Fault
 from monitor.simulate.httpserver import server_tls_context, sim_server_identity
-from monitor.simulate.kube_model import KubeWorld
-from monitor.simulate.kube_server import KubeStats, SimulatedKubernetes
-from monitor.sources.kube_watch import secret_without_keys
-from monitor.sources.mesh import MeshSource
-from monitor.sources.mesh_specs import slim_pod
+from monitor.simulate.kube.model import KubeWorld
+from monitor.simulate.kube.server import KubeStats, SimulatedKubernetes
+from monitor.sources.kube.watch import secret_without_keys
+from monitor.sources.mesh.source import MeshSource
+from monitor.sources.mesh.specs import slim_pod
 from tests.test_sim_kube_support import CA, CERTS, LEAF, NOW, find, linkerd, render, scenario
 
 SHOP = ("ingress", "nginx-ingress", 443)  # a named Service port ("https"), by number

@@ -15,19 +15,19 @@ from typing import Any
 import pytest
 
 from monitor.model import SourceError
-from monitor.simulate.kube_model import KubeWorld
-from monitor.simulate.kube_select import (
+from monitor.simulate.kube.model import KubeWorld
+from monitor.simulate.kube.select import (
     fields_match,
     labels_match,
     parse_field_selector,
     parse_label_selector,
 )
-from monitor.sources.kube_watch import CollectionView, WatchSpec
-from monitor.sources.kube_watch_http import split_path
-from monitor.sources.mesh_build import build_state
-from monitor.sources.mesh_certmanager import certificate, go_duration, issuer_certificate
-from monitor.sources.mesh_discovery import version_key
-from monitor.sources.mesh_specs import Backend, Plan, PolicyKind, plan_watches
+from monitor.sources.kube.watch import CollectionView, WatchSpec
+from monitor.sources.kube.watch_http import split_path
+from monitor.sources.mesh.build import build_state
+from monitor.sources.mesh.certmanager import certificate, go_duration, issuer_certificate
+from monitor.sources.mesh.discovery import version_key
+from monitor.sources.mesh.specs import Backend, Plan, PolicyKind, plan_watches
 from tests.test_sim_kube_support import CERTS, find, linkerd, pods_of, render, scenario
 
 SHOP = Backend("ingress", "nginx-ingress", 443)

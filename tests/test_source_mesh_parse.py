@@ -14,8 +14,8 @@ from kubernetes.config.config_exception import ConfigException
 
 from monitor.model import Endpoint
 from monitor.sources.errors import SourceFailure, status_reason
-from monitor.sources.mesh_errors import api_error, client_error, read_error, transport_reason
-from monitor.sources.mesh_parse import (
+from monitor.sources.kube.errors import api_error, client_error, read_error, transport_reason
+from monitor.sources.mesh.parse import (
     PodFacts,
     SliceEndpoint,
     endpoints,
@@ -28,7 +28,7 @@ from monitor.sources.mesh_parse import (
     proxy_versions,
     slice_endpoints,
 )
-from monitor.sources.mesh_specs import pods_selector
+from monitor.sources.mesh.specs import pods_selector
 from tests.test_sim_kube_support import CERTS
 
 SERVICE = {"spec": {"ports": [{"name": "https", "port": 443}, {"name": "admin", "port": 9990}]}}

@@ -2,7 +2,7 @@
 
 Owns the proof, on the stack of tests/stack.py, that a failed poll resolves nothing that
 was wrong before it (the top comment of deploy/prometheus/rules.yaml; the certificate
-fallback of monitor/metrics_rows.py). The demo world runs with its bundle unfixed, and
+fallback of monitor/render/metrics_rows.py). The demo world runs with its bundle unfixed, and
 its timeline makes every request to bigip-a, then to bigip-b, answer 503 for
 OUTAGE_SECONDS (two events, stepped one after the other). While neither device can be
 read and Prometheus has scraped and evaluated several times:

@@ -11,9 +11,8 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor import metrics
 from monitor.certs import CertFacts, parse_pem_bundle
-from monitor.config import Config
+from monitor.config.schema import Config
 from monitor.model import (
     REASONS,
     CaBundle,
@@ -29,8 +28,9 @@ from monitor.model import (
     SourceStatus,
     SslCert,
 )
-from monitor.rotation import PHASES, RotationPlan
-from monitor.state import KNOWN_CODES, ProcessStatus, Snapshot, next_snapshot
+from monitor.render import metrics
+from monitor.rotation.plan import PHASES, RotationPlan
+from monitor.state.snapshot import KNOWN_CODES, ProcessStatus, Snapshot, next_snapshot
 from tests import checkdata as cd
 from tests.certhelpers import anchor as make_anchor
 from tests.certhelpers import intermediate

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.daemon import Monitor
+from monitor.daemon.serve import Monitor
 from monitor.model import (
     CheckResult,
     CheckState,
@@ -21,9 +21,9 @@ from monitor.model import (
     Observed,
     SourceStatus,
 )
-from monitor.rotation import RotationMemory
-from monitor.state import Seen, Snapshot, next_snapshot
-from monitor.statefile import FORMAT, dumps, load, parse, prune, save
+from monitor.rotation.plan import RotationMemory
+from monitor.state.file import FORMAT, dumps, load, parse, prune, save
+from monitor.state.snapshot import Seen, Snapshot, next_snapshot
 from tests.checkdata import SHOP_BUNDLE, bundle, config, f5, mesh
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from monitor.web import Published, WebServer
+from monitor.web.server import Published, WebServer
 from tests.test_page import snapshot
 
 PATHS = ("/", "/metrics", "/api/findings", "/api/rotation", "/healthz", "/readyz")

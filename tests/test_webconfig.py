@@ -1,4 +1,4 @@
-"""Reading `server.webConfig` (`monitor.webconfig`): the exporter-toolkit format, strictly."""
+"""Reading `server.webConfig` (`monitor.web.config`): the exporter-toolkit format, strictly."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import bcrypt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from monitor.webconfig import WebConfig, WebConfigError, load_web_config
+from monitor.web.config import WebConfig, WebConfigError, load_web_config
 from tests.test_web_tls import Pki
 
 HASH = bcrypt.hashpw(b"pw", bcrypt.gensalt(4)).decode()

@@ -35,7 +35,7 @@ from typing import Final
 
 from monitor.checks import boundary, edge, ha, routes, trust
 from monitor.checks.outcome import Check, conclude
-from monitor.config import Config
+from monitor.config.schema import Config
 from monitor.model import CheckResult, CheckState, Finding, Observed
 
 __all__ = ["CHECKS", "IMPLEMENTED", "Check", "run_checks"]

@@ -29,7 +29,7 @@ from typing import Final, Generic, TypeVar
 from monitor.catalogue import Severity
 from monitor.certs import CertFacts, normalize_fingerprint
 from monitor.checks.outcome import MESH, Evidence, Outcome, Unknown
-from monitor.config import BoundaryConfig, Config, Threshold
+from monitor.config.schema import BoundaryConfig, Config, Threshold
 from monitor.model import (
     CaBundle,
     F5State,

@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Final
 
 from monitor.certs import CertFacts
-from monitor.checks.boundary_certs import (
+from monitor.checks.boundary.certs import (
     CertFile,
     cert_file,
     earliest,
@@ -46,7 +46,7 @@ from monitor.checks.common import (
     resolve_virtual,
 )
 from monitor.checks.outcome import Check, Drift, Outcome, Unknown
-from monitor.config import BoundaryConfig, Config
+from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import ClientSslProfile, Observed
 
 

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Final
 
 from monitor.catalogue import Severity
-from monitor.config import BoundaryConfig, Config
+from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import CheckState, Finding, Observed, worst
 
 MESH: Final = ""  # the part (Finding.device) of mesh-side findings

@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor import strictyaml
+from monitor.config import strictyaml
 from monitor.simulate.certgen import KEY_TYPES, CertSpec
 from monitor.simulate.faults import Fault
 from monitor.simulate.spec import Node, ScenarioError

@@ -24,14 +24,14 @@ from typing import Any
 
 import yaml
 
-from monitor.config import ConfigError, parse_config
-from monitor.simulate.bigip_model import BigipWorld, render_bigip
-from monitor.simulate.bigip_server import SimulatedBigip
+from monitor.config.schema import ConfigError, parse_config
+from monitor.simulate.bigip.model import BigipWorld, render_bigip
+from monitor.simulate.bigip.server import SimulatedBigip
 from monitor.simulate.certgen import CertSpecError, GeneratedCert, generate_all
 from monitor.simulate.faults import Fault
 from monitor.simulate.httpserver import server_tls_context, sim_server_identity
-from monitor.simulate.kube_model import KubeWorld, render_kubernetes
-from monitor.simulate.kube_server import SimulatedKubernetes
+from monitor.simulate.kube.model import KubeWorld, render_kubernetes
+from monitor.simulate.kube.server import SimulatedKubernetes
 from monitor.simulate.scenario import (
     TimelineEvent,
     apply_patch,

@@ -46,7 +46,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- default (include "f5-linkerd-monitor.fullname" .) .Values.leaderElection.leaseName }}
 {{- end }}
 
-{{/* The Lease the monitor uses: with `shard` "i/N", the shard's own (monitor.shard.lease_name). */}}
+{{/* The Lease the monitor uses: with `shard` "i/N", the shard's own (monitor.daemon.shard.lease_name). */}}
 {{- define "f5-linkerd-monitor.shardLeaseName" -}}
 {{- $lease := include "f5-linkerd-monitor.leaseName" . }}
 {{- if .Values.shard }}

@@ -1,0 +1,48 @@
+"""The certificate core, in one import: parsing, facts, fingerprints, chain verification.
+
+Pure throughout: no I/O, no clock reads (verification takes the time as an argument),
+no logging; bad input comes back as `CertError` values, never as exceptions.
+- `monitor.certs.facts`: `CertFacts`, `CertError`, `ParsedCerts`, `cert_facts`,
+  `normalize_fingerprint`.
+- `monitor.certs.parse`: `parse_pem_bundle`, `parse_der`, `parse_any` (the PEM rules are
+  documented there).
+- `monitor.certs.chain`: `verify_chain`, `signed_by`, and Linkerd's algorithm rules.
+"""
+
+from __future__ import annotations
+
+from monitor.certs.chain import (
+    CHAIN_CODES,
+    ChainResult,
+    anchor_algorithm_problem,
+    issuer_algorithm_problem,
+    signed_by,
+    verify_chain,
+)
+from monitor.certs.facts import (
+    CERT_ERROR_CODES,
+    CertError,
+    CertFacts,
+    ParsedCerts,
+    cert_facts,
+    normalize_fingerprint,
+)
+from monitor.certs.parse import parse_any, parse_der, parse_pem_bundle
+
+__all__ = [
+    "CERT_ERROR_CODES",
+    "CHAIN_CODES",
+    "CertError",
+    "CertFacts",
+    "ChainResult",
+    "ParsedCerts",
+    "anchor_algorithm_problem",
+    "cert_facts",
+    "issuer_algorithm_problem",
+    "normalize_fingerprint",
+    "parse_any",
+    "parse_der",
+    "parse_pem_bundle",
+    "signed_by",
+    "verify_chain",
+]

@@ -1,0 +1,152 @@
+"""The certificate files a boundary's BIG-IP profiles name, as the checks can know them.
+
+Owns, for the client-certificate checks (`boundary_client`, `boundary_policy`) and the edge
+checks (`edge`):
+- `cert_file`: the certificates an ssl-cert file holds. A single certificate is known from
+  its REST fields; a bundle (a chain file) only when its members were read (a CA bundle
+  described by `ca-bundle-manager`, or a file read through util/bash); otherwise only the
+  one certificate its top-level fields describe is known, and a note says so.
+- `expiry` / `earliest`: a certificate's end date (REST `expirationDate`, else the parsed
+  PEM), and the certificate of a set that ends first: the expiry checks judge a role by the
+  earliest certificate it needs and name it in the evidence.
+- `facts_of`: the parsed certificate, or an `Unknown` that says why not: BIG-IP's REST API
+  returns certificate metadata, never the PEM, so chain and name checks need the file read
+  through util/bash (`bundleReader` bash or auto with a bash-capable role).
+- `cert_identities` / `name_covered`: the identities a certificate names (DNS SANs, SPIFFE
+  URI SANs) and TLS name matching with wildcards one label deep.
+
+Pure: no I/O, no clock reads, no logging.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.certs import CertFacts
+from monitor.checks.common import SSL_CERTS, Device, iso, member_fingerprint, short_fp
+from monitor.checks.outcome import Evidence, Unknown
+from monitor.config.schema import Config
+from monitor.model import SslCert
+
+
+@dataclass(frozen=True, slots=True)
+class CertFile:
+    """An ssl-cert file and the certificates known to be in it (file order)."""
+
+    path: str
+    certs: tuple[SslCert, ...]
+    note: str = ""  # set when only part of the file is known
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return (self.note,) if self.note else ()
+
+
+def cert_file(device: Device, path: str, role: str) -> CertFile | Unknown:
+    """The certificates of the ssl-cert file `path` (`role` words the messages: "client
+    certificate", "chain"); unknown when the ssl-cert collection or the file is missing."""
+    if unknown := device.unreadable(SSL_CERTS):
+        return unknown
+    bundle = device.state.bundles.get(path)
+    if bundle is not None and bundle.members is not None:
+        return CertFile(path, bundle.members)
+    cert = device.state.certs.get(path)
+    if cert is None:
+        return Unknown(device.name, f"{device.name}: ssl-cert {path} ({role}) not found")
+    if not cert.is_bundle:
+        return CertFile(path, (cert,))
+    note = (
+        f"{device.name}: {role} {path} is a bundle whose other certificates are unknown (its"
+        " REST fields describe one of them); only that one was checked"
+    )
+    return CertFile(path, (cert,), note)
+
+
+def expiry(cert: SslCert) -> datetime | None:
+    """When `cert` ends: BIG-IP's `expirationDate`, else the parsed PEM's notAfter."""
+    if cert.not_after is not None:
+        return cert.not_after
+    return cert.facts.not_after if cert.facts is not None else None
+
+
+def earliest(certs: Iterable[SslCert]) -> SslCert | None:
+    """The certificate that ends first among those whose end is known (first on a tie)."""
+    dated = [c for c in certs if expiry(c) is not None]
+    return min(dated, key=lambda c: expiry(c) or datetime.max) if dated else None
+
+
+def fingerprint(cert: SslCert) -> str:
+    return member_fingerprint(cert) or "unknown"
+
+
+def shown(cert: SslCert) -> str:
+    """`CN=x (sha256 ab12…, /Common/x.crt)`, or without fingerprint when BIG-IP gave none."""
+    fp = member_fingerprint(cert)
+    return f"{cert.subject} ({short_fp(fp) + ', ' if fp else ''}{cert.path})"
+
+
+def ssl_cert_evidence(prefix: str, cert: SslCert) -> Evidence:
+    end = expiry(cert)
+    return (
+        (f"{prefix}_path", cert.path),
+        (f"{prefix}_fingerprint", fingerprint(cert)),
+        (f"{prefix}_subject", cert.subject),
+        (f"{prefix}_not_after", iso(end) if end is not None else "unknown"),
+    )
+
+
+def bundle_reader(cfg: Config, device: str) -> str:
+    """The device's configured `bundleReader` (auto when the device is not configured)."""
+    return next((d.bundle_reader for d in cfg.bigip if d.name == device), "auto")
+
+
+def facts_of(
+    cfg: Config, device: Device, cert: SslCert, role: str, what: str
+) -> CertFacts | Unknown:
+    """The parsed certificate, or an Unknown naming the bundleReader: `what` is the part of
+    the check that needs the PEM ("its chain to the trust anchors", "its names")."""
+    if cert.facts is not None:
+        return cert.facts
+    reader = bundle_reader(cfg, device.name)
+    hint = (
+        "util/bash did not return it"
+        if reader == "bash"
+        else "bundleReader bash (a bash-capable role) reads it"
+    )
+    detail = (
+        f"{device.name}: {role} {cert.path}: the certificate's PEM is not readable with"
+        f" bundleReader {reader}; {what} cannot be checked from the REST fields ({hint})"
+    )
+    return Unknown(device.name, detail)
+
+
+# --- names ------------------------------------------------------------------------------------
+
+
+def cert_identities(facts: CertFacts) -> tuple[str, ...]:
+    """The mesh identities a certificate names: its DNS SANs (a Linkerd leaf has exactly
+    one, the identity), then its SPIFFE URI SANs (`spiffe://…`, Linkerd 2.15+)."""
+    spiffe = tuple(u for u in facts.uri_sans if u.lower().startswith("spiffe://"))
+    return (*facts.dns_sans, *spiffe)
+
+
+def same_identity(a: str, b: str) -> bool:
+    """DNS-style identities compare without case; SPIFFE IDs exactly."""
+    if a.lower().startswith("spiffe://") or b.lower().startswith("spiffe://"):
+        return a == b
+    return a.lower().rstrip(".") == b.lower().rstrip(".")
+
+
+def name_covered(pattern: str, name: str) -> bool:
+    """Whether a certificate name (`pattern`, a SAN) covers the TLS name `name`: equal
+    without case, or `*.rest` covering exactly one more label (`a.rest`, not `a.b.rest` nor
+    `rest`). A wildcard `name` is covered only by the same wildcard."""
+    pattern, name = pattern.lower().rstrip("."), name.lower().rstrip(".")
+    if pattern == name:
+        return True
+    if not pattern.startswith("*.") or name.startswith("*."):
+        return False
+    label, _, rest = name.partition(".")
+    return bool(label) and rest == pattern[2:]

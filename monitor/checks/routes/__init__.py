@@ -1,0 +1,22 @@
+"""TODO."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from monitor.checks.outcome import MESH_TLS, Check
+from monitor.checks.routes import members, mesh
+from monitor.checks.routes.virtual import virtual_disabled, virtual_missing, virtual_pool_mismatch
+
+__all__ = ["CHECKS"]
+
+CHECKS: Final[tuple[Check, ...]] = (
+    Check("virtual_missing", virtual_missing),
+    Check("virtual_disabled", virtual_disabled),
+    Check("virtual_pool_mismatch", virtual_pool_mismatch),
+    Check("pool_member_missing", members.pool_member_missing),
+    Check("pool_member_extra", members.pool_member_extra),
+    Check("pool_member_port_mismatch", members.pool_member_port_mismatch),
+    Check("pool_member_unmeshed", mesh.pool_member_unmeshed, MESH_TLS),
+    Check("open_onramp", mesh.open_onramp, mesh.PLAINTEXT),
+)

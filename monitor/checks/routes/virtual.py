@@ -1,0 +1,107 @@
+"""Route checks: does BIG-IP send the boundary's traffic to exactly its backend's ready pods?
+
+Owns the `routes` family (DESIGN section 5) and its registry `CHECKS`, in catalogue order.
+This module holds the checks of the boundary's virtual server, on each device (every
+boundary mode; object: the virtual's path; critical):
+- `virtual_missing`: the virtual is absent from a completely read `ltm/virtual`;
+- `virtual_disabled`: the virtual exists but is disabled;
+- `virtual_pool_mismatch`: with `pool` set in the expected state, the virtual must use that
+  pool (the member checks compare `pool`, which would then get none of the virtual's
+  traffic); without it the virtual's pool is the boundary's pool by definition: pass — once
+  the virtual is read (an unreadable or absent virtual is unknown, as for
+  `virtual_disabled`: a poll that read nothing passes nothing).
+The others live beside it: `routes_members.py` (`pool_member_missing`, `pool_member_extra`,
+`pool_member_port_mismatch`) and `routes_mesh.py` (`pool_member_unmeshed` on mesh-tls
+boundaries, `open_onramp` on plaintext ones).
+
+Pure: no I/O, no clock reads, no logging.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from monitor.checks.common import VIRTUALS, Device, per_device, resolve_virtual
+from monitor.checks.outcome import PASS, Drift, Outcome, Unknown
+from monitor.config.schema import BoundaryConfig, Config
+from monitor.model import Observed, Virtual
+
+
+def _virtual_evidence(virtual: Virtual) -> tuple[tuple[str, str], ...]:
+    return (
+        ("virtual", virtual.path),
+        ("destination", virtual.destination),
+        ("state", "enabled" if virtual.enabled else "disabled"),
+        ("pool", virtual.pool or "none"),
+    )
+
+
+def virtual_missing(
+    cfg: Config, boundary: BoundaryConfig, observed: Observed, now: datetime
+) -> Outcome:
+    """The boundary's virtual must exist on every device."""
+
+    def on_device(device: Device) -> Outcome:
+        if unknown := device.unreadable(VIRTUALS):
+            return Outcome(unknowns=(unknown,))
+        if boundary.virtual in device.state.virtuals:
+            return PASS
+        message = (
+            f"{device.name}: virtual {boundary.virtual} does not exist: this device serves no"
+            f" traffic for boundary {boundary.name} — create it (or check the controller that"
+            " manages it, or the virtual named in the expected state)"
+        )
+        evidence = (
+            ("virtual", boundary.virtual),
+            ("virtuals_read", str(len(device.state.virtuals))),
+        )
+        return Outcome(drifts=(Drift("critical", boundary.virtual, message, evidence),))
+
+    return per_device(boundary, observed, on_device)
+
+
+def virtual_disabled(
+    cfg: Config, boundary: BoundaryConfig, observed: Observed, now: datetime
+) -> Outcome:
+    """The boundary's virtual must be enabled."""
+
+    def on_device(device: Device) -> Outcome:
+        virtual = resolve_virtual(boundary, device)
+        if isinstance(virtual, Unknown):
+            return Outcome(unknowns=(virtual,))
+        if virtual.enabled:
+            return PASS
+        message = (
+            f"{device.name}: virtual {virtual.path} is disabled: this device serves no traffic"
+            f" for boundary {boundary.name} — enable it (tmsh modify ltm virtual {virtual.path}"
+            " enabled) if it should serve"
+        )
+        drift = Drift("critical", virtual.path, message, _virtual_evidence(virtual))
+        return Outcome(drifts=(drift,))
+
+    return per_device(boundary, observed, on_device)
+
+
+def virtual_pool_mismatch(
+    cfg: Config, boundary: BoundaryConfig, observed: Observed, now: datetime
+) -> Outcome:
+    """With `pool` set, the virtual must send its traffic to that pool; without it, the
+    virtual's pool is the boundary's by definition (pass once the virtual is read)."""
+    expected = boundary.pool
+
+    def on_device(device: Device) -> Outcome:
+        virtual = resolve_virtual(boundary, device)
+        if isinstance(virtual, Unknown):
+            return Outcome(unknowns=(virtual,))
+        if expected is None or virtual.pool == expected:
+            return PASS
+        uses = f"uses pool {virtual.pool}" if virtual.pool else "has no pool"
+        message = (
+            f"{device.name}: virtual {virtual.path} {uses}, but the expected state names pool"
+            f" {expected}: the pool the member checks compare gets none of its traffic — point"
+            " the virtual at it, or correct pool in the expected state"
+        )
+        evidence = (*_virtual_evidence(virtual), ("expected_pool", expected))
+        return Outcome(drifts=(Drift("critical", virtual.path, message, evidence),))
+
+    return per_device(boundary, observed, on_device)

@@ -1,0 +1,139 @@
+"""What the mesh-side trust checks share: their inputs, and who signs the issuer.
+
+Owns, for `trust.py` and the `trust_*.py` modules:
+- The mesh inputs of the trust family, each returned as the value or an `Unknown` naming
+  it. An input is unknown when its `MeshState` field is None or when its field name is
+  listed in `MeshState.unknown` (the source read it only in part).
+- Where the trust anchors live, worded for messages (the trust-roots ConfigMap, or on
+  Linkerd 2.10 `identityTrustAnchorsPEM` in `linkerd-config`) and as a finding object.
+- `issuing_anchors`: the anchors that sign the current issuer, by signature (never by
+  name: Linkerd's own test issuer has the same subject as its anchor). The issuer itself
+  counts when it is byte-identical to an anchor (`linkerd install` without certificates).
+- Small evidence helpers: fingerprint lists and bounded name lists.
+
+Pure: no I/O, no clock reads, no logging.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+from monitor.certs import CertFacts, signed_by
+from monitor.checks.common import KUBERNETES, anchors_or_unknown
+from monitor.checks.outcome import MESH, Unknown
+from monitor.config.schema import Config
+from monitor.model import CertManagerCertificate, Issuer, MeshState, ProxyBundle
+
+TRUST_ROOTS: Final = "linkerd-identity-trust-roots"
+LINKERD_CONFIG: Final = "linkerd-config"
+ISSUER_SECRET: Final = "linkerd-identity-issuer"
+LIST_LIMIT: Final = 20  # names shown in one evidence value before "and N more"
+
+
+def listed_unknown(mesh: MeshState, name: str) -> bool:
+    """True when the source says it could not read the `MeshState` field `name`."""
+    return name in mesh.unknown
+
+
+def mesh_anchors(mesh: MeshState) -> tuple[CertFacts, ...] | Unknown:
+    """The trust anchors, each once (first occurrence kept)."""
+    if listed_unknown(mesh, "anchors"):
+        return Unknown(MESH, f"{KUBERNETES}: trust anchors unknown")
+    return anchors_or_unknown(mesh)
+
+
+def mesh_issuer(mesh: MeshState) -> Issuer | Unknown:
+    if mesh.issuer is None or listed_unknown(mesh, "issuer"):
+        return Unknown(MESH, f"{KUBERNETES}: identity issuer unknown")
+    return mesh.issuer
+
+
+def config_anchors(mesh: MeshState) -> tuple[CertFacts, ...] | Unknown:
+    """The copy of the anchors in `linkerd-config` values (`identityTrustAnchorsPEM`)."""
+    if mesh.config_anchors is None or listed_unknown(mesh, "config_anchors"):
+        detail = f"{KUBERNETES}: identityTrustAnchorsPEM in {LINKERD_CONFIG} values unknown"
+        return Unknown(MESH, detail)
+    return mesh.config_anchors
+
+
+def proxies(mesh: MeshState) -> tuple[ProxyBundle, ...] | Unknown:
+    """The meshed pods' frozen bundles, each pod once (first occurrence kept)."""
+    if mesh.proxies is None or listed_unknown(mesh, "proxies"):
+        return Unknown(MESH, f"{KUBERNETES}: trust bundles of the meshed pods unknown")
+    first: dict[str, ProxyBundle] = {}
+    for proxy in mesh.proxies:
+        first.setdefault(proxy.pod, proxy)
+    return tuple(first.values())
+
+
+def cert_manager(mesh: MeshState) -> CertManagerCertificate | Unknown | None:
+    """The cert-manager Certificate that renews the issuer; None when there is none."""
+    if listed_unknown(mesh, "issuer_certificate"):
+        detail = f"{KUBERNETES}: cert-manager Certificate of the identity issuer unknown"
+        return Unknown(MESH, detail)
+    return mesh.issuer_certificate
+
+
+def on_linkerd_config(mesh: MeshState) -> bool:
+    """The anchors were read from `linkerd-config` itself (Linkerd 2.10: no trust-roots
+    ConfigMap, so there is one copy only)."""
+    return mesh.anchors_from.endswith(f"/{LINKERD_CONFIG}")
+
+
+def roots_object(cfg: Config, mesh: MeshState) -> str:
+    """`namespace/name` of the object the anchors were read from."""
+    return mesh.anchors_from or f"{cfg.mesh.linkerd_namespace}/{TRUST_ROOTS}"
+
+
+def roots_where(cfg: Config, mesh: MeshState) -> str:
+    """`ConfigMap linkerd/linkerd-identity-trust-roots`, or on Linkerd 2.10
+    `identityTrustAnchorsPEM in ConfigMap linkerd/linkerd-config`."""
+    where = f"ConfigMap {roots_object(cfg, mesh)}"
+    return f"identityTrustAnchorsPEM in {where}" if on_linkerd_config(mesh) else where
+
+
+def issuer_secret(cfg: Config, mesh: MeshState) -> str:
+    return f"Secret {mesh.issuer_from or f'{cfg.mesh.linkerd_namespace}/{ISSUER_SECRET}'}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _signed(child: CertFacts, parent: CertFacts) -> bool:
+    """`signed_by`, remembered: every boundary asks the same questions each cycle."""
+    return child.der != parent.der and signed_by(child, parent)
+
+
+def direct_signer(issuer: Issuer, anchors: Sequence[CertFacts]) -> CertFacts | None:
+    """The certificate (an intermediate from the issuer's PEM, else an anchor) whose key
+    signed the issuer; the issuer itself when it is one of the anchors; else None."""
+    cert = issuer.cert
+    if any(a.der == cert.der for a in anchors):
+        return cert
+    for candidate in (*issuer.chain, *anchors):
+        if _signed(cert, candidate):
+            return candidate
+    return None
+
+
+def issuing_anchors(issuer: Issuer, anchors: Sequence[CertFacts]) -> tuple[CertFacts, ...]:
+    """The anchors the issuer hangs from: the issuer itself when it is an anchor, and every
+    anchor that signed the issuer or one of the intermediates in its PEM."""
+    path = (issuer.cert, *issuer.chain)
+    found: list[CertFacts] = []
+    for anchor in anchors:
+        if anchor.der == issuer.cert.der or any(_signed(c, anchor) for c in path):
+            found.append(anchor)
+    return tuple(found)
+
+
+def fingerprints(certs: Iterable[CertFacts]) -> str:
+    """Comma-separated SHA-256 fingerprints, for evidence."""
+    return ",".join(c.fingerprint_sha256 for c in certs)
+
+
+def bounded(names: Sequence[str], limit: int = LIST_LIMIT) -> str:
+    """`a, b, c` with at most `limit` names, then `and N more`."""
+    shown = ", ".join(names[:limit])
+    rest = len(names) - limit
+    return f"{shown} and {rest} more" if rest > 0 else shown

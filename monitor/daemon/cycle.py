@@ -1,0 +1,282 @@
+"""One poll-check-publish cycle: `Monitor`, and `check_once` for the one-shot commands.
+
+`Monitor.cycle` polls the BIG-IP devices and Kubernetes concurrently, runs the pure
+checks, plans the trust-anchor rotation (`monitor.rotation.plan`, pure), advances the state
+store (which applies the ignore rules), hands the snapshot to its `publish` callback,
+writes the state file when one is configured (`state.file`), and logs one line.
+`Monitor.reconfigure` swaps in a reloaded config, rebuilding only the sources whose
+settings changed (`monitor.daemon.reload.plan_reload`). The daemon around it (scheduling,
+leadership, reloads, HTTP) is `monitor.daemon.serve`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from monitor.checks import run_checks
+from monitor.config.schema import BigIPConfig, Config
+from monitor.daemon.reload import ReloadPlan, plan_reload
+from monitor.model import F5State, MeshState, Observed, SourceStatus
+from monitor.rotation.plan import plan_rotation, remember
+from monitor.state.file import load, save
+from monitor.state.snapshot import Snapshot, StateStore
+
+log = logging.getLogger("f5_linkerd_monitor")
+
+
+class F5Poller(Protocol):
+    name: str
+
+    def poll(self) -> tuple[F5State | None, SourceStatus]: ...
+
+    def close(self) -> None: ...
+
+
+class MeshPoller(Protocol):
+    def poll(self) -> tuple[MeshState, SourceStatus]: ...
+
+    def close(self) -> None: ...
+
+
+Clock = Callable[[], datetime]
+MakeF5 = Callable[[BigIPConfig, Config], F5Poller]
+MakeMesh = Callable[[Config], MeshPoller]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def real_f5(device: BigIPConfig, cfg: Config) -> F5Poller:
+    from monitor.sources.f5.source import F5Source
+
+    return F5Source(device, cfg)
+
+
+def real_mesh(cfg: Config) -> MeshPoller:
+    from monitor.sources.mesh.source import MeshSource
+
+    return MeshSource(cfg)
+
+
+def configured_sources(cfg: Config) -> tuple[tuple[str, str], ...]:
+    """(kind, name) of every source `cfg` polls, in poll order."""
+    return (*(("bigip", d.name) for d in cfg.bigip), ("kubernetes", "kubernetes"))
+
+
+class Monitor:
+    """One configured monitor: its sources, its state, and what it publishes."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        f5: Sequence[F5Poller],
+        mesh: MeshPoller,
+        clock: Clock = utc_now,
+        publish: Callable[[Snapshot], None] = lambda snapshot: None,
+        state_file: Path | None = None,
+        persist: bool = True,
+        *,
+        make_f5: MakeF5 = real_f5,
+        make_mesh: MakeMesh = real_mesh,
+    ) -> None:
+        """`state_file`: read at start; written after each cycle when `persist` (the daemon;
+        `check` and `rotation` only read it). `make_f5`, `make_mesh` build the sources a
+        reload adds or rebuilds."""
+        self.cfg = cfg
+        self._f5 = tuple(f5)
+        self._mesh = mesh
+        self._clock = clock
+        self._publish = publish
+        self._make_f5, self._make_mesh = make_f5, make_mesh
+        self.store = StateStore()
+        self._pool = ThreadPoolExecutor(max_workers=len(self._f5) + 1, thread_name_prefix="poll")
+        self._state_file = state_file
+        self._persist_wanted = persist
+        self._persist = persist and state_file is not None
+        self._save_failing = False
+        self._expired_logged: set[int] = set()
+        restored = load(state_file, clock()) if state_file is not None else None
+        if restored is not None and restored.warning:
+            log.warning(restored.warning)
+        elif restored is not None and restored.taken_at is not None:
+            log.info(
+                "state file %s: %d remembered findings from %s",
+                state_file,
+                len(restored.seen),
+                restored.taken_at.isoformat(),
+            )
+        self._restored = restored.seen if restored is not None else None
+        self._rotation_memory = restored.rotation if restored is not None else None
+
+    def cycle(self) -> Snapshot:
+        started = time.monotonic()
+        mesh_future = self._pool.submit(self._mesh.poll)
+        f5_futures = [(poller.name, self._pool.submit(poller.poll)) for poller in self._f5]
+        states: dict[str, F5State] = {}
+        statuses: list[SourceStatus] = []
+        for name, future in f5_futures:
+            state, status = future.result()
+            statuses.append(status)
+            if state is not None:
+                states[name] = state
+        mesh_state, mesh_status = mesh_future.result()
+        statuses.append(mesh_status)
+        observed = Observed(f5=states, mesh=mesh_state, sources=tuple(statuses))
+        now = self._clock()
+        result = run_checks(self.cfg, observed, now)
+        self._rotation_memory = remember(self._rotation_memory, observed, now)
+        previous = self.store.current()
+        snapshot = self.store.advance(
+            observed,
+            result,
+            now,
+            time.monotonic() - started,
+            ignore=self.cfg.ignore,
+            restored=self._restored,
+            rotation=plan_rotation(self.cfg, observed, self._rotation_memory),
+            rotation_memory=self._rotation_memory,
+            config=self.cfg,
+        )
+        self._publish(snapshot)
+        log.info(cycle_line(snapshot))
+        log_rotation_changes(previous, snapshot)
+        self._log_expired_ignores(snapshot)
+        self._save(snapshot)
+        return snapshot
+
+    def reconfigure(self, cfg: Config) -> ReloadPlan:
+        """Run with `cfg` from the next cycle on (not during one: the caller serializes);
+        only the sources whose settings changed are closed and built again."""
+        plan = plan_reload(self.cfg, cfg)
+        by_name = {poller.name: poller for poller in self._f5}
+        for name in (*plan.rebuilt, *plan.removed):
+            by_name.pop(name).close()
+        for name in (*plan.rebuilt, *plan.added):
+            by_name[name] = self._make_f5(cfg.device(name), cfg)
+        self._f5 = tuple(by_name[device.name] for device in cfg.bigip)
+        if plan.mesh:
+            self._mesh.close()
+            self._mesh = self._make_mesh(cfg)
+        if plan.added or plan.removed:
+            old, self._pool = self._pool, ThreadPoolExecutor(len(self._f5) + 1, "poll")
+            old.shutdown(wait=False)
+        self._state_file = cfg.state.file
+        self._persist = self._persist_wanted and cfg.state.file is not None
+        self.cfg = cfg
+        return plan
+
+    def _log_expired_ignores(self, snapshot: Snapshot) -> None:
+        """Once per rule and process: an ignore rule whose `until` passed matches again."""
+        for tracked in snapshot.findings:
+            match = tracked.ignore
+            if match is None or match.active or match.rule in self._expired_logged:
+                continue
+            self._expired_logged.add(match.rule)
+            until = match.until.isoformat() if match.until else "?"
+            f = tracked.finding
+            log.warning(
+                "ignore[%d] (%s) expired on %s: %s on %s %s is reported again",
+                match.rule,
+                match.reason,
+                until,
+                f.check,
+                f.boundary,
+                f.object,
+            )
+
+    def _save(self, snapshot: Snapshot) -> None:
+        if not self._persist or self._state_file is None:
+            return
+        try:
+            save(self._state_file, snapshot)
+        except OSError as err:
+            if not self._save_failing:
+                log.warning(
+                    "cannot write state file %s (%s); first-seen times will not survive a"
+                    " restart until it can be written",
+                    self._state_file,
+                    err.strerror or err,
+                )
+            self._save_failing = True
+            return
+        if self._save_failing:
+            log.info("state file %s written again", self._state_file)
+        self._save_failing = False
+
+    def safe_cycle(self) -> None:
+        """A cycle for the scheduler: a bug in one cycle is logged, the next one still runs."""
+        try:
+            self.cycle()
+        except Exception:
+            log.exception("cycle failed unexpectedly; the next cycle will run as scheduled")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for poller in self._f5:
+            poller.close()
+        self._mesh.close()
+
+
+def cycle_line(snapshot: Snapshot) -> str:
+    counts = snapshot.counts()
+    unknown = sum(1 for s in snapshot.states if s.state == "unknown")
+    down = [
+        f"{s.source} ({', '.join(sorted({e.reason for e in s.errors})) or 'down'})"
+        for s in snapshot.sources
+        if not s.up
+    ]
+    return (
+        f"cycle {snapshot.cycle} done in {snapshot.duration_seconds:.2f}s: "
+        f"{counts['critical']} critical, {counts['warning']} warning, {unknown} unknown; "
+        f"sources down: {', '.join(down) if down else 'none'}"
+    )
+
+
+def log_rotation_changes(previous: Snapshot | None, snapshot: Snapshot) -> None:
+    """One line when a boundary's rotation phase changes (on the first cycle: unless it is
+    `steady`), naming the next step; `broken` as a warning."""
+    before = {p.boundary: p.phase for p in previous.rotation} if previous else {}
+    for plan in snapshot.rotation:
+        was = before.get(plan.boundary)
+        if was == plan.phase or (was is None and plan.phase == "steady"):
+            continue
+        level = logging.WARNING if plan.phase == "broken" else logging.INFO
+        log.log(
+            level,
+            "rotation: boundary %s is %s%s; next: %s",
+            plan.boundary,
+            plan.phase,
+            f" (was {was})" if was else "",
+            plan.next_steps[0] if plan.next_steps else "nothing",
+        )
+
+
+def build_monitor(
+    cfg: Config, publish: Callable[[Snapshot], None] = lambda s: None, persist: bool = True
+) -> Monitor:
+    """A Monitor with the real sources for `cfg` (`persist`: write the state file)."""
+    return Monitor(
+        cfg,
+        [real_f5(device, cfg) for device in cfg.bigip],
+        real_mesh(cfg),
+        publish=publish,
+        state_file=cfg.state.file,
+        persist=persist,
+    )
+
+
+def check_once(cfg: Config) -> Snapshot:
+    """One cycle with the real sources, then close them (tokens deleted): `check` and
+    `rotation`. The state file is read, never written."""
+    monitor = build_monitor(cfg, persist=False)
+    try:
+        return monitor.cycle()
+    finally:
+        monitor.close()

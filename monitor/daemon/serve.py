@@ -1,0 +1,353 @@
+"""The daemon: schedule the cycles, follow leadership and config reloads, serve HTTP.
+
+`serve` runs `Daemon.tick` on an APScheduler 3 interval job (coalesced, never two at
+once): the tick reloads the config file when it changed (`monitor.daemon.reload`), then, on the
+leader only (`monitor.daemon.leader`; always without leader election), runs one cycle of the
+`Monitor` (`monitor.daemon.cycle`). A follower keeps no sources open and publishes no snapshot:
+its `/metrics` has build info, `f5_linkerd_leader 0` and the reload gauges, and its
+`/api/findings` is empty; a replica that loses leadership withdraws its snapshot at once
+and starts afresh (state file, counters at 0) when it leads again. Every publication
+renders the exposition text once, with the process status (`ProcessStatus`); with
+`alertmanager:` configured, the leader's snapshots also go to `monitor.alerts.push`. SIGHUP
+reloads the config at once; SIGTERM/SIGINT stop the daemon cleanly (the lease released).
+With `--shard i/N` (`monitor.daemon.shard`) the daemon runs on the shard's part of the config, at
+start and after every reload, and competes for the shard's own Lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Protocol
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from monitor.alerts.push import AlertPusher
+from monitor.config.schema import Config, ConfigError
+from monitor.daemon.cycle import (
+    Clock,
+    F5Poller,
+    MeshPoller,
+    Monitor,
+    build_monitor,
+    check_once,
+    configured_sources,
+    cycle_line,
+    log_rotation_changes,
+    utc_now,
+)
+from monitor.daemon.reload import ConfigFile, plan_reload
+from monitor.daemon.shard import Shard, describe, shard_config
+from monitor.render import metrics
+from monitor.state.snapshot import ProcessStatus, PushStats, Snapshot
+from monitor.web.server import Published, WebServer
+
+__all__ = [
+    "Daemon",
+    "F5Poller",
+    "MeshPoller",
+    "Monitor",
+    "build_monitor",
+    "check_once",
+    "cycle_line",
+    "log_rotation_changes",
+    "log_shard",
+    "serve",
+    "stop_on_signals",
+]
+
+log = logging.getLogger("f5_linkerd_monitor")
+
+
+class Leadership(Protocol):
+    """`monitor.daemon.leader.LeaseElector` as the daemon sees it."""
+
+    holder: str  # the lease holder last seen
+
+    @property
+    def is_leader(self) -> bool: ...
+
+
+class Daemon:
+    """What `serve` runs (module docstring): the config in force, the monitor while this
+    replica leads, and what is published. `tick`, `reload` and `follow` serialize on one
+    lock; `leadership_changed` and the monitor's publications only take the short
+    publication lock, so the elector's thread never waits for a cycle."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        publish: Callable[[Published], None],
+        *,
+        config_file: ConfigFile | None = None,
+        leadership: Leadership | None = None,
+        build: Callable[[Config, Callable[[Snapshot], None]], Monitor] = build_monitor,
+        on_cycle: Callable[[Snapshot], None] | None = None,
+        reschedule: Callable[[float], None] = lambda seconds: None,
+        clock: Clock = utc_now,
+        push_stats: Callable[[], PushStats] | None = None,
+        shard: Shard | None = None,
+    ) -> None:
+        """`cfg`: with `shard`, already the shard's part (`shard_config`); a reloaded
+        config is cut down the same way."""
+        self.cfg = cfg
+        self.shard = shard
+        self._publish, self._on_cycle, self._reschedule = publish, on_cycle, reschedule
+        self._file, self.leadership, self._build = config_file, leadership, build
+        self._started = clock()
+        self._push_stats = push_stats
+        self._lock = threading.Lock()  # cycles, reloads, starting and stopping the monitor
+        self._out = threading.Lock()  # publications
+        self.monitor: Monitor | None = None
+
+    def leading(self) -> bool:
+        return self.leadership is None or self.leadership.is_leader
+
+    def status(self) -> ProcessStatus:
+        leading = self.leading()
+        return ProcessStatus(
+            sources=configured_sources(self.cfg) if leading else (),
+            leader=leading,
+            leader_election=self.leadership is not None,
+            holder=self.leadership.holder if self.leadership is not None else "",
+            reload_successful=self._file.successful if self._file else True,
+            reload_success_at=self._file.success_at if self._file else self._started,
+            poll_interval=self.cfg.poll.interval.total_seconds(),
+            push=self._push_stats() if self._push_stats is not None else None,
+        )
+
+    def tick(self) -> None:
+        """The scheduled job: reload a changed config file; on the leader, one cycle."""
+        with self._lock:
+            self._reload(force=False)
+            if not self.leading():
+                self._stop_monitor("not the leader")
+                return
+            if self.monitor is None:
+                self.monitor = self._build(self.cfg, self._cycled)
+            self.monitor.safe_cycle()
+
+    def reload(self) -> None:
+        """SIGHUP: load the config file now (waits for a running cycle)."""
+        with self._lock:
+            self._reload(force=True)
+
+    def follow(self) -> None:
+        """Leadership lost: close the sources, forget the state (waits for a running cycle)
+        and publish the follower's view."""
+        with self._lock:
+            if not self.leading():
+                self._stop_monitor("not the leader")
+        self.republish()
+
+    def leadership_changed(self, leading: bool) -> None:
+        """From the elector's thread: publish the new view at once (never blocks long)."""
+        del leading  # `leading()` says it, time-checked
+        self.republish()
+
+    def republish(self) -> None:
+        monitor = self.monitor
+        with self._out:
+            current = monitor.store.current() if monitor is not None else None
+            self._emit(current if self.leading() else None)
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop_monitor("")
+
+    def _cycled(self, snapshot: Snapshot) -> None:
+        """The monitor's publication: dropped when leadership was lost during the cycle."""
+        with self._out:
+            if not self.leading():
+                return
+            self._emit(snapshot)
+        if self._on_cycle is not None:
+            self._on_cycle(snapshot)
+
+    def _emit(self, snapshot: Snapshot | None) -> None:
+        status = self.status()
+        if snapshot is not None:
+            self._publish(Published.of(replace(snapshot, process=status)))
+        elif not status.leader:
+            self._publish(Published.follower(metrics.render(None, status), status.holder))
+        else:  # a leader before its first cycle
+            self._publish(replace(Published.of(None), metrics=metrics.render(None, status)))
+
+    def _stop_monitor(self, why: str) -> None:
+        if self.monitor is not None:
+            self.monitor.close()
+            self.monitor = None
+            if why:
+                log.info("stopped polling (%s); the published snapshot is withdrawn", why)
+
+    def _reload(self, force: bool) -> None:
+        if self._file is None:
+            return
+        was_ok = self._file.successful
+        cfg = self._file.check(force)
+        if cfg is None:
+            if was_ok != self._file.successful:
+                self.republish()
+            return
+        if self.shard is not None:
+            cfg = shard_config(cfg, self.shard)
+        old = self.cfg
+        plan = self.monitor.reconfigure(cfg) if self.monitor else plan_reload(old, cfg)
+        self.cfg = cfg
+        log.info("config reloaded from %s: %s", self._file.path, plan.summary())
+        if self.shard is not None and _owned(old) != _owned(cfg):
+            log_shard(cfg, self.shard)
+        if plan.restart:
+            log.warning("config: %s changed; restart to apply", " and ".join(plan.restart))
+        if plan.interval:
+            self._reschedule(cfg.poll.interval.total_seconds())
+        self.republish()
+
+
+def _owned(cfg: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return tuple(d.name for d in cfg.bigip), tuple(b.name for b in cfg.boundaries)
+
+
+def log_shard(cfg: Config, shard: Shard) -> None:
+    """One line on what the shard owns (`cfg`: its part); a warning when it owns no boundary."""
+    log.info(describe(cfg, shard))
+    if not cfg.boundaries:
+        log.warning("shard %s has nothing to check: no boundary's devices hash to it", shard)
+
+
+def serve(
+    cfg: Config,
+    stop: threading.Event | None = None,
+    on_cycle: Callable[[Snapshot], None] | None = None,
+    config_path: Path | None = None,
+    shard: Shard | None = None,
+) -> int:
+    """Run until SIGTERM/SIGINT (or `stop` is set); returns the exit code.
+
+    `config_path`: the file `cfg` came from, reloaded on SIGHUP and when it changes.
+    `shard`: run only this shard's part of `cfg` (and of every reloaded config)."""
+    from monitor.daemon.leader import elector_for
+
+    if shard is not None:
+        cfg = shard_config(cfg, shard)
+        log_shard(cfg, shard)
+    stop = stop or threading.Event()
+    wake = threading.Event()
+    hup = threading.Event()
+
+    def changed(leading: bool) -> None:  # from the elector's thread
+        daemon.leadership_changed(leading)
+        wake.set()
+
+    elector = elector_for(cfg, changed) if cfg.leader_election.enabled else None
+    if isinstance(elector, str):
+        log.error("leader election: %s", elector)
+        return 2
+    try:
+        web = WebServer(cfg.server.listen, cfg.server.web_config)
+    except ConfigError as err:
+        log.error("server.webConfig: %s", err)
+        return 2
+    except OSError as err:
+        log.error("cannot listen on %s: %s", cfg.server.listen, err)
+        return 1
+    stop_on_signals(stop, hup, wake)
+    scheduler = BackgroundScheduler(timezone=UTC)
+    pusher = AlertPusher(cfg.alertmanager) if cfg.alertmanager is not None else None
+
+    def cycled(snapshot: Snapshot) -> None:  # the leader's cycles only
+        if pusher is not None:
+            pusher.submit(snapshot)
+        if on_cycle is not None:
+            on_cycle(snapshot)
+
+    daemon = Daemon(
+        cfg,
+        web.publish,
+        config_file=ConfigFile(config_path) if config_path is not None else None,
+        leadership=elector,
+        on_cycle=cycled,
+        reschedule=lambda seconds: scheduler.reschedule_job(
+            "cycle", trigger="interval", seconds=seconds
+        ),
+        push_stats=pusher.stats if pusher is not None else None,
+        shard=shard,
+    )
+    daemon.republish()
+    web.start()
+    log.info(
+        "serving on %s (metrics at /metrics); polling every %ss%s",
+        cfg.server.listen,
+        int(cfg.poll.interval.total_seconds()),
+        f" while leading (lease {elector.where}, identity {elector.identity})" if elector else "",
+    )
+    scheduler.add_job(
+        daemon.tick,
+        "interval",
+        seconds=cfg.poll.interval.total_seconds(),
+        next_run_time=datetime.now(UTC),
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+        id="cycle",
+    )
+    scheduler.start()
+    elector_stop = threading.Event()
+    elector_thread = None
+    if elector is not None:
+        elector_thread = threading.Thread(
+            target=elector.run, args=(elector_stop,), name="leader", daemon=True
+        )
+        elector_thread.start()
+    leading = daemon.leading()
+    try:
+        while not stop.is_set():
+            wake.wait(0.5)
+            wake.clear()
+            if hup.is_set():
+                hup.clear()
+                daemon.reload()
+            if daemon.leading() != leading:
+                leading = not leading
+                if leading:  # poll now rather than at the next interval
+                    scheduler.modify_job("cycle", next_run_time=datetime.now(UTC))
+                else:
+                    daemon.follow()
+    finally:
+        log.info("stopping")
+        scheduler.shutdown(wait=True)
+        if pusher is not None:
+            pusher.close()
+        daemon.close()
+        elector_stop.set()
+        if elector_thread is not None:
+            elector_thread.join(timeout=15)
+        web.stop()
+    return 0
+
+
+def stop_on_signals(
+    stop: threading.Event, hup: threading.Event | None = None, wake: threading.Event | None = None
+) -> None:
+    """SIGTERM and SIGINT set `stop`; SIGHUP sets `hup` (when given); both set `wake`.
+    Only the main thread can install handlers: elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        del frame
+        log.info("received %s", signal.Signals(signum).name)
+        (hup if signum == signal.SIGHUP and hup is not None else stop).set()
+        if wake is not None:
+            wake.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    if hup is not None:
+        signal.signal(signal.SIGHUP, handler)

@@ -1,0 +1,386 @@
+"""The simulated BIG-IP devices on the wire: one HTTPS server per device.
+
+Serves iControl REST as the real devices do (research/f5.md): token and basic
+authentication with restjavad-shaped 401s, read-only `/mgmt/tm` collections,
+objects, subcollections and stats documents (`bigip_query`), the `util/bash`
+certificate reader (`bigip_bash`), and injected faults.  Faults apply to every
+request, login included:
+
+| fault        | what the client sees                                                        |
+|--------------|-----------------------------------------------------------------------------|
+| http503      | 503, restjavad shape, "There is an active asynchronous task executing."     |
+| http500html  | 500, Jetty's HTML page "Error 500 AsyncContext timeout", text/html          |
+| latency      | the normal response after `delay` seconds                                   |
+| reset        | a TCP RST instead of a response                                             |
+| truncate     | the normal status with the first half of the JSON body (a complete HTTP     |
+|              | response whose Content-Length matches: the client gets invalid JSON)        |
+| expireTokens | (on inject) every live token of the device is gone: 401 on next use         |
+
+`update()` swaps in a re-rendered world atomically per device; tokens survive.
+Writes (POST/PUT/PATCH/DELETE below /mgmt/tm other than util/bash) get 405: the
+monitor must never change a BIG-IP.  `BigipWorld.faults` are NOT armed here; the
+world orchestrator injects them after `start()`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import itertools
+import json
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from monitor.simulate.bigip.auth import AuthError, TokenStore, login_json
+from monitor.simulate.bigip.bash import BashRefused, run_bash
+from monitor.simulate.bigip.links import iso_time, restjavad_error
+from monitor.simulate.bigip.model import BigipWorld, DeviceConfig
+from monitor.simulate.bigip.query import (
+    QueryError,
+    Snapshot,
+    build_snapshot,
+    collection_body,
+    object_body,
+    parse_query,
+    resolve,
+)
+from monitor.simulate.faults import REQUEST_FAULTS, Fault, FaultPlan
+from monitor.simulate.httpserver import SimHandler, SimServer
+
+JETTY_500 = (
+    "<html>\n<head>\n"
+    '<meta http-equiv="Content-Type" content="text/html;charset=ISO-8859-1"/>\n'
+    "<title>Error 500 AsyncContext timeout</title>\n</head>\n"
+    "<body><h2>HTTP ERROR 500</h2>\n<p>Problem accessing {path}. Reason:\n"
+    "<pre>    AsyncContext timeout</pre></p><hr>"
+    '<a href="http://eclipse.org/jetty">Powered by Jetty:// 9.2.22.v20170606</a><hr/>\n'
+    "</body>\n</html>\n"
+)
+Response = tuple[int, Any, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class RequestStats:
+    """What one device has been asked (counted before faults apply)."""
+
+    total: int
+    by_endpoint: dict[tuple[str, str], int]  # (method, path without query) → count
+    max_in_flight: int
+    in_flight: int
+    live_tokens: int
+
+
+@dataclass
+class _Device:
+    name: str
+    snapshot: Snapshot
+    tokens: TokenStore
+    plan: FaultPlan
+    server: SimServer | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    total: int = 0
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    op_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(2_000_001))
+
+    def begin(self, method: str, path: str) -> None:
+        with self.lock:
+            self.total += 1
+            key = (method, path)
+            self.counts[key] = self.counts.get(key, 0) + 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def end(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
+
+class SimulatedBigip:
+    """The BIG-IP devices of a scenario, each on its own 127.0.0.1 HTTPS port."""
+
+    def __init__(
+        self, world: BigipWorld, tls: ssl.SSLContext, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._world = world
+        self._tls = tls
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._started = False
+        self._devices = {name: self._new_device(cfg) for name, cfg in world.devices.items()}
+
+    @property
+    def world(self) -> BigipWorld:
+        return self._world
+
+    def _new_device(self, cfg: DeviceConfig) -> _Device:
+        return _Device(
+            cfg.name, build_snapshot(cfg, None, ""), TokenStore(self._clock), FaultPlan(self._clock)
+        )
+
+    def _serve(self, device: _Device) -> None:
+        handler = type(
+            f"BigipHandler_{device.name}", (_Handler,), {"device": device, "owner": self}
+        )
+        device.server = SimServer(handler, self._tls)
+        device.server.start()
+
+    def start(self) -> None:
+        with self._lock:
+            for device in self._devices.values():
+                self._serve(device)
+            self._started = True
+
+    def stop(self) -> None:
+        with self._lock:
+            servers = [d.server for d in self._devices.values() if d.server is not None]
+            for device in self._devices.values():
+                device.server = None
+            self._started = False
+        stoppers = [threading.Thread(target=s.stop) for s in servers]  # in parallel
+        for t in stoppers:
+            t.start()
+        for t in stoppers:
+            t.join()
+
+    def url(self, device: str) -> str:
+        server = self._device(device).server
+        if server is None:
+            raise RuntimeError("the simulated BIG-IP is not running (call start() first)")
+        return server.url
+
+    def update(self, world: BigipWorld) -> None:
+        """Serve a re-rendered world; changed objects get generation+1, tokens survive."""
+        now_iso = iso_time(datetime.fromtimestamp(self._clock(), UTC))
+        with self._lock:
+            for name in list(self._devices):
+                if name not in world.devices:
+                    gone = self._devices.pop(name)
+                    if gone.server is not None:
+                        gone.server.stop()
+            for name, cfg in world.devices.items():
+                device = self._devices.get(name)
+                if device is None:
+                    device = self._devices[name] = self._new_device(cfg)
+                    if self._started:
+                        self._serve(device)
+                else:
+                    device.snapshot = build_snapshot(cfg, device.snapshot, now_iso)
+            self._world = world
+
+    def inject(self, fault: Fault) -> None:
+        device = self._device(fault.target)
+        if fault.type == "expireTokens":
+            device.tokens.expire_all()
+        elif fault.type in REQUEST_FAULTS:
+            device.plan.arm(fault)
+        else:
+            raise ValueError(f"fault {fault.type} does not apply to a BIG-IP")
+
+    def stats(self, device: str) -> RequestStats:
+        d = self._device(device)
+        with d.lock:
+            return RequestStats(
+                d.total, dict(d.counts), d.max_in_flight, d.in_flight, d.tokens.live()
+            )
+
+    def _device(self, name: str) -> _Device:
+        try:
+            return self._devices[name]
+        except KeyError:
+            raise ValueError(f'no simulated BIG-IP device "{name}"') from None
+
+
+class _Handler(SimHandler):
+    device: ClassVar[_Device]
+    owner: ClassVar[SimulatedBigip]
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    @property
+    def _ip(self) -> str:
+        return str(self.client_address[0])
+
+    def _error(self, status: int, message: str) -> Response:
+        return status, restjavad_error(status, message, self._ip, next(self.device.op_ids)), {}
+
+    def _handle(self, method: str) -> None:
+        device = self.device
+        url = urlsplit(self.path)
+        device.begin(method, url.path)
+        try:
+            body = self.read_body()
+            fault = device.plan.take()
+            if fault is not None and fault.type == "reset":
+                self.reset_connection()
+                return
+            if fault is not None and fault.type == "http500html":
+                page = JETTY_500.format(path=url.path).encode("latin-1")
+                self.send_bytes(500, page, content_type="text/html;charset=iso-8859-1")
+                return
+            if fault is not None and fault.type == "latency":
+                time.sleep(fault.delay)
+            if fault is not None and fault.type == "http503":
+                status, payload, headers = self._error(
+                    503, "There is an active asynchronous task executing."
+                )
+            else:
+                status, payload, headers = self._route(method, url.path, url.query, body)
+            data = json.dumps(payload, separators=(",", ":")).encode()
+            if fault is not None and fault.type == "truncate":
+                data = data[: len(data) // 2]
+            self.send_bytes(status, data, headers=headers)
+        finally:
+            device.end()
+
+    def _route(self, method: str, path: str, query: str, body: bytes) -> Response:
+        if path == "/mgmt/shared/authn/login":
+            return self._login(body) if method == "POST" else self._error(405, "Method not allowed")
+        user = self._authenticate(path)
+        if not isinstance(user, str):
+            return user
+        if path.startswith("/mgmt/shared/authz/tokens/"):
+            return self._token(method, path.rsplit("/", 1)[-1], user, body)
+        if path == "/mgmt/tm/util/bash":
+            return self._bash(method, user, body)
+        if path.startswith("/mgmt/tm/"):
+            if method != "GET":
+                return self._error(
+                    405, f"Method {method} not allowed: the simulated BIG-IP is read-only"
+                )
+            return self._get(path.removeprefix("/mgmt/tm/"), query)
+        return self._not_registered(path)
+
+    def _not_registered(self, path: str) -> Response:
+        return self._error(
+            404,
+            f"URI path {path} not registered.  Please verify URI is supported and wait "
+            "for /available suffix to be responsive.",
+        )
+
+    def _json(self, body: bytes) -> Any:
+        try:
+            return json.loads(body or b"null")
+        except ValueError:
+            return None
+
+    def _login(self, body: bytes) -> Response:
+        req = self._json(body)
+        creds = self.owner.world.credentials
+        ok = (
+            isinstance(req, dict)
+            and isinstance(req.get("username"), str)
+            and isinstance(req.get("password"), str)
+            and req.get("loginProviderName", "tmos") == "tmos"
+            and hmac.compare_digest(req["username"].encode(), creds.username.encode())
+            and hmac.compare_digest(req["password"].encode(), creds.password.encode())
+        )
+        if not ok:
+            return self._error(401, "Authentication failed.")
+        try:
+            token = self.device.tokens.login(
+                creds.username, self._ip, self.owner.world.token_timeout
+            )
+        except AuthError as err:
+            return self._error(err.status, err.message)
+        return 200, login_json(creds.username, token), {}
+
+    def _authenticate(self, path: str) -> str | Response:
+        token = self.headers.get("X-F5-Auth-Token")
+        if token:
+            user = self.device.tokens.user_of(token)
+            return user if user is not None else self._error(401, "X-F5-Auth-Token does not exist.")
+        auth = self.headers.get("Authorization") or ""
+        if auth[:6].lower() == "basic ":
+            creds = self.owner.world.credentials
+            try:
+                user, _, password = base64.b64decode(auth[6:].strip()).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                user, password = "", ""
+            if hmac.compare_digest(user.encode(), creds.username.encode()) and hmac.compare_digest(
+                password.encode(), creds.password.encode()
+            ):
+                return user
+            status, payload, _ = self._error(401, "Authentication failed.")
+            return status, payload, {"WWW-Authenticate": 'Basic realm="Enterprise Manager"'}
+        return self._error(
+            401,
+            "Authorization failed: no user authentication header or token detected. "
+            f"Uri:http://localhost:8100{path} Referrer:{self._ip} Sender:{self._ip}",
+        )
+
+    def _token(self, method: str, value: str, user: str, body: bytes) -> Response:
+        tokens = self.device.tokens
+        try:
+            if method == "GET":
+                return 200, tokens.get(value, user), {}
+            if method == "PATCH":
+                return 200, tokens.patch(value, user, self._json(body)), {}
+            if method == "DELETE":
+                return 200, tokens.delete(value, user), {}
+        except AuthError as err:
+            return self._error(err.status, err.message)
+        return self._error(405, f"Method {method} not allowed")
+
+    def _bash(self, method: str, user: str, body: bytes) -> Response:
+        snap = self.device.snapshot
+        if method != "POST":
+            return self._error(405, f"Method {method} not allowed")
+        if not snap.config.bash_allowed:
+            return self._error(
+                401,
+                f"Authorization failed: user=https://localhost/mgmt/shared/authz/users/{user} "
+                "resource=/mgmt/tm/util/bash verb=POST uri:http://localhost:8100/mgmt/tm/util/bash "
+                f"referrer:{self._ip} sender:{self._ip}",
+            )
+        try:
+            return 200, run_bash(self._json(body), snap.config.filestore), {}
+        except BashRefused as err:
+            return (
+                400,
+                {"code": 400, "message": str(err), "errorStack": [], "apiError": 26214401},
+                {},
+            )
+
+    def _get(self, tm_path: str, query: str) -> Response:
+        snap = self.device.snapshot  # one consistent snapshot for the whole request
+        version = snap.config.version
+        try:
+            q = parse_query(query)
+        except QueryError as err:
+            return 400, {"code": 400, "message": str(err), "errorStack": [], "apiError": 1}, {}
+        target = resolve(snap, tm_path)
+        if target.kind == "stats":
+            return 200, snap.config.stats[target.path], {}
+        if target.kind == "collection":
+            return 200, collection_body(snap, target.path, q, version), {}
+        if target.kind == "object" and target.item is not None:
+            return 200, object_body(snap, target.item, q), {}
+        if target.kind == "missing":
+            return (
+                404,
+                {"code": 404, "message": target.message, "errorStack": [], "apiError": 3},
+                {},
+            )
+        return self._not_registered(f"/mgmt/tm/{tm_path}")

@@ -1,0 +1,393 @@
+"""Kubernetes API request semantics over the store, independent of HTTP.
+
+Owns what the apiserver answers: path parsing into (resource, version, namespace,
+name), `Status` errors with the real messages (NotFound, Forbidden from missing
+RBAC, Conflict, AlreadyExists, Expired, BadRequest, MethodNotAllowed), LIST with
+label/field selectors, `limit`/`continue` paging over a consistent snapshot, GET,
+the lease writes leader election needs, and the event filtering of WATCH (a
+MODIFIED object that stops matching a selector is DELETED for that watch).  Lists of
+built-in types carry no apiVersion/kind on their items, custom resources' lists do.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from monitor.simulate.kube.model import WithholdRule
+from monitor.simulate.kube.resources import ApiResource, ResourceIndex
+from monitor.simulate.kube.select import (
+    FieldTerm,
+    Requirement,
+    SelectorError,
+    fields_match,
+    labels_match,
+    parse_field_selector,
+    parse_label_selector,
+)
+from monitor.simulate.kube.store import Change, Conflict, Expired, KubeStore, Obj, stamp
+
+CONTINUE_EXPIRED = (
+    "The provided continue parameter is too old to display a consistent list result. You can "
+    "start a new list without the continue parameter, or use the continue token in this "
+    "response to retrieve the remainder of the results. Continuing with the provided token "
+    "results in an inconsistent list - objects that were created, modified, or deleted between "
+    "the time the first chunk was returned and now may show up in the list."
+)
+
+
+def status_doc(
+    code: int, reason: str, message: str, details: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success" if code < 400 else "Failure",
+    }
+    if message:
+        out["message"] = message
+    if reason:
+        out["reason"] = reason
+    out["details"] = dict(details or {})
+    out["code"] = code
+    return out
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        code: int,
+        reason: str,
+        message: str,
+        details: Mapping[str, Any] | None = None,
+        continue_token: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code, self.reason, self.message = code, reason, message
+        self.details = dict(details or {})
+        self.continue_token = continue_token
+
+    def status(self) -> dict[str, Any]:
+        doc = status_doc(self.code, self.reason, self.message, self.details)
+        if not self.details:
+            del doc["details"]
+        if self.continue_token:
+            doc["metadata"] = {"continue": self.continue_token}
+        return doc
+
+
+def _details(res: ApiResource, name: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if name:
+        out["name"] = name
+    if res.group:
+        out["group"] = res.group
+    out["kind"] = res.plural
+    return out
+
+
+def not_found(res: ApiResource, name: str) -> ApiError:
+    return ApiError(404, "NotFound", f'{res.group_resource} "{name}" not found',
+                    _details(res, name))  # fmt: skip
+
+
+NOT_SERVED = ApiError(404, "NotFound", "the server could not find the requested resource", {})
+METHOD_NOT_ALLOWED = ApiError(
+    405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {}
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    resource: ApiResource
+    version: str
+    namespace: str | None
+    name: str | None
+
+
+def parse_path(parts: Sequence[str], index: ResourceIndex) -> Target:
+    """`api/v1/...` or `apis/<group>/<version>/...` split on `/`; NOT_SERVED when unknown."""
+    if parts[0] == "api" and len(parts) >= 3:
+        group, version, rest = "", parts[1], list(parts[2:])
+    elif parts[0] == "apis" and len(parts) >= 4:
+        group, version, rest = parts[1], parts[2], list(parts[3:])
+    else:
+        raise NOT_SERVED
+    namespace = None
+    if rest[0] == "namespaces" and len(rest) >= 3:
+        namespace, rest = rest[1], rest[2:]
+    if len(rest) > 2:
+        raise NOT_SERVED  # subresources are not simulated
+    res = index.find(group, version, rest[0])
+    if res is None or (namespace is not None and not res.namespaced):
+        raise NOT_SERVED
+    name = rest[1] if len(rest) == 2 else None
+    if namespace is None and res.namespaced and name is not None:
+        raise NOT_SERVED
+    return Target(res, version, namespace, name)
+
+
+def forbidden(user: str, verb: str, target: Target, name: str | None) -> ApiError:
+    res = target.resource
+    subject = f'{res.group_resource} "{name}"' if name else res.group_resource
+    namespace = target.namespace
+    if res.plural == "namespaces" and name:
+        namespace = name  # the apiserver authorizes a namespace in its own namespace
+    scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+    message = (
+        f'{subject} is forbidden: User "{user}" cannot {verb} resource "{res.plural}" '
+        f'in API group "{res.group}" {scope}'
+    )
+    return ApiError(403, "Forbidden", message, _details(res, name))
+
+
+def check_access(
+    rules: Sequence[WithholdRule], user: str, verb: str, target: Target, name: str | None
+) -> None:
+    """Raise Forbidden when a withhold rule covers the request (see docs/scenario.md)."""
+    res = target.resource
+    for rule in rules:
+        if rule.resource != res.plural or rule.group != res.group:
+            continue
+        scoped = res.namespaced and rule.namespace is not None and target.namespace is not None
+        if scoped and rule.namespace != target.namespace:
+            continue
+        if rule.name is not None and name is not None and rule.name != name:
+            continue  # a name-narrowed request for another object (resourceNames RBAC)
+        raise forbidden(user, verb, target, name)
+
+
+def narrowed_name(query: Mapping[str, str]) -> str | None:
+    """The object a list/watch is narrowed to by `fieldSelector=metadata.name=X`.
+
+    The apiserver authorizes such a request against RBAC `resourceNames` as if it named X.
+    """
+    terms = [t.strip() for t in query.get("fieldSelector", "").split(",") if t.strip()]
+    if len(terms) == 1:
+        key, sep, value = terms[0].partition("=")
+        if sep and key == "metadata.name" and value and not value.startswith("="):
+            return value
+    return None
+
+
+def present(obj: Obj, res: ApiResource, version: str, item: bool = False) -> Obj:
+    """The object as served under `version`; typed list items carry no apiVersion/kind."""
+    if item and res.builtin:
+        return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+    return {"apiVersion": res.api_version(version), "kind": res.kind,
+            **{k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}}  # fmt: skip
+
+
+def _sort_key(obj: Obj) -> str:
+    meta = obj["metadata"]
+    return f"{meta.get('namespace', '')}/{meta['name']}"
+
+
+def encode_continue(rv: int, start: str) -> str:
+    blob = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": start}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(blob.encode()).decode().rstrip("=")
+
+
+def decode_continue(token: str) -> tuple[int, str]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        doc = json.loads(raw)
+        return int(doc["rv"]), str(doc["start"])
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise ApiError(400, "BadRequest", "continue key is not valid: incorrect encoded start "
+                       "resourceVersion (version meta.k8s.io/v1)") from None  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Selection:
+    namespace: str | None
+    labels: tuple[Requirement, ...]
+    fields: tuple[FieldTerm, ...]
+
+    def matches(self, obj: Obj) -> bool:
+        meta = obj.get("metadata") or {}
+        if self.namespace is not None and meta.get("namespace") != self.namespace:
+            return False
+        return labels_match(self.labels, meta.get("labels")) and fields_match(self.fields, obj)
+
+
+def selection(target: Target, query: Mapping[str, str]) -> Selection:
+    try:
+        labels = parse_label_selector(query.get("labelSelector"))
+        fields = parse_field_selector(query.get("fieldSelector"), target.resource.selectable_fields)
+    except SelectorError as err:
+        raise ApiError(400, "BadRequest", str(err)) from None
+    return Selection(target.namespace, labels, fields)
+
+
+def _int(query: Mapping[str, str], name: str) -> int | None:
+    text = query.get(name)
+    if text in (None, ""):
+        return None
+    try:
+        return int(str(text))
+    except ValueError:
+        raise ApiError(400, "BadRequest", f'{name}: Invalid value: "{text}"') from None
+
+
+def list_objects(store: KubeStore, target: Target, query: Mapping[str, str]) -> Obj:
+    res = target.resource
+    sel = selection(target, query)
+    limit = _int(query, "limit") or 0
+    resource = (res.group, res.plural)
+    start = ""
+    token = query.get("continue")
+    if token:
+        rv, start = decode_continue(token)
+        try:
+            objs = store.list_at(resource, rv)
+        except Expired:
+            fresh = encode_continue(store.rv, start)
+            raise ApiError(410, "Expired", CONTINUE_EXPIRED, continue_token=fresh) from None
+    elif query.get("resourceVersionMatch") == "Exact" and _int(query, "resourceVersion"):
+        rv = _int(query, "resourceVersion") or 0
+        try:
+            objs = store.list_at(resource, rv)
+        except Expired:
+            raise ApiError(410, "Expired", "The resourceVersion for the provided list is too "
+                           "old.") from None  # fmt: skip
+    else:
+        rv, objs = store.snapshot(resource)
+    matched = [o for o in objs if _sort_key(o) >= start and sel.matches(o)]
+    meta: dict[str, Any] = {"resourceVersion": str(rv)}
+    if limit and len(matched) > limit:
+        rest = len(matched) - limit
+        matched = matched[:limit]
+        meta["continue"] = encode_continue(rv, _sort_key(matched[-1]) + "\x00")
+        if not sel.labels and not sel.fields:
+            meta["remainingItemCount"] = rest
+    return {
+        "kind": f"{res.kind}List",
+        "apiVersion": res.api_version(target.version),
+        "metadata": meta,
+        "items": [present(o, res, target.version, item=True) for o in matched],
+    }
+
+
+def get_object(store: KubeStore, target: Target) -> Obj:
+    res, name = target.resource, str(target.name)
+    obj = store.get((res.group, res.plural, target.namespace or "", name))
+    if obj is None:
+        raise not_found(res, name)
+    return present(obj, res, target.version)
+
+
+def _body(raw: bytes) -> Obj:
+    try:
+        obj = json.loads(raw or b"null")
+    except ValueError as err:
+        message = f"couldn't get version/kind; json parse error: {err}"
+        raise ApiError(400, "BadRequest", message) from None
+    if not isinstance(obj, dict):
+        raise ApiError(400, "BadRequest", "couldn't get version/kind; json parse error")
+    return obj
+
+
+def write_object(
+    store: KubeStore, target: Target, verb: str, raw: bytes, created_at: str
+) -> tuple[int, Obj]:
+    """create / update / delete of a writable resource (Lease): (HTTP code, response)."""
+    res = target.resource
+    if not res.writable:
+        raise METHOD_NOT_ALLOWED
+    ns = target.namespace or ""
+    if verb == "delete":
+        obj = store.delete((res.group, res.plural, ns, str(target.name)))
+        if obj is None:
+            raise not_found(res, str(target.name))
+        details = {**_details(res, target.name), "uid": obj["metadata"].get("uid")}
+        return 200, status_doc(200, "", "", details)
+    body = _body(raw)
+    meta = dict(body.get("metadata") or {})
+    if body.get("kind") not in (None, res.kind):
+        raise ApiError(400, "BadRequest", f"the body kind {body.get('kind')} is not {res.kind}")
+    if meta.get("namespace") not in (None, "", ns):
+        raise ApiError(400, "BadRequest", "the namespace of the provided object does not match "
+                       "the namespace sent on the request")  # fmt: skip
+    if verb == "create":
+        name = meta.get("name") or ""
+        if not name and meta.get("generateName"):
+            name = f"{meta['generateName']}{uuid.uuid4().hex[:5]}"
+        if not name:
+            cause = {"reason": "FieldValueRequired", "field": "metadata.name",
+                     "message": "Required value: name or generateName is required"}  # fmt: skip
+            raise ApiError(
+                422, "Invalid",
+                f'{res.kind}.{res.group} "" is invalid: metadata.name: Required value: '
+                "name or generateName is required",
+                {"group": res.group, "kind": res.kind, "causes": [cause]},
+            )  # fmt: skip
+        meta.pop("resourceVersion", None)
+        meta.update(name=name, namespace=ns, uid=str(uuid.uuid4()), creationTimestamp=created_at)
+        obj = {**body, "apiVersion": res.api_version(target.version), "kind": res.kind,
+               "metadata": meta}  # fmt: skip
+        created = store.create((res.group, res.plural, ns, name), obj)
+        if created is None:
+            raise ApiError(409, "AlreadyExists", f'{res.group_resource} "{name}" already exists',
+                           _details(res, name))  # fmt: skip
+        return 201, present(created, res, target.version)
+    name = str(target.name)
+    if meta.get("name") not in (None, name):
+        raise ApiError(400, "BadRequest", f"the name of the object ({meta.get('name')}) does "
+                       f"not match the name on the URL ({name})")  # fmt: skip
+    expected = meta.pop("resourceVersion", None)
+    meta.update(name=name, namespace=ns)
+    obj = {**body, "apiVersion": res.api_version(target.version), "kind": res.kind,
+           "metadata": meta}  # fmt: skip
+    try:
+        updated = store.update((res.group, res.plural, ns, name), obj, expected)
+    except Conflict:
+        raise ApiError(
+            409, "Conflict",
+            f'Operation cannot be fulfilled on {res.group_resource} "{name}": the object has '
+            "been modified; please apply your changes to the latest version and try again",
+            _details(res, name),
+        ) from None  # fmt: skip
+    if updated is None:
+        raise not_found(res, name)
+    return 200, present(updated, res, target.version)
+
+
+def watch_event(change: Change, target: Target, sel: Selection) -> Obj | None:
+    """The event one watch sees for a change, after its namespace and selectors."""
+    res, version = target.resource, target.version
+    now_matches = change.type != "DELETED" and sel.matches(change.obj)
+    was = change.prev is not None and sel.matches(change.prev)
+    if change.type == "DELETED":
+        kind, obj = ("DELETED", change.obj) if was else (None, None)
+    elif now_matches:
+        kind, obj = ("MODIFIED" if was else "ADDED"), change.obj
+    elif was and change.prev is not None:
+        kind, obj = "DELETED", stamp(change.prev, change.rv)
+    else:
+        return None
+    if kind is None or obj is None:
+        return None
+    return {"type": kind, "object": present(obj, res, version)}
+
+
+def expired_event(err: Expired) -> Obj:
+    return {"type": "ERROR", "object": status_doc(410, "Expired", str(err))}
+
+
+def bookmark(target: Target, rv: int) -> Obj:
+    res = target.resource
+    return {
+        "type": "BOOKMARK",
+        "object": {
+            "kind": res.kind,
+            "apiVersion": res.api_version(target.version),
+            "metadata": {"resourceVersion": str(rv), "creationTimestamp": None},
+        },
+    }

@@ -1,0 +1,390 @@
+"""The HTTP side of one BIG-IP device: token or basic auth, and every request.
+
+Owns the one `httpx.Client` of a device (created on first use and kept for keep-alive;
+TLS verified against `caFile` unless `insecure`), the semaphore that keeps at most
+`f5Concurrency` requests in flight (a retry waits outside it), and iControl REST
+authentication (research/f5.md §1). Budget, retries and counting are the poll's
+`Exchange` (`f5_exchange`).
+
+Token auth:
+- `POST /mgmt/shared/authn/login` with the configured `loginProviderName` (default
+  `tmos`); the token is kept across polls while it will outlive the next one (renewed
+  when less than max(60 s, the poll budget) of its `timeout` is left, by the injected
+  clock). A token renewed early is deleted, so one replica holds one live token per
+  device. `logout()` deletes the current one.
+- A 401 whose message names a user (`Authorization failed: user=…`) is a denial of that
+  resource (RBAC): the token is fine and is not renewed. Any other 401 (`X-F5-Auth-Token
+  does not exist.`) costs one re-login per poll, shared by the requests that met it, and
+  each of them is sent once more; the replaced token is deleted unless the device said
+  it no longer exists.
+- 400 `… maximum active login tokens` at login: the user's 100 tokens are held by other
+  clients; reported as `auth_failed` saying so.
+- Tokens are not PATCHed to live longer: a token that outlives its process (a crash, a
+  SIGKILL) keeps one of the user's 100 slots until it expires, so the default 1,200 s
+  is kept and a re-login every ~19 minutes is the price.
+Basic auth: `Authorization: Basic` on every request; a 401 is `auth_failed`.
+
+Secrets: the password and the token live only in `Credentials` / `_Token`, whose reprs
+hide them; every message built here is scrubbed of both.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from monitor.config.schema import BigIPConfig
+from monitor.model import SourceError
+from monitor.sources.errors import SourceFailure, failure, status_reason
+from monitor.sources.f5.exchange import RETRY_REASONS, RETRY_STATUSES, Exchange
+from monitor.sources.http_errors import exception_reason, exception_text, response_text, scrub
+
+log = logging.getLogger("f5_linkerd_monitor.f5")
+
+LOGIN_PATH = "/mgmt/shared/authn/login"
+TOKENS_PATH = "/mgmt/shared/authz/tokens/"
+TOKEN_MARGIN = 60.0  # at least: renew this long before the token's own expiry
+DEFAULT_TOKEN_TIMEOUT = 1200
+TOKEN_LIMIT_TEXT = "maximum active login tokens"
+LOGIN_RETRY_REASONS = frozenset({"connect_error"})
+# After one of these, the device's other requests of the poll are not sent.
+FATAL = frozenset({"connect_error", "tls_error", "auth_failed"})
+_EXCEPTION_WORDS = {
+    "timeout": "timed out",
+    "connect_error": "cannot connect",
+    "tls_error": "TLS failure",
+    "protocol_error": "broken response",
+}
+
+
+@dataclass(slots=True)
+class _Token:
+    value: str = field(repr=False)
+    username: str
+    expires_at: float  # when to renew it, by the injected clock
+    dies_at: float  # when the device forgets it
+
+
+def is_denial(response: httpx.Response) -> bool:
+    """A 401 that denies a resource to a known user (RBAC), not a bad token or password."""
+    return response_text(response).startswith("Authorization failed: user=")
+
+
+class F5Client:
+    """Requests to one device, authenticated, bounded, retried and counted."""
+
+    def __init__(
+        self,
+        device: BigIPConfig,
+        timeout: float,
+        concurrency: int,
+        transport: httpx.BaseTransport | None,
+        clock: Callable[[], float],
+        budget: float = 0.0,
+    ) -> None:
+        self.device = device
+        self._timeout = timeout
+        self._concurrency = concurrency
+        self._transport = transport
+        self._clock = clock
+        self._margin = max(TOKEN_MARGIN, budget)
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._auth_lock = threading.Lock()
+        self._http: httpx.Client | None = None
+        self._token: _Token | None = None
+
+    def __repr__(self) -> str:
+        return f"F5Client(device={self.device.name!r}, url={self.device.url!r})"
+
+    # -- setup ---------------------------------------------------------------------------
+
+    def _client(self) -> httpx.Client:
+        if self._http is None:
+            self._http = httpx.Client(
+                base_url=self.device.url,
+                verify=self._verify(),
+                timeout=self._timeout,
+                transport=self._transport,
+                limits=httpx.Limits(
+                    max_connections=self._concurrency,
+                    max_keepalive_connections=self._concurrency,
+                ),
+                headers={"Accept": "application/json"},
+                follow_redirects=False,
+            )
+        return self._http
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        if self.device.insecure:
+            return False
+        ca_file = self.device.ca_file
+        try:
+            return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+        except (OSError, ssl.SSLError) as err:
+            why = getattr(err, "strerror", None) or str(err) or type(err).__name__
+            raise failure(
+                "tls_error", f"{self.device.name}: cannot load caFile {ca_file}: {why}"
+            ) from None
+
+    def prepare(self, ex: Exchange) -> None:
+        """Make the client and, for token auth, a valid token; SourceFailure if impossible."""
+        self._client()
+        if self.device.auth_type != "token":
+            return
+        with self._auth_lock:
+            old = self._token
+            same_user = old is not None and old.username == ex.creds.username
+            if old is not None and same_user and self._clock() < old.expires_at:
+                return
+            if old is not None:
+                ex.old_tokens.add(old.value)
+            self._token = self._login(ex)
+        if old is not None and self._clock() < old.dies_at:
+            # renewed early, or the username changed: the old one is still live; it may
+            # delete itself (a token can always delete its own), so one live token remains
+            self._delete(ex, old.value, old.value)
+
+    # -- one request ---------------------------------------------------------------------
+
+    def _secrets(self, ex: Exchange | None) -> tuple[str, ...]:
+        token = self._token.value if self._token else ""
+        return (token, ex.creds.password, *ex.old_tokens) if ex else (token,)
+
+    def _send(
+        self, ex: Exchange, method: str, url: str, what: str, target: str, **kwargs: Any
+    ) -> httpx.Response:
+        """One attempt, within the poll's budget; SourceFailure without a response."""
+        name = self.device.name
+        if ex.fatal is not None:
+            raise failure(
+                ex.fatal.reason,
+                f"{name}: {what} not read: gave up after {ex.fatal.reason} on an earlier request",
+                target,
+            )
+        with self._slots:
+            left = ex.remaining()
+            if left <= 0:
+                raise failure(
+                    "timeout",
+                    f"{name}: {what} not read: the poll's time budget ({ex.budget:g}s) ran out",
+                    target,
+                )
+            try:
+                response = self._client().request(
+                    method, url, timeout=min(self._timeout, left), **kwargs
+                )
+            except (httpx.HTTPError, OSError) as err:
+                ex.count("error")
+                reason = exception_reason(err)
+                text = scrub(exception_text(err), self._secrets(ex))
+                words = _EXCEPTION_WORDS.get(reason, reason)
+                raise failure(reason, f"{name}: {what}: {words}: {text}", target) from None
+        ex.count(str(response.status_code))
+        return response
+
+    def _attempts(
+        self,
+        ex: Exchange,
+        method: str,
+        url: str,
+        what: str,
+        target: str,
+        retry: frozenset[str] = RETRY_REASONS,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """`_send`, retried after transient faults (see f5_exchange); `retry`: the
+        transport failures that may be retried."""
+        attempt = 1
+        while True:
+            try:
+                response = self._send(ex, method, url, what, target, **kwargs)
+            except SourceFailure as err:
+                if err.reason in retry and ex.wait_to_retry(attempt):
+                    log.debug("%s: retrying %s after %s", self.device.name, what, err.reason)
+                    attempt += 1
+                    continue
+                if err.reason in FATAL:
+                    ex.give_up(err.error)
+                raise
+            if response.status_code in RETRY_STATUSES and ex.wait_to_retry(attempt, response):
+                log.debug(
+                    "%s: retrying %s after HTTP %s", self.device.name, what, response.status_code
+                )
+                attempt += 1
+                continue
+            return response
+
+    def _http_failure(
+        self, ex: Exchange, response: httpx.Response, what: str, target: str, reason: str = ""
+    ) -> SourceFailure:
+        status = response.status_code
+        text = scrub(response_text(response), self._secrets(ex))
+        reason = reason or status_reason(status)
+        return failure(reason, f"{self.device.name}: {what}: HTTP {status}: {text}", target)
+
+    def _json(self, ex: Exchange, response: httpx.Response, what: str, target: str) -> Any:
+        try:
+            return json.loads(response.content)
+        except ValueError as err:
+            text = scrub(str(err), self._secrets(ex))
+            raise failure(
+                "bad_json",
+                f"{self.device.name}: {what}: HTTP {response.status_code} with a body that is"
+                f" not valid JSON ({text})",
+                target,
+            ) from None
+
+    def _request(
+        self, ex: Exchange, method: str, url: str, what: str, target: str, **kwargs: Any
+    ) -> httpx.Response:
+        """An authenticated request (re-login once after a token 401)."""
+        if self.device.auth_type != "token":
+            auth = (ex.creds.username, ex.creds.password)
+            response = self._attempts(ex, method, url, what, target, auth=auth, **kwargs)
+            if response.status_code == 401 and not is_denial(response):
+                err = self._http_failure(ex, response, what, target, "auth_failed")
+                ex.give_up(err.error)
+                raise err
+            return response
+        token = self._token or self._renew(ex, None, what, target)
+        if token is None:  # cannot happen: a login without a stale token returns one
+            raise failure("auth_failed", f"{self.device.name}: {what}: no token", target)
+        response = self._attempts(ex, method, url, what, target, headers=_header(token), **kwargs)
+        if response.status_code == 401 and not is_denial(response):
+            gone = "does not exist" in response_text(response)
+            fresh = self._renew(ex, token, what, target, gone)
+            if fresh is not None:
+                headers = _header(fresh)
+                response = self._attempts(ex, method, url, what, target, headers=headers, **kwargs)
+        return response
+
+    def _document(
+        self, ex: Exchange, method: str, url: str, what: str, target: str, **kwargs: Any
+    ) -> Any:
+        response = self._request(ex, method, url, what, target, **kwargs)
+        if not 200 <= response.status_code < 300:
+            raise self._http_failure(ex, response, what, target)
+        return self._json(ex, response, what, target)
+
+    def get(self, ex: Exchange, url: str, what: str, target: str) -> Any:
+        """The JSON document at `url` (relative to the device URL); SourceFailure otherwise."""
+        return self._document(ex, "GET", url, what, target)
+
+    def post(self, ex: Exchange, url: str, body: Any, what: str, target: str) -> Any:
+        """POST `body` as JSON (a read-only command: util/bash `cat`); the JSON answer."""
+        return self._document(ex, "POST", url, what, target, json=body)
+
+    # -- tokens --------------------------------------------------------------------------
+
+    def _login(self, ex: Exchange) -> _Token:
+        started = self._clock()
+        creds = ex.creds
+        body = {
+            "username": creds.username,
+            "password": creds.password,
+            "loginProviderName": self.device.login_provider_name,
+        }
+        what = f"login as {creds.username!r}"
+        # A login that timed out or was cut off may have made a token on the device that
+        # we never learn (and cannot delete): only a refused connection is tried again.
+        response = self._attempts(
+            ex, "POST", LOGIN_PATH, what, "login", retry=LOGIN_RETRY_REASONS, json=body
+        )
+        limit = response.status_code == 400 and TOKEN_LIMIT_TEXT in response_text(response)
+        if response.status_code == 401 or limit:
+            why = (
+                f"{what} refused: the user holds BIG-IP's maximum of 100 login tokens (taken by"
+                " other clients of this user; use a dedicated user or authType basic)"
+                if limit
+                else f"{what} refused"
+            )
+            err = self._http_failure(ex, response, why, "login", "auth_failed")
+            ex.give_up(err.error)
+            raise err
+        if not 200 <= response.status_code < 300:
+            raise self._http_failure(ex, response, what, "login")
+        doc = self._json(ex, response, what, "login")
+        token = doc.get("token") if isinstance(doc, dict) else None
+        value = token.get("token") if isinstance(token, dict) else None
+        if not isinstance(value, str) or not value:
+            raise failure(
+                "bad_json", f"{self.device.name}: {what}: no token in the response", "login"
+            )
+        timeout = token.get("timeout") if isinstance(token, dict) else None
+        if isinstance(timeout, str) and timeout.isdigit():
+            timeout = int(timeout)
+        if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0:
+            timeout = DEFAULT_TOKEN_TIMEOUT
+        log.debug(
+            "%s: logged in as %s (token timeout %ss)", self.device.name, creds.username, timeout
+        )
+        margin = min(self._margin, timeout / 2)
+        return _Token(value, creds.username, started + timeout - margin, started + timeout)
+
+    def _renew(
+        self, ex: Exchange, stale: _Token | None, what: str, target: str, gone: bool = True
+    ) -> _Token | None:
+        """A token to use instead of `stale` (refused with a 401, or None: there was none):
+        the one another thread already got, or a new login; None when `stale` itself came
+        from a re-login of this poll (the 401 is then not about the token)."""
+        with self._auth_lock:
+            if self._token is not None and self._token is not stale:
+                return self._token
+            if stale is not None and stale is ex.renewed:
+                return None
+            if ex.relogin_error is not None:
+                raise SourceFailure(ex.relogin_error)
+            if stale is not None:
+                ex.old_tokens.add(stale.value)
+                log.info(
+                    "%s: token refused (HTTP 401 on %s); logging in again", self.device.name, what
+                )
+            self._token = None
+            try:
+                self._token = ex.renewed = self._login(ex)
+            except SourceFailure as err:
+                ex.relogin_error = SourceError(
+                    err.reason, f"{err.error.message} (needed for {what})", target
+                )
+                raise SourceFailure(ex.relogin_error) from None
+            fresh = self._token
+        if stale is not None and not gone:  # the device may still hold it: one live token
+            self._delete(ex, stale.value, fresh.value)
+        return fresh
+
+    def _delete(self, ex: Exchange | None, value: str, auth_token: str) -> None:
+        """Delete token `value`, ignoring every failure."""
+        try:
+            with self._slots:
+                response = self._client().delete(
+                    TOKENS_PATH + value, headers={"X-F5-Auth-Token": auth_token}
+                )
+            if ex is not None:
+                ex.count(str(response.status_code))
+        except (httpx.HTTPError, OSError):
+            if ex is not None:
+                ex.count("error")
+
+    def logout(self) -> None:
+        """Delete the current token on the device (best effort) and forget it."""
+        with self._auth_lock:
+            token, self._token = self._token, None
+        if token is not None and self._http is not None:
+            self._delete(None, token.value, token.value)
+
+    def close(self) -> None:
+        self.logout()
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+
+def _header(token: _Token) -> dict[str, str]:
+    return {"X-F5-Auth-Token": token.value}
