@@ -2,8 +2,8 @@
 
 The sources (`monitor.sources.*`) fill these from the BIG-IP and Kubernetes APIs;
 the checks (`monitor.checks`) read them and produce `CheckState`s and `Finding`s;
-`monitor.state.snapshot`, `monitor.render.metrics` and `monitor.web.server` render them.  Nothing here
-does I/O or reads the clock.
+`monitor.state.snapshot`, `monitor.render.metrics` and `monitor.web.server` render them.
+Nothing here does I/O or reads the clock.
 
 Unknown is neither fine nor drift: an object that was looked for and is absent
 is represented as absent (a key missing from a mapping whose collection was read

@@ -1,4 +1,4 @@
-"""The status page (`monitor.render.page`, `monitor.render.page_data`): sections, escaping, ages, marks.
+"""The status page (`monitor.render.page`, `.page_data`): sections, escaping, ages, marks.
 
 The snapshots are built by hand around the healthy world of `tests.checkdata`, so every
 value on the page is known; the page counts ages and days left from `taken_at` only.

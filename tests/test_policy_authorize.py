@@ -1,5 +1,5 @@
-"""Tests for monitor.policy.authorize: who Linkerd's inbound policy admits, from objects shaped as the
-Linkerd docs show them (parsed with monitor.policy.parse)."""
+"""Tests for monitor.policy.authorize: who Linkerd's inbound policy admits, from objects shaped
+as the Linkerd docs show them (parsed with monitor.policy.parse)."""
 
 from __future__ import annotations
 

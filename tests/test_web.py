@@ -1,4 +1,5 @@
-"""The HTTP server (`monitor.web.server`) over plain HTTP: endpoints, readiness, headers, basic auth.
+"""The HTTP server (`monitor.web.server`) over plain HTTP: endpoints, readiness, headers,
+basic auth.
 
 TLS and client certificates are in `tests/test_web_tls.py`; the file format in
 `tests/test_webconfig.py`.
@@ -17,10 +18,10 @@ import bcrypt
 import httpx
 import pytest
 
+from monitor.web import security as websecurity
 from monitor.web.config import WebConfig, WebConfigError
 from monitor.web.security import Authenticator
 from monitor.web.server import PAGE_POLICY, Published, WebServer
-from monitor.web import security as websecurity
 from tests.test_page import snapshot
 
 PATHS = ("/", "/metrics", "/api/findings", "/api/rotation", "/healthz", "/readyz")

@@ -1,4 +1,4 @@
-"""Linkerd policy objects, pods, namespaces and `linkerd-config` values → `monitor.policy.authorize`.
+"""Linkerd policy objects, pods, namespaces and `linkerd-config` values → `policy.authorize`.
 
 Pure: raw Kubernetes JSON (dicts as the API returns them) in, dataclasses out. Every
 served version is read alike: Server v1alpha1–v1beta3, ServerAuthorization v1alpha1/v1beta1,
