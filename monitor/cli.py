@@ -160,7 +160,7 @@ def _run(path: Path, shard: Shard | None) -> int:
 
 def _check(path: Path, output: str, fail_on: str, shard: Shard | None) -> int:
     from monitor.config.schema import Config
-    from monitor.daemon.serve import check_once
+    from monitor.daemon.cycle import check_once
     from monitor.render.findings import print_report
 
     config = _load(path, shard)
@@ -172,7 +172,7 @@ def _check(path: Path, output: str, fail_on: str, shard: Shard | None) -> int:
 
 def _rotation(path: Path, output: str, shard: Shard | None) -> int:
     from monitor.config.schema import Config
-    from monitor.daemon.serve import check_once
+    from monitor.daemon.cycle import check_once
     from monitor.render.rotation import print_rotation
 
     config = _load(path, shard)

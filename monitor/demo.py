@@ -18,7 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from monitor.config.schema import ConfigError, load_config
-from monitor.daemon.serve import check_once, serve, stop_on_signals
+from monitor.daemon.cycle import check_once
+from monitor.daemon.serve import serve, stop_on_signals
 from monitor.render.findings import findings_document, print_report, table
 from monitor.simulate.spec import ScenarioError
 from monitor.simulate.world import Scenario, World

@@ -20,7 +20,7 @@ from typing import Any
 from cryptography import x509
 
 from monitor.config.schema import load_config
-from monitor.daemon.serve import Monitor, build_monitor
+from monitor.daemon.cycle import Monitor, build_monitor
 from monitor.simulate.httpserver import sim_server_identity
 from monitor.simulate.world import render
 from monitor.state.snapshot import Snapshot

@@ -32,7 +32,7 @@ import yaml
 
 from monitor.catalogue import ALL_CHECKS, STATES
 from monitor.config.schema import load_config
-from monitor.daemon.serve import check_once
+from monitor.daemon.cycle import check_once
 from monitor.render.findings import findings_document
 from monitor.render.rotation import rotation_document
 from monitor.rotation.plan import PHASES

@@ -343,7 +343,7 @@ def test_failures_retry_with_backoff_and_are_logged_once(caplog: pytest.LogCaptu
     p = pusher(am, clock)
     p.submit(snap(tracked(finding())))
     delays = []
-    with caplog.at_level(logging.INFO, logger="f5_linkerd_monitor"):
+    with caplog.at_level(logging.INFO, logger="monitor"):
         for _ in range(5):
             delay = p.step()
             assert delay is not None
@@ -424,7 +424,7 @@ def test_credentials_in_the_url_become_basic_auth_and_stay_out_of_logs(
     cfg = AlertmanagerConfig(url="https://amuser:s3cret@am.test/prefix")
     p = AlertPusher(cfg, httpx.MockTransport(refuse), Clock(), start=False)
     p.submit(snap(tracked(finding())))
-    with caplog.at_level(logging.WARNING, logger="f5_linkerd_monitor"):
+    with caplog.at_level(logging.WARNING, logger="monitor"):
         p.step()
     assert headers == ["Basic YW11c2VyOnMzY3JldA=="]
     assert p.stats().last_error == "http_403"
@@ -510,7 +510,7 @@ def test_https_is_verified_against_the_system_cas(caplog: pytest.LogCaptureFixtu
     server.start()
     p = AlertPusher(AlertmanagerConfig(url=server.url))
     try:
-        with caplog.at_level(logging.WARNING, logger="f5_linkerd_monitor"):
+        with caplog.at_level(logging.WARNING, logger="monitor"):
             p.submit(snap(tracked(finding())))
             wait_until("a failed push", lambda: p.stats().failed >= 1, 5, every=0.01)
     finally:

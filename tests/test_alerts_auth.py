@@ -89,7 +89,7 @@ def test_an_unreadable_secret_fails_the_push_and_names_only_the_file(
     clock = Clock()
     p = AlertPusher(cfg, recording(headers), clock, jitter=lambda: 1.0, start=False)
     p.submit(snap(tracked(finding())))
-    with caplog.at_level(logging.WARNING, logger="f5_linkerd_monitor"):
+    with caplog.at_level(logging.WARNING, logger="monitor"):
         p.step()
     assert headers == []  # nothing was sent without the credentials
     assert p.stats().last_error == "credentials_unreadable"

@@ -22,7 +22,8 @@ import yaml
 from monitor import cli
 from monitor.checks import CHECKS
 from monitor.config.schema import load_config
-from monitor.daemon.serve import Monitor, build_monitor, serve
+from monitor.daemon.cycle import Monitor, build_monitor
+from monitor.daemon.serve import serve
 from monitor.simulate.world import Scenario, World
 from tests.test_cli_simulate import DEMO, ROOT
 from tests.waiting import free_port

@@ -256,7 +256,7 @@ def test_lease_errors_make_a_follower_and_are_logged_once(
     with serve_kube(world, tmp_path) as (_, api):
         clock = Clock()
         a = _elector(api, "pod-a", clock)
-        with caplog.at_level("WARNING", logger="f5_linkerd_monitor"):
+        with caplog.at_level("WARNING", logger="monitor"):
             assert not a.step()
             assert not a.step()
     warnings = [r.getMessage() for r in caplog.records]

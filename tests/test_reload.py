@@ -101,7 +101,7 @@ def test_an_invalid_file_is_logged_once_and_the_old_config_stays(
     path = _write(tmp_path / "config.yaml", BASE)
     watched = ConfigFile(path, Clock())
     broken = _doc(boundaries=[{**cd.SHOP, "backend": {"identity": "auto"}}])
-    with caplog.at_level(logging.ERROR, logger="f5_linkerd_monitor"):
+    with caplog.at_level(logging.ERROR, logger="monitor"):
         _write(path, broken)
         assert watched.check() is None
         _write(path, broken)  # touched again, still broken: not reported again

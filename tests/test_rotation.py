@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from monitor.config.schema import Config
-from monitor.daemon.serve import log_rotation_changes
+from monitor.daemon.cycle import log_rotation_changes
 from monitor.model import (
     CaBundle,
     CertManagerCertificate,
@@ -483,7 +483,7 @@ def test_the_daemon_logs_phase_changes_once(caplog: pytest.LogCaptureFixture) ->
     steady = snap(None, world(), None)
     staged = snap(steady, world(anchors=(B, A)), None)
     again = snap(staged, world(anchors=(B, A)), None)
-    with caplog.at_level(logging.INFO, logger="f5_linkerd_monitor"):
+    with caplog.at_level(logging.INFO, logger="monitor"):
         log_rotation_changes(None, steady)
         log_rotation_changes(steady, staged)
         log_rotation_changes(staged, again)

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from monitor.config.schema import load_config
-from monitor.daemon.serve import Monitor, build_monitor
+from monitor.daemon.cycle import Monitor, build_monitor
 from monitor.render.findings import findings_document
 from monitor.render.rotation import rotation_document
 from tests.scenario_table import (

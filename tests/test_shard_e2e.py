@@ -109,7 +109,7 @@ def test_two_shards_report_the_unsharded_checks_once(
     assert (shard_of("edge-pair-1", 2), shard_of("edge-pair-2", 2)) == (1, 2)
     with (
         running_world(two_pairs(tmp_path), tmp_path / "world") as (_, config_file),
-        caplog.at_level(logging.INFO, logger="f5_linkerd_monitor"),
+        caplog.at_level(logging.INFO, logger="monitor"),
     ):
         cfg = load_config(config_file)
         scraped: dict[str, str] = {}
@@ -143,7 +143,7 @@ def test_a_shard_without_boundaries_serves_its_own_metrics_and_warns(
 ) -> None:
     with (
         running_world(DEMO, tmp_path) as (_, config_file),
-        caplog.at_level(logging.INFO, logger="f5_linkerd_monitor"),
+        caplog.at_level(logging.INFO, logger="monitor"),
         serving(load_config(config_file), Shard(2, 2)) as port,  # edge-pair-1 is shard 1/2
     ):
         text = scrape(port)

@@ -186,7 +186,7 @@ def test_a_reload_is_cut_down_to_the_shard(
     assert first.built == ["bigip-a", "bigip-b"]
     assert second.built == []
     _write(path, TWO_PAIRS)
-    with caplog.at_level(logging.INFO, logger="f5_linkerd_monitor"):
+    with caplog.at_level(logging.INFO, logger="monitor"):
         first.daemon.tick()
         second.daemon.tick()
     assert [d.name for d in first.daemon.cfg.bigip] == ["bigip-a", "bigip-b"]

@@ -148,7 +148,7 @@ def test_a_file_without_the_described_certificate_is_rejected(
     store = bigip.devices["solo"].filestore
     (edge_file,) = [p for p in store if ":Common:edge.crt_" in p]
     store[edge_file] = certs()["public-root"].pem  # not what the ssl-cert object describes
-    caplog.set_level(logging.WARNING, "f5_linkerd_monitor.f5")
+    caplog.set_level(logging.WARNING, "monitor.sources.f5")
     with served(tmp_path, bigip) as w:
         state = ok(w.poll())  # not an error: the certificate is unknown, not wrong
         again = ok(w.poll())

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.daemon.serve import Monitor
+from monitor.daemon.cycle import Monitor
 from monitor.model import (
     CheckResult,
     CheckState,
@@ -284,7 +284,7 @@ def test_a_corrupt_state_file_is_logged_and_the_daemon_starts_fresh(
 ) -> None:
     path = tmp_path / "state.json"
     path.write_text("{truncated")
-    with caplog.at_level(logging.WARNING, logger="f5_linkerd_monitor"):
+    with caplog.at_level(logging.WARNING, logger="monitor"):
         monitor = _monitor(path, T0)
         try:
             snap = monitor.cycle()
@@ -299,7 +299,7 @@ def test_a_state_file_that_cannot_be_written_is_logged_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "no-such-dir" / "state.json"
-    with caplog.at_level(logging.WARNING, logger="f5_linkerd_monitor"):
+    with caplog.at_level(logging.WARNING, logger="monitor"):
         monitor = _monitor(path, T0)
         try:
             monitor.cycle()

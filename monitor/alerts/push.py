@@ -64,7 +64,7 @@ __all__ = [
     "backoff",
 ]
 
-log = logging.getLogger("f5_linkerd_monitor")
+log = logging.getLogger(__name__)
 
 API_PATH: Final = "/api/v2/alerts"
 REQUEST_TIMEOUT: Final = 10.0  # seconds for one POST

@@ -27,7 +27,7 @@ from monitor.rotation.plan import plan_rotation, remember
 from monitor.state.file import load, save
 from monitor.state.snapshot import Snapshot, StateStore
 
-log = logging.getLogger("f5_linkerd_monitor")
+log = logging.getLogger(__name__)
 
 
 class F5Poller(Protocol):

@@ -50,7 +50,7 @@ from monitor.sources.errors import SourceFailure
 from monitor.sources.kube.client import build_api_client
 from monitor.sources.kube.errors import read_error
 
-log = logging.getLogger("f5_linkerd_monitor")
+log = logging.getLogger(__name__)
 
 NAMESPACE_FILE: Final = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 JITTER: Final = 1.2  # client-go's JitterFactor for a follower's retries

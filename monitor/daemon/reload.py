@@ -31,7 +31,7 @@ from pathlib import Path
 from monitor.config.schema import BigIPConfig, Config, ConfigError, load_config
 from monitor.sources.mesh.specs import backends
 
-log = logging.getLogger("f5_linkerd_monitor")
+log = logging.getLogger(__name__)
 
 Stamp = tuple[int, int, int, int] | None
 

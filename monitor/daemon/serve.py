@@ -32,14 +32,9 @@ from monitor.alerts.push import AlertPusher
 from monitor.config.schema import Config, ConfigError
 from monitor.daemon.cycle import (
     Clock,
-    F5Poller,
-    MeshPoller,
     Monitor,
     build_monitor,
-    check_once,
     configured_sources,
-    cycle_line,
-    log_rotation_changes,
     utc_now,
 )
 from monitor.daemon.reload import ConfigFile, plan_reload
@@ -48,21 +43,9 @@ from monitor.render import metrics
 from monitor.state.snapshot import ProcessStatus, PushStats, Snapshot
 from monitor.web.server import Published, WebServer
 
-__all__ = [
-    "Daemon",
-    "F5Poller",
-    "MeshPoller",
-    "Monitor",
-    "build_monitor",
-    "check_once",
-    "cycle_line",
-    "log_rotation_changes",
-    "log_shard",
-    "serve",
-    "stop_on_signals",
-]
+__all__ = ["Daemon", "log_shard", "serve", "stop_on_signals"]
 
-log = logging.getLogger("f5_linkerd_monitor")
+log = logging.getLogger(__name__)
 
 
 class Leadership(Protocol):

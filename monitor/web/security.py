@@ -25,7 +25,7 @@ from cryptography import x509
 
 from monitor.web.config import WebConfig, WebConfigError, load_web_config
 
-log = logging.getLogger("f5_linkerd_monitor")
+log = logging.getLogger(__name__)
 
 RELOAD_CHECK: Final = 1.0  # seconds between checks of the web config files for changes
 

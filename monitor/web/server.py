@@ -44,7 +44,7 @@ from monitor.state.snapshot import Snapshot
 from monitor.web.config import WebConfig, load_web_config
 from monitor.web.security import RELOAD_CHECK, Security, peer_allowed
 
-log = logging.getLogger("f5_linkerd_monitor")
+log = logging.getLogger(__name__)
 
 TEXT: Final = "text/plain; charset=utf-8"
 HANDSHAKE_TIMEOUT: Final = 10.0  # seconds a client has to finish the TLS handshake

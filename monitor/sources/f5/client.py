@@ -46,7 +46,7 @@ from monitor.sources.errors import SourceFailure, failure, status_reason
 from monitor.sources.f5.exchange import RETRY_REASONS, RETRY_STATUSES, Exchange
 from monitor.sources.http_errors import exception_reason, exception_text, response_text, scrub
 
-log = logging.getLogger("f5_linkerd_monitor.f5")
+log = logging.getLogger(__name__)
 
 LOGIN_PATH = "/mgmt/shared/authn/login"
 TOKENS_PATH = "/mgmt/shared/authz/tokens/"

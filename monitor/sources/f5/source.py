@@ -62,7 +62,7 @@ from monitor.sources.f5.parse import (
     parse_virtual,
 )
 
-log = logging.getLogger("f5_linkerd_monitor.f5")
+log = logging.getLogger(__name__)
 
 VIRTUALS: Final = "ltm/virtual"
 POOLS: Final = "ltm/pool"

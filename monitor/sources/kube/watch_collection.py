@@ -47,7 +47,7 @@ from monitor.sources.kube.watch_spec import (
     object_key,
 )
 
-log = logging.getLogger("f5_linkerd_monitor.kube_watch")
+log = logging.getLogger(__name__)
 
 MIN_WATCH_SECONDS = 0.5  # a clean stream end sooner than this waits a backoff step
 MAX_PAGES = 10_000

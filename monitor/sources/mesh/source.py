@@ -48,7 +48,7 @@ from monitor.sources.mesh.build import build_state, unknown_state
 from monitor.sources.mesh.discovery import Discovered, Discovery
 from monitor.sources.mesh.specs import Backend, Plan, backends, plan_watches
 
-log = logging.getLogger("f5_linkerd_monitor.mesh")
+log = logging.getLogger(__name__)
 
 SOURCE = "kubernetes"
 POOL_MARGIN = 4  # connections beyond one per watch: discovery, and a LIST beside a WATCH
