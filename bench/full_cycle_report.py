@@ -35,8 +35,7 @@ FIXES = (
     (
         "checks and /metrics: every endpoint and member address parsed by `ipaddress` in three"
         " member checks on two devices, then again for `pool_members`",
-        "`checks.common.endpoint_key`, `routes_members.canonical_address`: `lru_cache`"
-        " (65,536 entries)",
+        "`checks.common.endpoint_key` and `canonical_address`: `lru_cache` (65,536 entries)",
     ),
     (
         "mesh poll: each backend Service keyed and parsed all its namespace's pods, and"

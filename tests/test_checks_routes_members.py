@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.checks.routes.members import match_members
+from monitor.checks.matching import match_members
 from monitor.model import Endpoint, Pool
 from tests.checkdata import (
     SHOP_POOL,

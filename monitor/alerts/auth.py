@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from monitor.config.schema import AlertmanagerConfig
 from monitor.sources.errors import failure
-from monitor.sources.f5.credentials import secret_from_env, secret_from_file
+from monitor.sources.secrets import secret_from_env, secret_from_file
 
 OWNER = "alertmanager"
 

@@ -27,46 +27,19 @@ from datetime import datetime
 from typing import Final
 
 from monitor.certs import CertFacts
-from monitor.checks.boundary.certs import (
-    CertFile,
-    cert_file,
-    earliest,
-    expiry,
-    facts_of,
-    name_covered,
-    ssl_cert_evidence,
-)
-from monitor.checks.common import (
-    CLIENT_SSL,
-    Device,
-    expiry_phrase,
-    grade,
-    iso,
-    per_device,
-    resolve_virtual,
-)
+from monitor.checks.boundary.certs import earliest, facts_of, name_covered, ssl_cert_evidence
+from monitor.checks.common import expiry_phrase, grade, iso
 from monitor.checks.outcome import Check, Drift, Outcome, Unknown
+from monitor.checks.resolve import (
+    CertFile,
+    Device,
+    cert_file,
+    expiry,
+    per_device,
+    resolve_client_ssl,
+)
 from monitor.config.schema import BoundaryConfig, Config
-from monitor.model import ClientSslProfile, Observed
-
-
-def resolve_client_ssl(
-    boundary: BoundaryConfig, device: Device
-) -> list[ClientSslProfile] | Unknown:
-    """The client-ssl profiles of the boundary's virtual, in the virtual's order."""
-    virtual = resolve_virtual(boundary, device)
-    if isinstance(virtual, Unknown):
-        return virtual
-    paths = virtual.clientside_ssl()
-    if paths and (unknown := device.unreadable(CLIENT_SSL)):
-        return unknown
-    profiles = []
-    for path in paths:
-        profile = device.state.client_ssl.get(path)
-        if profile is None:
-            return Unknown(device.name, f"client-ssl {path} not found on {device.name}")
-        profiles.append(profile)
-    return profiles
+from monitor.model import Observed
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Final
 
 DEFAULT_POLICIES = (
     *("all-unauthenticated", "all-authenticated", "cluster-unauthenticated"),
@@ -160,3 +161,22 @@ class Decision:
     reason: str
     via: str
     notes: tuple[str, ...] = ()
+
+
+# Pod labels the proxy injector sets, naming the workload that owns the pod; the kinds
+# `kubectl rollout restart` can restart.
+OWNER_LABELS: Final = (
+    ("linkerd.io/proxy-deployment", "deployment"),
+    ("linkerd.io/proxy-statefulset", "statefulset"),
+    ("linkerd.io/proxy-daemonset", "daemonset"),
+)
+
+
+def pod_owner(pod: PodInfo | None) -> tuple[str, str] | None:
+    """(kind, name) of the workload that owns `pod`, e.g. ("deployment", "web"), from the
+    injector's labels; None when the pod is unknown or carries none of them."""
+    labels = pod.labels if pod else {}
+    for label, kind in OWNER_LABELS:
+        if label in labels:
+            return kind, labels[label]
+    return None

@@ -20,18 +20,19 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Final, NamedTuple, TypeVar
 
-from monitor.checks.boundary.certs import cert_file, expiry
-from monitor.checks.boundary.client import resolve_client_cert
-from monitor.checks.common import (
+from monitor.checks.matching import match_members
+from monitor.checks.outcome import Unknown
+from monitor.checks.resolve import (
     Device,
     backend_endpoints,
+    cert_file,
+    expiry,
     member_fingerprint,
     resolve_bundle,
+    resolve_client_cert,
+    resolve_client_ssl,
     resolve_pool,
 )
-from monitor.checks.edge import resolve_client_ssl
-from monitor.checks.outcome import Unknown
-from monitor.checks.routes.members import match_members
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import MeshState, SslCert
 from monitor.state.snapshot import Snapshot

@@ -43,8 +43,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.certs import CertFacts, signed_by
-from monitor.checks.common import Device, member_fingerprint, resolve_bundle
 from monitor.checks.outcome import Unknown
+from monitor.checks.resolve import Device, member_fingerprint, resolve_bundle
 from monitor.checks.trust.inputs import issuing_anchors, mesh_anchors, mesh_issuer, proxies
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import Issuer, Observed, ProxyBundle

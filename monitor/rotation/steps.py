@@ -22,14 +22,8 @@ from monitor.checks.common import when
 from monitor.checks.trust.inputs import issuer_secret, roots_where
 from monitor.config.schema import Config
 from monitor.model import MeshState, ProxyBundle
-from monitor.policy.authorize import PodInfo
+from monitor.policy.model import PodInfo, pod_owner
 
-# Pod labels the proxy injector sets, naming the owner `kubectl rollout restart` restarts.
-_OWNER_LABELS: Final = (
-    ("linkerd.io/proxy-deployment", "deployment"),
-    ("linkerd.io/proxy-statefulset", "statefulset"),
-    ("linkerd.io/proxy-daemonset", "daemonset"),
-)
 _SHOWN: Final = 4  # workloads named per namespace before "…"
 ISSUE_4287: Final = "https://github.com/linkerd/linkerd2/issues/4287"
 ISSUE_8664: Final = "https://github.com/linkerd/linkerd2/issues/8664"
@@ -196,12 +190,9 @@ def restart_commands(proxies: Sequence[ProxyBundle], pods: Mapping[str, PodInfo]
         namespace = proxy.namespace
         counts[namespace] = counts.get(namespace, 0) + 1
         owners = by_namespace.setdefault(namespace, {})
-        info = pods.get(proxy.pod)
-        labels = info.labels if info else {}
-        for label, kind in _OWNER_LABELS:
-            if label in labels:
-                owners[f"{kind}/{labels[label]}"] = None
-                break
+        owner = pod_owner(pods.get(proxy.pod))
+        if owner:
+            owners[f"{owner[0]}/{owner[1]}"] = None
     commands = []
     for namespace in sorted(by_namespace):
         names = sorted(by_namespace[namespace])
@@ -217,12 +208,9 @@ def workload_objects(proxies: Sequence[ProxyBundle], pods: Mapping[str, PodInfo]
     """`Deployment ingress/nginx-ingress`, or `Pod ns/name` when the owner is not labelled."""
     out: dict[str, None] = {}
     for proxy in proxies:
-        info = pods.get(proxy.pod)
-        labels = info.labels if info else {}
-        for label, kind in _OWNER_LABELS:
-            if label in labels:
-                out[f"{kind.capitalize()} {proxy.namespace}/{labels[label]}"] = None
-                break
+        owner = pod_owner(pods.get(proxy.pod))
+        if owner:
+            out[f"{owner[0].capitalize()} {proxy.namespace}/{owner[1]}"] = None
         else:
             out[f"Pod {proxy.pod}"] = None
     return list(out)

@@ -39,27 +39,30 @@ from datetime import datetime
 
 from monitor.catalogue import Severity
 from monitor.certs import CertFacts
-from monitor.checks.boundary.certs import expiry, shown, ssl_cert_evidence
+from monitor.checks.boundary.certs import shown, ssl_cert_evidence
 from monitor.checks.common import (
-    BundleUse,
-    Device,
     anchors_or_unknown,
     cert_evidence,
     describe,
-    everywhere,
     expected_identities,
     expiry_phrase,
     grade,
     iso,
+    same_subject,
+    short_fp,
+)
+from monitor.checks.outcome import Drift, Outcome, Unknown
+from monitor.checks.resolve import (
+    BundleUse,
+    Device,
+    everywhere,
+    expiry,
     member_fingerprint,
     per_device,
     resolve_bundle,
     resolve_server_ssl,
-    same_subject,
     service_key,
-    short_fp,
 )
-from monitor.checks.outcome import Drift, Outcome, Unknown
 from monitor.checks.trust.inputs import issuing_anchors, mesh_issuer
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import MeshState, Observed, SslCert

@@ -21,54 +21,14 @@ Pure: no I/O, no clock reads, no logging.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.certs import CertFacts
-from monitor.checks.common import SSL_CERTS, Device, iso, member_fingerprint, short_fp
+from monitor.checks.common import iso, short_fp
 from monitor.checks.outcome import Evidence, Unknown
+from monitor.checks.resolve import Device, expiry, member_fingerprint
 from monitor.config.schema import Config
 from monitor.model import SslCert
-
-
-@dataclass(frozen=True, slots=True)
-class CertFile:
-    """An ssl-cert file and the certificates known to be in it (file order)."""
-
-    path: str
-    certs: tuple[SslCert, ...]
-    note: str = ""  # set when only part of the file is known
-
-    @property
-    def notes(self) -> tuple[str, ...]:
-        return (self.note,) if self.note else ()
-
-
-def cert_file(device: Device, path: str, role: str) -> CertFile | Unknown:
-    """The certificates of the ssl-cert file `path` (`role` words the messages: "client
-    certificate", "chain"); unknown when the ssl-cert collection or the file is missing."""
-    if unknown := device.unreadable(SSL_CERTS):
-        return unknown
-    bundle = device.state.bundles.get(path)
-    if bundle is not None and bundle.members is not None:
-        return CertFile(path, bundle.members)
-    cert = device.state.certs.get(path)
-    if cert is None:
-        return Unknown(device.name, f"{device.name}: ssl-cert {path} ({role}) not found")
-    if not cert.is_bundle:
-        return CertFile(path, (cert,))
-    note = (
-        f"{device.name}: {role} {path} is a bundle whose other certificates are unknown (its"
-        " REST fields describe one of them); only that one was checked"
-    )
-    return CertFile(path, (cert,), note)
-
-
-def expiry(cert: SslCert) -> datetime | None:
-    """When `cert` ends: BIG-IP's `expirationDate`, else the parsed PEM's notAfter."""
-    if cert.not_after is not None:
-        return cert.not_after
-    return cert.facts.not_after if cert.facts is not None else None
 
 
 def earliest(certs: Iterable[SslCert]) -> SslCert | None:

@@ -32,89 +32,44 @@ Pure: no I/O, no clock reads, no logging.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, NamedTuple
 
 from monitor.certs import CertFacts, signed_by, verify_chain
 from monitor.checks.boundary.certs import (
-    CertFile,
-    cert_file,
     cert_identities,
     earliest,
-    expiry,
     facts_of,
     same_identity,
     shown,
     ssl_cert_evidence,
 )
 from monitor.checks.common import (
-    Device,
     anchors_or_unknown,
     cert_evidence,
     describe,
-    everywhere,
     expiry_phrase,
     grade,
     humane_duration,
     iso,
-    per_device,
-    resolve_server_ssl,
     when,
 )
-from monitor.checks.outcome import Drift, Evidence, Outcome, Unknown
+from monitor.checks.outcome import Drift, Outcome, Unknown
+from monitor.checks.resolve import (
+    ClientCert,
+    Device,
+    everywhere,
+    expiry,
+    per_device,
+    resolve_client_cert,
+)
 from monitor.checks.trust.issuer import OUTLIVE_SLACK
 from monitor.config.schema import BoundaryConfig, Config
-from monitor.model import Observed, ServerSslProfile, SslCert
+from monitor.model import Observed, SslCert
 
 CLIENT_AUTH: Final = "clientAuth"
 UNKNOWN_AUTHORITY: Final = "unknown_authority"
 MAX_PATH: Final = 10  # certificates walked up from the client certificate
-
-
-@dataclass(frozen=True, slots=True)
-class ClientCert:
-    """The client certificate side of a boundary's server-ssl profile on one device."""
-
-    profile: ServerSslProfile
-    leaf: SslCert | None  # None: the profile has no `cert`
-    chain: CertFile | None  # None: no `chain`
-    notes: tuple[str, ...] = ()
-
-    @property
-    def where(self) -> str:
-        leaf = self.leaf.path if self.leaf else "none"
-        return f"client certificate {leaf} (server-ssl {self.profile.path})"
-
-    def chain_certs(self) -> tuple[SslCert, ...]:
-        return self.chain.certs if self.chain else ()
-
-    def evidence(self) -> Evidence:
-        return (
-            ("server_ssl_profile", self.profile.path),
-            ("client_cert", self.profile.cert or "none"),
-            ("chain", self.profile.chain or "none"),
-        )
-
-
-def resolve_client_cert(boundary: BoundaryConfig, device: Device) -> ClientCert | Unknown:
-    chosen = resolve_server_ssl(boundary, device)
-    if isinstance(chosen, Unknown):
-        return chosen
-    profile = chosen.value
-    if profile.cert is None:
-        return ClientCert(profile, None, None, chosen.notes)
-    leaf = cert_file(device, profile.cert, "client certificate")
-    if isinstance(leaf, Unknown):
-        return leaf
-    chain: CertFile | None = None
-    if profile.chain is not None:
-        found = cert_file(device, profile.chain, "client certificate chain")
-        if isinstance(found, Unknown):
-            return found
-        chain = found
-    notes = (*chosen.notes, *(chain.notes if chain else ()))
-    return ClientCert(profile, leaf.certs[0], chain, notes)
 
 
 def _no_cert(client: ClientCert) -> Outcome:

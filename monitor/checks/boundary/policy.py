@@ -44,18 +44,19 @@ from typing import Final
 
 from monitor.catalogue import Severity
 from monitor.checks.boundary.certs import cert_identities, facts_of, same_identity
-from monitor.checks.boundary.client import ClientCert, resolve_client_cert
-from monitor.checks.common import (
+from monitor.checks.matching import endpoint_key
+from monitor.checks.outcome import MESH, Drift, Evidence, Outcome, Unknown
+from monitor.checks.resolve import (
     KUBERNETES,
+    ClientCert,
     Device,
     backend_endpoints,
-    endpoint_key,
     everywhere,
     per_device,
+    resolve_client_cert,
     resolve_server_ssl,
     service_key,
 )
-from monitor.checks.outcome import MESH, Drift, Evidence, Outcome, Unknown
 from monitor.checks.trust.inputs import bounded
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import Endpoint, MeshState, Observed

@@ -29,15 +29,9 @@ from datetime import datetime
 from typing import Final
 
 from monitor.catalogue import Severity
-from monitor.checks.common import (
-    Device,
-    everywhere,
-    expected_identities,
-    per_device,
-    resolve_server_ssl,
-    service_key,
-)
+from monitor.checks.common import expected_identities
 from monitor.checks.outcome import Drift, Evidence, Outcome, Unknown
+from monitor.checks.resolve import Device, everywhere, per_device, resolve_server_ssl, service_key
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import Observed, ServerSslProfile
 

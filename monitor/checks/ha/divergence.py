@@ -26,17 +26,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-from monitor.checks.common import (
+from monitor.checks.common import short_fp
+from monitor.checks.matching import endpoint_key
+from monitor.checks.outcome import Drift, Evidence, Outcome, Unknown
+from monitor.checks.resolve import (
     POOLS,
     SERVER_SSL,
     SSL_CERTS,
     VIRTUALS,
     Device,
-    endpoint_key,
     member_fingerprint,
-    short_fp,
 )
-from monitor.checks.outcome import Drift, Evidence, Outcome, Unknown
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import Observed, Virtual
 

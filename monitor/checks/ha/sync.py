@@ -27,11 +27,8 @@ from datetime import datetime
 from typing import Final
 
 from monitor.catalogue import Severity
-from monitor.checks.common import (
-    Device,
-    per_device,
-)
 from monitor.checks.outcome import PASS, Drift, Evidence, Outcome, Unknown
+from monitor.checks.resolve import Device, per_device
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import Observed, SyncStatus
 

@@ -21,73 +21,21 @@ Pure: no I/O, no clock reads, no logging.
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from monitor.checks.common import (
-    ADDRESS_CACHE,
+from monitor.checks.matching import Matching, canonical_address, match_members
+from monitor.checks.outcome import Drift, Outcome, Unknown
+from monitor.checks.resolve import (
     Device,
     backend_endpoints,
-    endpoint_key,
     everywhere,
     per_device,
     resolve_pool,
     service_key,
 )
-from monitor.checks.outcome import Drift, Outcome, Unknown
 from monitor.config.schema import BoundaryConfig, Config
-from monitor.model import Endpoint, Observed, Pool, PoolMember, ServiceEndpoints
-
-
-@functools.lru_cache(maxsize=ADDRESS_CACHE)
-def canonical_address(address: str) -> str:
-    with contextlib.suppress(ValueError):  # not an IP address: compare as written
-        return ipaddress.ip_address(address).compressed
-    return address
-
-
-@dataclass(slots=True)
-class Matching:
-    """How a pool's members and a Service's endpoints pair up (module docstring)."""
-
-    missing: list[tuple[str, Endpoint]] = field(default_factory=list)
-    extra: list[tuple[str, PoolMember, Endpoint | None]] = field(default_factory=list)
-    port_mismatch: list[tuple[str, PoolMember, list[Endpoint]]] = field(default_factory=list)
-    ready_count: int = 0
-
-
-def match_members(service: ServiceEndpoints, pool: Pool) -> Matching:
-    known: dict[str, Endpoint] = {}
-    for endpoint in service.endpoints:
-        key = endpoint_key(endpoint.address, endpoint.port)
-        if endpoint.ready or key not in known:
-            known[key] = endpoint  # a ready duplicate wins over a not-ready one
-    ready = {key: e for key, e in known.items() if e.ready}
-    ready_at: dict[str, list[Endpoint]] = {}
-    for endpoint in ready.values():
-        ready_at.setdefault(canonical_address(endpoint.address), []).append(endpoint)
-    result = Matching(ready_count=len(ready))
-    members: set[str] = set()
-    mismatched: set[str] = set()  # addresses reached through a port mismatch
-    for member in pool.members:
-        key = endpoint_key(member.address, member.port)
-        members.add(key)
-        if key in ready:
-            continue
-        address = canonical_address(member.address)
-        if key not in known and address in ready_at:
-            result.port_mismatch.append((key, member, ready_at[address]))
-            mismatched.add(address)
-        else:
-            result.extra.append((key, member, known.get(key)))
-    for key, endpoint in ready.items():
-        if key not in members and canonical_address(endpoint.address) not in mismatched:
-            result.missing.append((key, endpoint))
-    return result
+from monitor.model import Endpoint, Observed, Pool
 
 
 def _pod(endpoint: Endpoint) -> str:

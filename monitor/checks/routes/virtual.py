@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from monitor.checks.common import VIRTUALS, Device, per_device, resolve_virtual
 from monitor.checks.outcome import PASS, Drift, Outcome, Unknown
+from monitor.checks.resolve import VIRTUALS, Device, per_device, resolve_virtual
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import Observed, Virtual
 

@@ -27,8 +27,9 @@ from typing import Final, Generic, TypeVar
 
 from monitor.catalogue import Severity
 from monitor.certs import CertFacts
-from monitor.checks.common import KUBERNETES, describe
+from monitor.checks.common import describe
 from monitor.checks.outcome import MESH, PASS, Drift, Outcome, Unknown
+from monitor.checks.resolve import KUBERNETES
 from monitor.checks.trust.inputs import (
     LINKERD_CONFIG,
     bounded,
@@ -45,15 +46,8 @@ from monitor.checks.trust.inputs import (
 )
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import MeshState, Observed, ProxyBundle
-from monitor.policy.authorize import PodInfo
+from monitor.policy.model import PodInfo, pod_owner
 
-# Pod labels the proxy injector sets, naming the workload that owns the pod; the kinds
-# `kubectl rollout restart` can restart.
-_OWNER_LABELS: Final = (
-    ("linkerd.io/proxy-deployment", "deployment"),
-    ("linkerd.io/proxy-statefulset", "statefulset"),
-    ("linkerd.io/proxy-daemonset", "daemonset"),
-)
 _RESTART_SHOWN: Final = 3
 
 
@@ -121,12 +115,9 @@ def _restart_hint(namespace: str, stale: Sequence[ProxyBundle], pods: Mapping[st
     tell (at most `_RESTART_SHOWN`), else a placeholder."""
     owners: dict[str, None] = {}
     for proxy in stale:
-        info = pods.get(proxy.pod)
-        labels = info.labels if info else {}
-        for label, kind in _OWNER_LABELS:
-            if label in labels:
-                owners[f"{kind}/{labels[label]}"] = None
-                break
+        owner = pod_owner(pods.get(proxy.pod))
+        if owner:
+            owners[f"{owner[0]}/{owner[1]}"] = None
     names = sorted(owners)
     shown = " ".join(names[:_RESTART_SHOWN]) + (" ..." if len(names) > _RESTART_SHOWN else "")
     return f"kubectl -n {namespace} rollout restart {shown or '<workload>'}"

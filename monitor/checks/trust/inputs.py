@@ -21,8 +21,9 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 from monitor.certs import CertFacts, signed_by
-from monitor.checks.common import KUBERNETES, anchors_or_unknown
+from monitor.checks.common import anchors_or_unknown
 from monitor.checks.outcome import MESH, Unknown
+from monitor.checks.resolve import KUBERNETES
 from monitor.config.schema import Config
 from monitor.model import CertManagerCertificate, Issuer, MeshState, ProxyBundle
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from monitor.config.schema import BigIPConfig
 from monitor.sources.errors import failure
+from monitor.sources.secrets import secret_from_env, secret_from_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,33 +24,6 @@ class Credentials:
 
     def __repr__(self) -> str:
         return f"Credentials(username={self.username!r}, password='***')"
-
-
-def _strip_newline(text: str) -> str:
-    if text.endswith("\r\n"):
-        return text[:-2]
-    return text[:-1] if text.endswith("\n") else text
-
-
-def secret_from_file(device: str, what: str, path: Path) -> str:
-    try:
-        value = _strip_newline(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        why = err.strerror if isinstance(err, OSError) and err.strerror else type(err).__name__
-        raise failure(
-            "credentials_unreadable", f"{device}: cannot read the {what} file {path}: {why}"
-        ) from None
-    if not value:
-        raise failure("credentials_unreadable", f"{device}: the {what} file {path} is empty")
-    return value
-
-
-def secret_from_env(device: str, what: str, name: str, environ: Mapping[str, str]) -> str:
-    value = environ.get(name)
-    if not value:
-        state = "is not set" if value is None else "is empty"
-        raise failure("credentials_unreadable", f"{device}: the {what} variable {name} {state}")
-    return value
 
 
 def read_credentials(device: BigIPConfig, environ: Mapping[str, str]) -> Credentials:
