@@ -11,6 +11,7 @@ leadership, reloads, HTTP) is `monitor.daemon.serve`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -25,7 +26,7 @@ from monitor.daemon.reload import ReloadPlan, plan_reload
 from monitor.model import F5State, MeshState, Observed, SourceStatus
 from monitor.rotation.plan import plan_rotation, remember
 from monitor.state.file import load, save
-from monitor.state.snapshot import Snapshot, StateStore
+from monitor.state.snapshot import Snapshot, StateStore, next_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -134,15 +135,18 @@ class Monitor:
         self._rotation_memory = remember(self._rotation_memory, observed, now)
         previous = self.store.current()
         snapshot = self.store.advance(
-            observed,
-            result,
-            now,
-            time.monotonic() - started,
-            ignore=self.cfg.ignore,
-            restored=self._restored,
-            rotation=plan_rotation(self.cfg, observed, self._rotation_memory),
-            rotation_memory=self._rotation_memory,
-            config=self.cfg,
+            functools.partial(
+                next_snapshot,
+                observed=observed,
+                result=result,
+                now=now,
+                duration_seconds=time.monotonic() - started,
+                ignore=self.cfg.ignore,
+                restored=self._restored,
+                rotation=plan_rotation(self.cfg, observed, self._rotation_memory),
+                rotation_memory=self._rotation_memory,
+                config=self.cfg,
+            )
         )
         self._publish(snapshot)
         log.info(cycle_line(snapshot))

@@ -292,32 +292,11 @@ class StateStore:
         with self._lock:
             return self._snapshot
 
-    def advance(
-        self,
-        observed: Observed,
-        result: CheckResult,
-        now: datetime,
-        duration_seconds: float,
-        *,
-        ignore: Sequence[IgnoreRule] = (),
-        restored: Mapping[FindingKey, Seen] | None = None,
-        rotation: tuple[RotationPlan, ...] = (),
-        rotation_memory: RotationMemory | None = None,
-        config: Config | None = None,
-    ) -> Snapshot:
-        """The next snapshot (arguments as `next_snapshot`'s), made current."""
+    def advance(self, step: Callable[[Snapshot | None], Snapshot]) -> Snapshot:
+        """Make `step(current)` current and return it, under the lock, so that two advances
+        never start from the same snapshot; `step` is `next_snapshot` with the cycle's
+        arguments bound."""
         with self._lock:
-            snapshot = next_snapshot(
-                self._snapshot,
-                observed,
-                result,
-                now,
-                duration_seconds,
-                ignore=ignore,
-                restored=restored,
-                rotation=rotation,
-                rotation_memory=rotation_memory,
-                config=config,
-            )
+            snapshot = step(self._snapshot)
             self._snapshot = snapshot
             return snapshot
