@@ -111,7 +111,7 @@ def _shard_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _load(path: Path, shard: Shard | None = None) -> object:
+def _load(path: Path, shard: Shard | None = None) -> Config | None:
     """The config (with `shard`: that shard's part of it); None after a one-line error."""
     from monitor.config.schema import ConfigError, load_config
 
@@ -128,10 +128,8 @@ def _load(path: Path, shard: Shard | None = None) -> object:
 
 
 def _validate_config(path: Path) -> int:
-    from monitor.config.schema import Config
-
     config = _load(path)
-    if not isinstance(config, Config):
+    if config is None:
         return 2
     if config.server.web_config is not None:  # the one file `run` cannot start without
         from monitor.web.config import WebConfigError, load_web_config
@@ -149,34 +147,31 @@ def _validate_config(path: Path) -> int:
 
 
 def _run(path: Path, shard: Shard | None) -> int:
-    from monitor.config.schema import Config
     from monitor.daemon.serve import serve
 
     config = _load(path)  # the whole file: `serve` cuts out the shard, and logs it
-    if not isinstance(config, Config):
+    if config is None:
         return 2
     return serve(config, config_path=path, shard=shard)
 
 
 def _check(path: Path, output: str, fail_on: str, shard: Shard | None) -> int:
-    from monitor.config.schema import Config
     from monitor.daemon.cycle import check_once
     from monitor.render.findings import print_report
 
     config = _load(path, shard)
-    if not isinstance(config, Config):
+    if config is None:
         return 2
     _log_shard(config, shard)
     return print_report(check_once(config), output, fail_on)
 
 
 def _rotation(path: Path, output: str, shard: Shard | None) -> int:
-    from monitor.config.schema import Config
     from monitor.daemon.cycle import check_once
     from monitor.render.rotation import print_rotation
 
     config = _load(path, shard)
-    if not isinstance(config, Config):
+    if config is None:
         return 2
     _log_shard(config, shard)
     return print_rotation(check_once(config), output)

@@ -17,6 +17,9 @@ Runner contract:
   input was unknown (`detail` says which and why, `unknown_parts` which devices, "" for the
   mesh side); otherwise `pass`.
 - Findings come in the same order as the states, each check's in the order it produced them.
+- A check registered `mesh_wide` (its outcome depends on the observed mesh alone) runs once
+  per run, for the first boundary it applies to; every other boundary gets that outcome.
+  That memory lives for one run only: nothing is kept between cycles.
 - Pure: no I/O, no clock reads, no logging. `now` must be timezone-aware.
 
 Adding a check: add its id to `monitor.catalogue` (if new), write
@@ -34,7 +37,7 @@ from datetime import datetime
 from typing import Final
 
 from monitor.checks import boundary, edge, ha, routes, trust
-from monitor.checks.outcome import Check, conclude
+from monitor.checks.outcome import Check, Outcome, conclude
 from monitor.config.schema import Config
 from monitor.model import CheckResult, CheckState, Finding, Observed
 
@@ -54,11 +57,18 @@ def run_checks(
         raise ValueError("run_checks: `now` must be a timezone-aware datetime")
     states: list[CheckState] = []
     findings: list[Finding] = []
+    mesh_wide: dict[str, Outcome] = {}  # this run's outcome of each mesh-wide check
     for bnd in cfg.boundaries:
         for check in checks:
             if not check.applies_to(cfg, bnd):
                 continue
-            state, found = conclude(check.id, bnd.name, check.run(cfg, bnd, observed, now))
+            if check.mesh_wide:
+                if check.id not in mesh_wide:
+                    mesh_wide[check.id] = check.run(cfg, bnd, observed, now)
+                outcome = mesh_wide[check.id]
+            else:
+                outcome = check.run(cfg, bnd, observed, now)
+            state, found = conclude(check.id, bnd.name, outcome)
             states.append(state)
             findings.extend(found)
     return CheckResult(states=tuple(states), findings=tuple(findings))

@@ -88,6 +88,9 @@ class Check:
     # Beyond the mode: does the expected state make the check meaningful for a boundary?
     # (e.g. pins configured, two devices in one haGroup). Not applicable: no state at all.
     applies: Callable[[Config, BoundaryConfig], bool] | None = None
+    # The outcome depends on the observed mesh alone, not on the boundary: the runner works
+    # it out once per run and gives every boundary it applies to that same outcome.
+    mesh_wide: bool = False
 
     def applies_to(self, cfg: Config, boundary: BoundaryConfig) -> bool:
         return boundary.mode in self.modes and (self.applies is None or self.applies(cfg, boundary))

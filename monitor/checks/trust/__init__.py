@@ -21,5 +21,5 @@ CHECKS: Final[tuple[Check, ...]] = (
     Check("issuer_chain", issuer_chain),
     Check("issuer_outlives_anchor", issuer.issuer_outlives_anchor),
     Check("trust_roots_config_mismatch", bundles.trust_roots_config_mismatch),
-    Check("proxy_trust_bundle_stale", bundles.proxy_trust_bundle_stale),
+    Check("proxy_trust_bundle_stale", bundles.proxy_trust_bundle_stale, mesh_wide=True),
 )

@@ -20,10 +20,9 @@ Owns two checks:
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Final, Generic, TypeVar
+from typing import Final
 
 from monitor.catalogue import Severity
 from monitor.certs import CertFacts
@@ -177,34 +176,12 @@ def proxy_trust_bundle_stale(
     When the issuer is unknown, stale pods are reported as warnings and the detail says
     the issuer's anchor could not be looked for; when no anchor signs the issuer
     (`issuer_chain` reports that), likewise without the critical grade. The answer depends
-    on the mesh alone: it is worked out once per `MeshState`, not once per boundary.
+    on the mesh alone: registered `mesh_wide`, it is worked out once per run, not once per
+    boundary.
     """
     return _stale_bundles(observed.mesh)
 
 
-T = TypeVar("T")
-
-
-class _PerMesh(Generic[T]):
-    """`fn(mesh)` remembered for the last `MeshState` asked about (by identity: a MeshState
-    is immutable). A mesh-wide answer is asked once per boundary each cycle; with hundreds
-    of boundaries and tens of thousands of pods, working it out each time was quadratic."""
-
-    def __init__(self, fn: Callable[[MeshState], T]) -> None:
-        self._fn = fn
-        self._last: tuple[MeshState, T] | None = None
-        functools.update_wrapper(self, fn)
-
-    def __call__(self, mesh: MeshState) -> T:
-        last = self._last
-        if last is not None and last[0] is mesh:
-            return last[1]
-        value = self._fn(mesh)
-        self._last = (mesh, value)
-        return value
-
-
-@_PerMesh
 def _stale_bundles(mesh: MeshState) -> Outcome:
     pods = proxies(mesh)
     current = mesh_anchors(mesh)
