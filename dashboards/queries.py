@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from monitor.catalogue import STATES
 from monitor.render import metrics as m
 from monitor.render.metrics_rows import POOL_STATES
-from monitor.rotation.plan import PHASES
+from monitor.rotation.context import PHASES
 
 BOUNDARY = 'boundary=~"$boundary"'
 BOUNDARY_VALUES = f"label_values({m.CHECK}, boundary)"  # the variable's query (not PromQL)

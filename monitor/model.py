@@ -20,7 +20,7 @@ from typing import Literal
 
 from monitor.catalogue import Severity, State
 from monitor.certs import CertFacts
-from monitor.policy.authorize import MeshPolicy, PodInfo
+from monitor.policy.model import MeshPolicy, PodInfo
 
 # Reason codes of source errors: a public contract (the `reason` label), documented in README.
 REASONS = (

@@ -35,11 +35,7 @@ import httpx
 
 from monitor.alerts.auth import auth_headers, verify_context
 from monitor.alerts.plan import (
-    ALERT_NAME,
-    LABEL_NAMES,
-    RESOLVED_RETENTION,
     Alert,
-    AlertState,
     Entry,
     Pairs,
     Signature,
@@ -52,15 +48,7 @@ from monitor.sources.http_errors import exception_reason, exception_text, scrub
 from monitor.state.snapshot import PushStats, Snapshot
 
 __all__ = [
-    "ALERT_NAME",
-    "LABEL_NAMES",
-    "RESOLVED_RETENTION",
-    "Alert",
     "AlertPusher",
-    "AlertState",
-    "Entry",
-    "PushStats",
-    "alerts_for",
     "backoff",
 ]
 

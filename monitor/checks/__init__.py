@@ -41,7 +41,7 @@ from monitor.checks.outcome import Check, Outcome, conclude
 from monitor.config.schema import Config
 from monitor.model import CheckResult, CheckState, Finding, Observed
 
-__all__ = ["CHECKS", "IMPLEMENTED", "Check", "run_checks"]
+__all__ = ["CHECKS", "IMPLEMENTED", "run_checks"]
 
 CHECKS: Final[tuple[Check, ...]] = (
     trust.CHECKS + boundary.CHECKS + routes.CHECKS + edge.CHECKS + ha.CHECKS

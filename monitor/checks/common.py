@@ -10,7 +10,7 @@ Nothing here does I/O, reads the clock or logs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -151,3 +151,13 @@ def cert_evidence(prefix: str, cert: CertFacts) -> Evidence:
         (f"{prefix}_subject", cert.subject),
         (f"{prefix}_not_after", iso(cert.not_after)),
     )
+
+
+LIST_LIMIT: Final = 20  # names shown in one evidence value before "and N more"
+
+
+def bounded(names: Sequence[str], limit: int = LIST_LIMIT) -> str:
+    """`a, b, c` with at most `limit` names, then `and N more`."""
+    shown = ", ".join(names[:limit])
+    rest = len(names) - limit
+    return f"{shown} and {rest} more" if rest > 0 else shown

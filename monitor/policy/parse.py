@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from monitor.policy.authorize import (
+from monitor.policy.authorize import service_account_identity
+from monitor.policy.model import (
     AuthorizationPolicy,
     LabelSelector,
     MeshPolicy,
@@ -28,7 +29,6 @@ from monitor.policy.authorize import (
     ObjectRef,
     Server,
     ServerAuthorization,
-    service_account_identity,
 )
 from monitor.policy.pods import (
     Problem,

@@ -1,1 +1,10 @@
-"""TODO."""
+"""Every view of a snapshot: /metrics, the status page, the findings and rotation documents.
+
+Owns the metric names and the exposition text (`metrics`, with the certificate and
+pool-member series derived in `metrics_rows`), the status page (`page_data`: what it
+shows; `page`: the HTML), the findings as JSON and as a table (`findings`) and the
+rotation plans as JSON and as a table (`rotation`). Pure: a view is a function of a
+`Snapshot` (and the config), never of a source. May import `monitor.state`,
+`monitor.rotation`, `monitor.checks` (its public resolvers only), `monitor.config`,
+`monitor.model` and `monitor.catalogue`.
+"""

@@ -32,7 +32,7 @@ from monitor import __version__
 from monitor.catalogue import STATES
 from monitor.model import REASONS, SourceStatus
 from monitor.render.metrics_rows import POOL_STATES, cert_rows, pool_counts
-from monitor.rotation.plan import PHASES
+from monitor.rotation.context import PHASES
 from monitor.state.snapshot import KNOWN_CODES, ProcessStatus, PushStats, Snapshot
 
 PREFIX = "f5_linkerd_"

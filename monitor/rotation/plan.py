@@ -48,13 +48,11 @@ from monitor.checks.resolve import Device, member_fingerprint, resolve_bundle
 from monitor.checks.trust.inputs import issuing_anchors, mesh_anchors, mesh_issuer, proxies
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import Issuer, Observed, ProxyBundle
-from monitor.rotation.context import PodIndex
-from monitor.rotation.rules import PHASES, BigipBundle, Ctx, Draft, Pending, Phase, evaluate
+from monitor.rotation.context import BigipBundle, Ctx, Draft, Pending, Phase, PodIndex
+from monitor.rotation.rules import evaluate
 
 __all__ = [
-    "PHASES",
     "AnchorRole",
-    "Phase",
     "RotationMemory",
     "RotationPlan",
     "plan_rotation",

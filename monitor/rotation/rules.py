@@ -14,12 +14,8 @@ from monitor.checks.trust.inputs import roots_object
 from monitor.model import Issuer
 from monitor.rotation.broken import early_removal, issuer_unverified, lacking_issuer_anchor
 from monitor.rotation.context import (
-    PHASES,
-    BigipBundle,
     Ctx,
     Draft,
-    Pending,
-    Phase,
     bundle_objects,
     bundle_places,
     fps,
@@ -42,7 +38,7 @@ from monitor.rotation.steps import (
     workload_objects,
 )
 
-__all__ = ["PHASES", "BigipBundle", "Ctx", "Draft", "Pending", "Phase", "evaluate"]
+__all__ = ["evaluate"]
 
 
 def evaluate(ctx: Ctx) -> Draft:

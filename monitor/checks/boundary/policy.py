@@ -44,6 +44,7 @@ from typing import Final
 
 from monitor.catalogue import Severity
 from monitor.checks.boundary.certs import cert_identities, facts_of, same_identity
+from monitor.checks.common import bounded
 from monitor.checks.matching import endpoint_key
 from monitor.checks.outcome import MESH, Drift, Evidence, Outcome, Unknown
 from monitor.checks.resolve import (
@@ -57,17 +58,10 @@ from monitor.checks.resolve import (
     resolve_server_ssl,
     service_key,
 )
-from monitor.checks.trust.inputs import bounded
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import Endpoint, MeshState, Observed
-from monitor.policy.authorize import (
-    DEFAULT_CLUSTER_NETWORKS,
-    Client,
-    Decision,
-    MeshPolicy,
-    PodInfo,
-    authorize,
-)
+from monitor.policy.authorize import authorize
+from monitor.policy.model import DEFAULT_CLUSTER_NETWORKS, Client, Decision, MeshPolicy, PodInfo
 
 NOT_EVALUATED: Final = (
     "networks were not matched against BIG-IP's source address, which is unknown after SNAT;"

@@ -1,4 +1,9 @@
-"""TODO."""
+"""The `ha` family: is config sync green, and do the units of an HA pair serve a boundary alike?
+
+Owns the family's registry `CHECKS`: `ha_sync_status` (`sync`) and `ha_peer_divergence`
+(`divergence`, for boundaries with two of their devices in one haGroup). May import
+`monitor.checks`' shared modules, `monitor.config` and `monitor.model`.
+"""
 
 from __future__ import annotations
 

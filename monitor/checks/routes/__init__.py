@@ -1,4 +1,12 @@
-"""TODO."""
+"""The `routes` family: does BIG-IP send the boundary's traffic to exactly its backend's ready pods?
+
+Owns the family's registry `CHECKS`, in catalogue order. The checks live in `virtual` (the
+virtual server: missing, disabled, its pool), `members` (pool members against the ready
+endpoints, through `monitor.checks.matching`) and `mesh` (`pool_member_unmeshed` on
+mesh-tls boundaries, `open_onramp` on plaintext ones). May import `monitor.checks`' shared
+modules, `monitor.checks.boundary.policy` (the backend's policy), `monitor.policy`,
+`monitor.config` and `monitor.model`.
+"""
 
 from __future__ import annotations
 

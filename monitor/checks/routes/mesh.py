@@ -27,13 +27,14 @@ from datetime import datetime
 from typing import Final
 
 from monitor.checks.boundary.policy import BackendPod, backend_pods, mesh_policy
+from monitor.checks.common import bounded
 from monitor.checks.matching import endpoint_key
 from monitor.checks.outcome import MESH, Drift, Outcome, Unknown
 from monitor.checks.resolve import KUBERNETES, backend_endpoints, service_key
-from monitor.checks.trust.inputs import bounded
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import Observed
-from monitor.policy.authorize import Decision, open_to_unauthenticated
+from monitor.policy.authorize import open_to_unauthenticated
+from monitor.policy.model import Decision
 
 PLAINTEXT: Final[frozenset[str]] = frozenset({"plaintext"})
 

@@ -1,4 +1,15 @@
-"""TODO."""
+"""The `trust` family: the Linkerd trust anchors, the identity issuer, the proxies' bundles.
+
+Owns the family's registry `CHECKS`, in catalogue order. The checks live in `lifetimes`
+(`trust_anchor_expiry`, `issuer_chain`), `anchors` (`trust_anchor_not_yet_valid`,
+`trust_anchor_algorithm`, `trust_anchor_pin`), `renewal` (`issuer_expiry`), `issuer`
+(`issuer_algorithm`, `issuer_not_ca`, `issuer_outlives_anchor`) and `bundles`
+(`trust_roots_config_mismatch`, `proxy_trust_bundle_stale`); the inputs they share, and
+which anchors sign the issuer, in `inputs`. Every finding is about the mesh (`device` is
+""), and every check applies to every boundary mode. May import `monitor.checks`' shared
+modules (`outcome`, `common`, `resolve`), `monitor.policy`, `monitor.certs`,
+`monitor.config` and `monitor.model`.
+"""
 
 from __future__ import annotations
 

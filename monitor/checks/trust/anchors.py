@@ -15,12 +15,7 @@ from datetime import datetime
 from monitor.certs import CertFacts, anchor_algorithm_problem
 from monitor.checks.common import cert_evidence, describe, humane_duration, iso, short_fp, when
 from monitor.checks.outcome import PASS, Drift, Evidence, Outcome, Unknown
-from monitor.checks.trust.inputs import (
-    fingerprints,
-    mesh_anchors,
-    roots_object,
-    roots_where,
-)
+from monitor.checks.trust.inputs import fingerprints, mesh_anchors, roots_object, roots_where
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import Observed
 

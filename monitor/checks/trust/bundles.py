@@ -26,12 +26,11 @@ from typing import Final
 
 from monitor.catalogue import Severity
 from monitor.certs import CertFacts
-from monitor.checks.common import describe
+from monitor.checks.common import bounded, describe
 from monitor.checks.outcome import MESH, PASS, Drift, Outcome, Unknown
 from monitor.checks.resolve import KUBERNETES
 from monitor.checks.trust.inputs import (
     LINKERD_CONFIG,
-    bounded,
     config_anchors,
     fingerprints,
     issuing_anchors,

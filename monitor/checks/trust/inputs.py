@@ -30,7 +30,6 @@ from monitor.model import CertManagerCertificate, Issuer, MeshState, ProxyBundle
 TRUST_ROOTS: Final = "linkerd-identity-trust-roots"
 LINKERD_CONFIG: Final = "linkerd-config"
 ISSUER_SECRET: Final = "linkerd-identity-issuer"
-LIST_LIMIT: Final = 20  # names shown in one evidence value before "and N more"
 
 
 def listed_unknown(mesh: MeshState, name: str) -> bool:
@@ -131,10 +130,3 @@ def issuing_anchors(issuer: Issuer, anchors: Sequence[CertFacts]) -> tuple[CertF
 def fingerprints(certs: Iterable[CertFacts]) -> str:
     """Comma-separated SHA-256 fingerprints, for evidence."""
     return ",".join(c.fingerprint_sha256 for c in certs)
-
-
-def bounded(names: Sequence[str], limit: int = LIST_LIMIT) -> str:
-    """`a, b, c` with at most `limit` names, then `and N more`."""
-    shown = ", ".join(names[:limit])
-    rest = len(names) - limit
-    return f"{shown} and {rest} more" if rest > 0 else shown

@@ -1,4 +1,4 @@
-"""The Kubernetes API client of the mesh source.
+"""The Kubernetes API client, for the mesh source and leader election.
 
 Owns `build_api_client`: a kubeconfig file and context, or the in-cluster config; the
 client's own urllib3 retries disabled (the watch layer reconnects with its own jittered

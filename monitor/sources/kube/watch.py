@@ -1,4 +1,4 @@
-"""The watch layer of the mesh source: Kubernetes collections kept current by LIST + WATCH.
+"""The watch layer: Kubernetes collections kept current by LIST + WATCH.
 
 The public entry point. Owns `WatchSet`, the collections one cluster connection keeps:
 `ensure(specs)` starts the watches the configured boundaries need and stops the ones no
@@ -30,18 +30,10 @@ from monitor.sources.kube.watch_spec import (
     CollectionView,
     WatchSpec,
     WatchStats,
-    object_key,
-    secret_without_keys,
 )
 
 __all__ = [
-    "CollectionView",
     "WatchSet",
-    "WatchSpec",
-    "WatchStats",
-    "WatchedCollection",
-    "object_key",
-    "secret_without_keys",
 ]
 
 

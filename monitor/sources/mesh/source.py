@@ -43,7 +43,8 @@ from monitor.model import MeshState, SourceError, SourceStatus
 from monitor.sources.errors import SourceFailure
 from monitor.sources.kube.client import build_api_client
 from monitor.sources.kube.errors import FATAL_REASONS
-from monitor.sources.kube.watch import WatchSet, WatchStats
+from monitor.sources.kube.watch import WatchSet
+from monitor.sources.kube.watch_spec import WatchStats
 from monitor.sources.mesh.build import build_state, unknown_state
 from monitor.sources.mesh.discovery import Discovered, Discovery
 from monitor.sources.mesh.specs import Backend, Plan, backends, plan_watches
@@ -59,7 +60,7 @@ _STATUS = {"http_401": "401", "http_403": "403", "http_404": "404", "http_4xx": 
            "rate_limited": "429", "http_5xx": "5xx", "bad_json": "200", "paging_loop": "200",
            "watch_expired": "410"}  # fmt: skip
 
-__all__ = ["Backend", "MeshSource", "backends"]
+__all__ = ["MeshSource"]
 
 
 def pool_size(wanted: tuple[Backend, ...]) -> int:

@@ -30,11 +30,11 @@ from typing import Any
 
 from monitor.certs import parse_pem_bundle
 from monitor.model import ProxyBundle, ServiceEndpoints
-from monitor.policy.authorize import MeshPolicy, PodInfo
+from monitor.policy.model import MeshPolicy, PodInfo
 from monitor.policy.parse import mesh_policy
 from monitor.policy.pods import pod_info
 from monitor.sources.errors import clip
-from monitor.sources.kube.watch import CollectionView, WatchSpec, object_key
+from monitor.sources.kube.watch_spec import CollectionView, WatchSpec, object_key
 from monitor.sources.mesh.parse import (
     PodFacts,
     endpoints,
