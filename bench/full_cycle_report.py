@@ -24,29 +24,29 @@ FIXES = (
     (
         "checks: `client_identity_unauthorized` scanned and sorted every namespace's Servers"
         " and AuthorizationPolicies for each backend pod (pods x policy objects)",
-        "`checks.boundary_policy.Evaluator` gives `policy.authorize` the policy narrowed to"
+        "`checks.boundary.policy.Evaluator` gives `policy.authorize` the policy narrowed to"
         " the pod's namespace, all it looks at there",
     ),
     (
         "checks: `proxy_trust_bundle_stale`, a mesh-wide answer, re-read all 20,000 proxies"
         " for each of the 200 boundaries",
-        "`checks.trust_bundles`: judged once per `MeshState` (remembered by identity)",
+        "`checks.trust.bundles`: registered mesh-wide, judged once per run of the checks",
     ),
     (
         "checks and /metrics: every endpoint and member address parsed by `ipaddress` in three"
         " member checks on two devices, then again for `pool_members`",
-        "`checks.common.endpoint_key` and `canonical_address`: `lru_cache` (65,536 entries)",
+        "`checks.matching.endpoint_key` and `canonical_address`: `lru_cache` (65,536 entries)",
     ),
     (
         "mesh poll: each backend Service keyed and parsed all its namespace's pods, and"
         " scanned them all for its selector (Services x pods per namespace)",
-        "`sources.mesh_workloads`: a namespace's pods keyed and parsed once; a selector's pods"
+        "`sources.mesh.workloads`: a namespace's pods keyed and parsed once; a selector's pods"
         " found through a label index",
     ),
     (
         "rotation plan: for every boundary it walked every meshed pod again, several times"
         " (pods lacking an anchor, holding others, pending since the issuer changed)",
-        "`rotation_context.PodIndex`: the mesh-wide answers worked out once per plan (200"
+        "`rotation.context.PodIndex`: the mesh-wide answers worked out once per plan (200"
         " boundaries x 20,000 pods alone: 5.5 s to 0.09 s)",
     ),
 )

@@ -1,7 +1,7 @@
 """The dashboard's PromQL, built from the metric names and label values of `monitor`.
 
 Every metric name comes from `monitor.render.metrics`, and the label values from
-`monitor.catalogue.STATES`, `monitor.rotation.plan.PHASES` and
+`monitor.catalogue.STATES`, `monitor.rotation.context.PHASES` and
 `monitor.render.metrics_rows.POOL_STATES`:
 a renamed metric fails the import, a new state or phase without a colour here fails
 generation.  `$boundary` is the

@@ -9,7 +9,7 @@ text, with the leading comment block replaced by a "generated" header:
   file, indented (comments kept).
 
 `--check` writes nothing and exits 1, naming the stale files, when a copy differs from
-what would be written (tests/test_rules.py runs it). Standard library only.
+what would be written (tests/deploy/test_rules.py runs it). Standard library only.
 """
 
 from __future__ import annotations

@@ -139,7 +139,7 @@ def alerts_for(
         if tracked.ignored or not at_or_above(tracked.finding.severity, cfg.min_severity):
             continue
         labels = labels_of(tracked)
-        if labels in state:  # a duplicate key; state.py de-duplicates, stay safe anyway
+        if labels in state:  # a duplicate key; monitor.state de-duplicates, stay safe anyway
             continue
         entry = Entry(labels, annotations_of(tracked), tracked.first_seen)
         state[labels] = entry

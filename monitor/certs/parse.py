@@ -6,7 +6,7 @@ fixed `code` and a message that names the block and what was wrong. Key material
 kept: non-certificate PEM blocks (private keys and the like) are skipped and only their
 labels are reported.
 
-PEM rules (decided here, tested in tests/test_certs.py):
+PEM rules (decided here, tested in tests/unit/certs/test_certs.py):
 - Only `CERTIFICATE` blocks become certificates, as in Go's `crypto/x509`
   (`AppendCertsFromPEM`, `tls.X509KeyPair`), which is what Linkerd's control plane uses.
   `TRUSTED CERTIFICATE` (OpenSSL's block with trust settings) is skipped and listed in

@@ -1,11 +1,14 @@
 """The checks: pure functions from (expected state, observed state, now) to states and findings.
 
 Owns the runner, `run_checks`, and the registry `CHECKS` (every implemented check, in the
-order of the catalogue). The check families live in `trust.py` (mesh side), `boundary.py`
-(BIG-IP server-ssl side against the mesh), `routes.py` (virtuals and pools against
-endpoints and policy), `edge.py` (client-ssl certificates) and `ha.py`; the
-contract between a check and the runner in `outcome.py`; the shared resolution and expiry
-helpers in `common.py`.
+order of the catalogue), the families' registries joined. The check families live in the
+packages `trust/` (mesh side), `boundary/` (BIG-IP server-ssl side against the mesh),
+`routes/` (virtuals and pools against endpoints and policy) and `ha/`, each with its
+registry `CHECKS` in its `__init__.py`, and in the module `edge.py` (client-ssl
+certificates, registry included). The modules they share: the contract between a check and
+the runner in `outcome.py`; the resolvers of what a boundary uses, on each device and in
+the mesh, in `resolve.py`; the pairing of pool members with ready endpoints in
+`matching.py`; expiry grading, expected identities and message wording in `common.py`.
 
 Runner contract:
 - For every boundary (config order) and every registered check (registry order) that
@@ -23,11 +26,12 @@ Runner contract:
 - Pure: no I/O, no clock reads, no logging. `now` must be timezone-aware.
 
 Adding a check: add its id to `monitor.catalogue` (if new), write
-`def my_check(cfg, boundary, observed, now) -> Outcome` in its family module using the
-resolvers of `common.py` (each returns an `Unknown` when an input is missing; `per_device`
-runs a comparison on every device of the boundary), and append
-`Check("my_check", my_check)` (or `Check(..., MESH_TLS)`) to that module's `CHECKS`, in
-catalogue order. The runner, the state rules and `unknown_parts` need no change.
+`def my_check(cfg, boundary, observed, now) -> Outcome` in a module of its family using
+the resolvers of `resolve.py` (each returns an `Unknown` when an input is missing;
+`per_device` runs a comparison on every device of the boundary), and append
+`Check("my_check", my_check)` (or `Check(..., MESH_TLS)`) to the family's `CHECKS` (in its
+package's `__init__.py`, or in `edge.py`), in catalogue order. The runner, the state rules
+and `unknown_parts` need no change.
 """
 
 from __future__ import annotations

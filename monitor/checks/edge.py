@@ -4,7 +4,7 @@ Owns the `edge` family (DESIGN section 5) and its registry `CHECKS`; both checks
 every boundary mode and read, on each device, every client-ssl profile of the boundary's
 virtual (a virtual without one serves no TLS: pass). A profile the virtual names but that
 is absent from a completely read collection is unknown for that device, like the other
-resolvers (`common.py`).
+resolvers (`resolve.py`).
 
 - `edge_cert_expiry`: every ssl-cert file of every `certKeyChain` entry (`cert`, and its
   `chain` file's certificates when known: a bundle known only by its REST fields is judged

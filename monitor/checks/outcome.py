@@ -1,7 +1,7 @@
 """The contract between a check and the runner, and the state rules.
 
 A check is a pure function `(cfg, boundary, observed, now) -> Outcome`, registered as a
-`Check` (id, function, boundary modes it applies to) in its family module's `CHECKS`.
+`Check` (id, function, boundary modes it applies to) in its family's `CHECKS`.
 An `Outcome` holds the drift it found (`Drift`: a finding without check id and boundary,
 which the runner adds) and the parts it could not evaluate (`Unknown`). `conclude` turns
 one outcome into exactly one `CheckState` plus its findings:

@@ -12,8 +12,8 @@ and a check never disagree on which object a boundary uses:
   `bigip-a: could not read ltm/profile/server-ssl (http_403)`. An object absent from a
   collection that was read is absent; the checks that own that drift (`virtual_missing`,
   `peer_validation_disabled`, ...) report it, the others are unknown for that device.
-- Pairing a pool's members with the backend's endpoints (`match_members`), addresses in
-  canonical form (`canonical_address`, `endpoint_key`).
+Pairing a pool's members with the backend's endpoints, addresses in canonical form, is
+`monitor.checks.matching`'s (`match_members`).
 
 Used by the checks and by `monitor.render` (the certificate and pool-member series). May
 import `monitor.model`, `monitor.config`, `monitor.certs` and `monitor.checks.outcome`.

@@ -2,13 +2,13 @@
 
 Owns the pure question the boundary checks ask: is a client with identity X (or
 none) from network address N authorised to reach pod P on port Q? The data types
-live in `policy_model` and are re-exported here.
+live in `model`.
 
 The evaluation follows Linkerd's policy controller (`policy-controller/k8s/index`:
 `inbound/index.rs`, `defaults.rs`, `inbound/workload.rs`) and the proxy's matching
 (`linkerd/proxy/server-policy/src/authz.rs`): a port gets the one Server that selects it,
 else the pod's default policy; a Server's authorizations are ORed; an AuthorizationPolicy
-whose referenced authentication is missing is ignored. Parsing lives in `policy_parse`.
+whose referenced authentication is missing is ignored. Parsing lives in `parse`.
 """
 
 from __future__ import annotations
@@ -116,7 +116,8 @@ def identity_matches(pattern: str, identity: str) -> bool:
 
 
 def service_account_identity(sa: str, namespace: str, linkerd_ns: str, trust_domain: str) -> str:
-    """Linkerd's identity format (the same as `monitor.model.mesh_identity`, which imports us)."""
+    """Linkerd's identity format, the same as `monitor.model.mesh_identity` (which this
+    package may not import: `monitor.policy` imports nothing else of the monitor)."""
     return f"{sa}.{namespace}.serviceaccount.identity.{linkerd_ns}.{trust_domain}"
 
 

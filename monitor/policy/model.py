@@ -4,7 +4,7 @@ The form the mesh source gives the policy objects it reads (`policy.linkerd.io`
 Server, AuthorizationPolicy, MeshTLSAuthentication, NetworkAuthentication,
 ServerAuthorization, and the default inbound policy), the pods they apply to, and the
 question and answer of an evaluation (`Client`, `Decision`). Parsing is in
-`policy_parse`, evaluation in `policy`.
+`parse`, evaluation in `authorize`.
 """
 
 from __future__ import annotations

@@ -5,6 +5,6 @@ pool-member series derived in `metrics_rows`), the status page (`page_data`: wha
 shows; `page`: the HTML), the findings as JSON and as a table (`findings`) and the
 rotation plans as JSON and as a table (`rotation`). Pure: a view is a function of a
 `Snapshot` (and the config), never of a source. May import `monitor.state`,
-`monitor.rotation`, `monitor.checks` (its public resolvers only), `monitor.config`,
-`monitor.model` and `monitor.catalogue`.
+`monitor.rotation`, `monitor.checks` (its resolvers and member matching only),
+`monitor.config`, `monitor.model` and `monitor.catalogue`.
 """

@@ -6,7 +6,7 @@ role, resolved with the checks' own resolvers (the CA bundle named by the server
 `caFile`: `bundle_cert`; the server-ssl `cert` and its `chain`: `client_cert`; the client-ssl
 `certKeyChain` certificates and chains: `edge_cert`; the mesh's anchors and issuer), and
 how a boundary's pool members pair with the backend's ready endpoints, by the checks' own
-matching (`routes_members.match_members`). A certificate that cannot be read this cycle (a
+matching (`monitor.checks.matching.match_members`). A certificate that cannot be read this cycle (a
 device or the mesh not read, a collection that failed) keeps its rows from the last read
 that had it (`Snapshot.known_f5`, `known_mesh`): a failed poll never makes an expiry
 series disappear. Pool members are counted only on this cycle's reads.

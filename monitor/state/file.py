@@ -15,7 +15,7 @@ were running then still run). No messages, evidence or secrets. Format (version 
 `save` writes it atomically after each cycle (a temporary file in the same directory,
 fsync, rename), so a reader never sees half a file. `load` reads it at start: a missing
 file is a fresh start; an unreadable or corrupt one too, with a `warning` to log (never an
-exception). Entries not seen for more than `state.RETENTION` (7 days) are dropped on both
+exception). Entries not seen for more than `snapshot.RETENTION` (7 days) are dropped on both
 reading and writing. `check` and `rotation` only read it; the daemon writes it.
 """
 

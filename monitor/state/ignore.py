@@ -1,7 +1,7 @@
 """Ignore rules: accepted findings turned into `pass`, never hidden.
 
 Applied after the pure checks, in the state layer (`monitor.state.snapshot.next_snapshot`), so the
-checks stay unaware of them. A rule (`config.IgnoreRule`) matches a finding when
+checks stay unaware of them. A rule (`monitor.config.schema.IgnoreRule`) matches a finding when
 - `check` equals the finding's check,
 - `boundary` equals the finding's boundary, or is `"*"` (any boundary),
 - `object` equals the finding's object, or is not set (any object),

@@ -1,14 +1,15 @@
 """Boundary checks: does BIG-IP's server-ssl side agree with the mesh it re-encrypts into?
 
-Owns the `boundary` family (DESIGN section 5) and its registry `CHECKS`, in catalogue
-order. This module holds the CA bundle checks (`bundle_missing_anchor`,
-`bundle_stale_anchor`, `bundle_cert_expiry`) and `sni_mismatch`; the others live beside it:
-- `boundary_profile.py`: the server-ssl profile's own settings (`peer_validation_disabled`,
+Holds four checks of the `boundary` family (DESIGN section 5): the CA bundle checks
+`bundle_missing_anchor`, `bundle_stale_anchor` and `bundle_cert_expiry`, and `sni_mismatch`.
+The family's registry `CHECKS` is in the package's `__init__.py`; the others live beside
+this module:
+- `profile.py`: the server-ssl profile's own settings (`peer_validation_disabled`,
   `authenticate_name_mismatch`, `expired_cert_accepted`, `untrusted_cert_accepted`,
   `tls13_disabled`);
-- `boundary_client.py`: the client certificate BIG-IP presents (`client_cert_expiry`,
+- `client.py`: the client certificate BIG-IP presents (`client_cert_expiry`,
   `client_cert_chain`, `client_identity_mismatch`, `client_cert_outlives_issuer`);
-- `boundary_policy.py`: what the backend's Linkerd policy makes of it
+- `policy.py`: what the backend's Linkerd policy makes of it
   (`client_cert_missing`, `client_identity_unauthorized`).
 Each compares the server-ssl profile / CA bundle a boundary uses on each of its devices
 with the mesh; findings carry the device, and a device whose inputs are unknown is an

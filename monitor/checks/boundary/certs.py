@@ -1,14 +1,14 @@
 """The certificate files a boundary's BIG-IP profiles name, as the checks can know them.
 
-Owns, for the client-certificate checks (`boundary_client`, `boundary_policy`) and the edge
-checks (`edge`):
-- `cert_file`: the certificates an ssl-cert file holds. A single certificate is known from
-  its REST fields; a bundle (a chain file) only when its members were read (a CA bundle
-  described by `ca-bundle-manager`, or a file read through util/bash); otherwise only the
-  one certificate its top-level fields describe is known, and a note says so.
-- `expiry` / `earliest`: a certificate's end date (REST `expirationDate`, else the parsed
-  PEM), and the certificate of a set that ends first: the expiry checks judge a role by the
-  earliest certificate it needs and name it in the evidence.
+What an ssl-cert file holds is resolved in `monitor.checks.resolve`: `cert_file` (a single
+certificate is known from its REST fields; a bundle, a chain file, only when its members
+were read: a CA bundle described by `ca-bundle-manager`, or a file read through util/bash;
+otherwise only the one certificate its top-level fields describe is known, and a note says
+so) and `expiry` (a certificate's end date: REST `expirationDate`, else the parsed PEM).
+This module owns, for the client-certificate checks (`client`, `policy`) and the edge
+checks (`monitor.checks.edge`):
+- `earliest`: the certificate of a set that ends first: the expiry checks judge a role by
+  the earliest certificate it needs and name it in the evidence.
 - `facts_of`: the parsed certificate, or an `Unknown` that says why not: BIG-IP's REST API
   returns certificate metadata, never the PEM, so chain and name checks need the file read
   through util/bash (`bundleReader` bash or auto with a bash-capable role).

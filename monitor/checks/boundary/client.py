@@ -1,15 +1,15 @@
 """Boundary checks of the client certificate BIG-IP presents to the mesh (server-ssl `cert`).
 
 Owns `client_cert_expiry`, `client_cert_chain`, `client_identity_mismatch` and
-`client_cert_outlives_issuer` (registered in `boundary.CHECKS`, mesh-tls only), and the
-resolver they and `boundary_policy` share, `resolve_client_cert`: the server-ssl profile,
-its `cert` (an ssl-cert object) and the certificates of its `chain` file. A profile
-without `cert` passes these checks (`client_cert_missing` reports it).
+`client_cert_outlives_issuer` (registered in `boundary.CHECKS`, mesh-tls only). They and
+`policy` judge what `monitor.checks.resolve.resolve_client_cert` resolves: the server-ssl
+profile, its `cert` (an ssl-cert object) and the certificates of its `chain` file. A
+profile without `cert` passes these checks (`client_cert_missing` reports it).
 
 BIG-IP's REST API gives a certificate's subject, issuer, fingerprint and end date, never
 its PEM: expiry is judged from those; the chain, the names and what the certificate hangs
 from need the parsed certificate (`SslCert.facts`, read through util/bash), else the check
-is unknown for that device (`boundary_certs.facts_of` words why).
+is unknown for that device (`certs.facts_of` words why).
 
 - `client_cert_expiry`: the earliest of the certificate and its chain certificates, graded
   with `thresholds.boundaryCert` (expired: critical); object: the certificate's path.

@@ -1,19 +1,20 @@
 """Boundary checks against the backend's Linkerd policy, and the policy helpers routes share.
 
 Owns `client_cert_missing` and `client_identity_unauthorized` (registered in
-`boundary.CHECKS`, mesh-tls only), and what they and `routes_mesh.open_onramp` need:
+`boundary.CHECKS`, mesh-tls only), and what they and `monitor.checks.routes.mesh`'s
+`open_onramp` need:
 - `mesh_policy`: the policy, or unknown (`MeshState.policy` None or listed in `unknown`);
 - `backend_pods`: the ready endpoints of the backend Service with their pods' `PodInfo`
   (each pod and port once). A pod the mesh source did not describe is unknown (mesh part);
   an endpoint that names no pod gets no policy at all and is noted;
-- `Evaluator`: `policy.authorize` for BIG-IP as a client whose source address is unknown
-  (SNAT). `authorize` denies an authorization limited to some networks when the address is
-  unknown; so a denial is re-tried from probe addresses inside every network the policy
-  names (its NetworkAuthentications, ServerAuthorizations and the cluster networks, around
-  their `except`s). Admitted from one of them: admitted only from some networks, which
-  BIG-IP's SNAT address may or may not be in (noted, not a finding). Denied from all of them:
-  denied whatever the source address. Networks are thus never matched against BIG-IP's real
-  address; the messages say so.
+- `Evaluator`: `authorize` (`monitor.policy.authorize`) for BIG-IP as a client whose
+  source address is unknown (SNAT). `authorize` denies an authorization limited to some
+  networks when the address is unknown; so a denial is re-tried from probe addresses inside
+  every network the policy names (its NetworkAuthentications, ServerAuthorizations and the
+  cluster networks, around their `except`s). Admitted from one of them: admitted only from
+  some networks, which BIG-IP's SNAT address may or may not be in (noted, not a finding).
+  Denied from all of them: denied whatever the source address. Networks are thus never
+  matched against BIG-IP's real address; the messages say so.
 
 `client_cert_missing`: the server-ssl profile has no `cert`. Critical when `clientIdentity`
 is configured, or when the backend's policy denies a TLS client without identity to a ready

@@ -1,6 +1,8 @@
 """HA checks: is config sync green, and do the units of an HA pair serve a boundary alike?
 
-Owns the `ha` family (DESIGN section 5); both checks apply to every boundary mode.
+Owns `ha_sync_status` of the `ha` family (DESIGN section 5) and `ha_applies`, when
+`ha_peer_divergence` applies; the family's registry `CHECKS` is in the package's
+`__init__.py`. Both checks apply to every boundary mode.
 
 `ha_sync_status` (each device of the boundary) reads `F5State.sync` without trusting
 `status` alone (a real pair says `offline` while in sync): it parses every `details` entry
@@ -14,7 +16,7 @@ findings: red critical, other non-green warning) is one finding with object `syn
 Mode standalone passes, unless the device is configured in an `haGroup` with others
 (warning). No `sync` or no `color` → unknown for that device.
 
-The comparison of the two units lives in `ha_divergence`.
+The comparison of the two units lives in `divergence`.
 
 Pure: no I/O, no clock reads, no logging.
 """

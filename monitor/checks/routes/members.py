@@ -1,9 +1,10 @@
 """Route checks on pool members: does BIG-IP send traffic to exactly the ready endpoints?
 
 Owns `pool_member_missing`, `pool_member_extra` and `pool_member_port_mismatch`
-(registered in `routes.CHECKS`, every boundary mode) and the one matching they share,
-`match_members`, so that each member and each ready endpoint is reported by one check at
-most. Addresses compare in canonical form (IPv6 compressed, in brackets in `address:port`).
+(registered in `routes.CHECKS`, every boundary mode). They share one matching,
+`monitor.checks.matching.match_members`, so that each member and each ready endpoint is
+reported by one check at most. Addresses compare in canonical form (IPv6 compressed, in
+brackets in `address:port`).
 
 - A member at a ready endpoint's `address:port` is right.
 - A member at a not-ready endpoint's `address:port` is extra (BIG-IP may send traffic to a

@@ -8,7 +8,8 @@ their findings are about the mesh side (`device` ""), not about one BIG-IP.
   (`Endpoint.meshed` False) cannot answer BIG-IP's SNI/mTLS hop: critical, one finding per
   pod (object: `namespace/name`, else the endpoint's `address:port`). `meshed` None (the pod
   could not be read) is unknown.
-- `open_onramp`: `policy.open_to_unauthenticated` for each ready pod on its endpoint port.
+- `open_onramp`: `open_to_unauthenticated` (`monitor.policy.authorize`) for each ready pod
+  on its endpoint port.
   It says open only when plaintext clients from every address outside the cluster networks
   (all of IPv4 or all of IPv6) are admitted — an allow-list of BIG-IP's SNAT addresses is
   not open — or when the traffic bypasses the proxy (pod not meshed, port in

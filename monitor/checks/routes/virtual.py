@@ -1,8 +1,7 @@
 """Route checks: does BIG-IP send the boundary's traffic to exactly its backend's ready pods?
 
-Owns the `routes` family (DESIGN section 5) and its registry `CHECKS`, in catalogue order.
-This module holds the checks of the boundary's virtual server, on each device (every
-boundary mode; object: the virtual's path; critical):
+Holds the checks of the `routes` family (DESIGN section 5) about the boundary's virtual
+server, on each device (every boundary mode; object: the virtual's path; critical):
 - `virtual_missing`: the virtual is absent from a completely read `ltm/virtual`;
 - `virtual_disabled`: the virtual exists but is disabled;
 - `virtual_pool_mismatch`: with `pool` set in the expected state, the virtual must use that
@@ -10,8 +9,9 @@ boundary mode; object: the virtual's path; critical):
   traffic); without it the virtual's pool is the boundary's pool by definition: pass — once
   the virtual is read (an unreadable or absent virtual is unknown, as for
   `virtual_disabled`: a poll that read nothing passes nothing).
-The others live beside it: `routes_members.py` (`pool_member_missing`, `pool_member_extra`,
-`pool_member_port_mismatch`) and `routes_mesh.py` (`pool_member_unmeshed` on mesh-tls
+The family's registry `CHECKS` is in the package's `__init__.py`; the other checks live
+beside this module: `members.py` (`pool_member_missing`, `pool_member_extra`,
+`pool_member_port_mismatch`) and `mesh.py` (`pool_member_unmeshed` on mesh-tls
 boundaries, `open_onramp` on plaintext ones).
 
 Pure: no I/O, no clock reads, no logging.

@@ -1,6 +1,7 @@
 """What the mesh-side trust checks share: their inputs, and who signs the issuer.
 
-Owns, for `trust.py` and the `trust_*.py` modules:
+Owns, for the trust checks beside it (and the boundary checks and rotation planner that
+need the same inputs):
 - The mesh inputs of the trust family, each returned as the value or an `Unknown` naming
   it. An input is unknown when its `MeshState` field is None or when its field name is
   listed in `MeshState.unknown` (the source read it only in part).
@@ -9,7 +10,8 @@ Owns, for `trust.py` and the `trust_*.py` modules:
 - `issuing_anchors`: the anchors that sign the current issuer, by signature (never by
   name: Linkerd's own test issuer has the same subject as its anchor). The issuer itself
   counts when it is byte-identical to an anchor (`linkerd install` without certificates).
-- Small evidence helpers: fingerprint lists and bounded name lists.
+- `fingerprints`: fingerprint lists for evidence (bounded name lists are
+  `monitor.checks.common.bounded`).
 
 Pure: no I/O, no clock reads, no logging.
 """

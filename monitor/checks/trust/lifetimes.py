@@ -1,13 +1,14 @@
 """Mesh-side trust checks: the Linkerd trust anchors, the identity issuer, the proxies' bundles.
 
-Owns the `trust` family (DESIGN section 5) and its registry `CHECKS`, in catalogue order.
-This module holds `trust_anchor_expiry` and `issuer_chain`; the others live beside it:
-- `trust_anchors.py`: `trust_anchor_not_yet_valid`, `trust_anchor_algorithm`,
+Holds `trust_anchor_expiry` and `issuer_chain` of the `trust` family (DESIGN section 5);
+the family's registry `CHECKS` is in the package's `__init__.py`, and the others live
+beside this module:
+- `anchors.py`: `trust_anchor_not_yet_valid`, `trust_anchor_algorithm`,
   `trust_anchor_pin`;
-- `trust_renewal.py`: `issuer_expiry` (thresholds, or cert-manager's renewal health);
-- `trust_issuer.py`: `issuer_algorithm`, `issuer_not_ca`, `issuer_outlives_anchor`;
-- `trust_bundles.py`: `trust_roots_config_mismatch`, `proxy_trust_bundle_stale`;
-- `trust_common.py`: the inputs they share and which anchors sign the issuer.
+- `renewal.py`: `issuer_expiry` (thresholds, or cert-manager's renewal health);
+- `issuer.py`: `issuer_algorithm`, `issuer_not_ca`, `issuer_outlives_anchor`;
+- `bundles.py`: `trust_roots_config_mismatch`, `proxy_trust_bundle_stale`;
+- `inputs.py`: the inputs they share and which anchors sign the issuer.
 
 Every finding of the family is about the mesh (`device` is ""), the only part is the mesh
 side, and every check applies to every boundary mode: a plaintext boundary still reaches

@@ -12,7 +12,7 @@ each device serves, once, in the exact shapes of the real iControl REST API:
 - `filestore`: path on the box → PEM text, for the `util/bash` reader.
 
 Devices without `overrides` share the rendered configuration objects (they are
-never mutated); `bigip_server` serves them.
+never mutated); `server` serves them.
 """
 
 from __future__ import annotations

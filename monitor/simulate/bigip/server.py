@@ -2,8 +2,8 @@
 
 Serves iControl REST as the real devices do (research/f5.md): token and basic
 authentication with restjavad-shaped 401s, read-only `/mgmt/tm` collections,
-objects, subcollections and stats documents (`bigip_query`), the `util/bash`
-certificate reader (`bigip_bash`), and injected faults.  Faults apply to every
+objects, subcollections and stats documents (`query`), the `util/bash`
+certificate reader (`bash`), and injected faults.  Faults apply to every
 request, login included:
 
 | fault        | what the client sees                                                        |

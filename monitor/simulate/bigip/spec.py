@@ -1,7 +1,7 @@
 """The typed specs of a simulated BIG-IP configuration, and the reader that checks references.
 
-`bigip_spec_config.parse_config` turns the scenario's `bigip.config` section into a
-`ConfigSpec`; the renderers (`bigip_render_*`) consume it.  `Reader` carries the
+`spec_config.parse_config` turns the scenario's `bigip.config` section into a
+`ConfigSpec`; the renderers (`render_*`) consume it.  `Reader` carries the
 parsing state shared by all sections: the declared partitions and every path seen
 per namespace (ssl-cert, profile, pool, virtual), so that duplicates and
 references to missing objects are reported at their place

@@ -4,8 +4,8 @@ Owns the parsed install (`LinkerdInstall`: release, anchors, issuer and scheme,
 cert-manager, trust domain), the bundle text rules (what the trust-roots ConfigMap
 and the injector hold, per version: research/linkerd.md §1.1–1.2), and the control
 plane as Deployments and Services (identity, destination, proxy-injector), which
-kube_pods and kube_services render like any workload.  The install's other objects
-are rendered by kube_linkerd_objects.
+`pods` and `services` render like any workload.  The install's other objects
+are rendered by `linkerd_objects`.
 """
 
 from __future__ import annotations

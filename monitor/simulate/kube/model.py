@@ -6,7 +6,7 @@ a `KubeWorld` — the complete API objects (namespaces, the Linkerd install, pod
 ServiceAccounts, Services, EndpointSlices, and `objects:` passed through verbatim),
 the bearer token, the server version, the RBAC gaps to simulate (`withhold`), the
 faults armed from the start, and the API resources the cluster serves.  The
-simulated API server (kube_server) serves a `KubeWorld`; `update()` diffs the next.
+simulated API server (`server`) serves a `KubeWorld`; `update()` diffs the next.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Owns the rendering of a Deployment's pods: named `<name>-<pod-template-hash>-<su
 (the hash from the pod template, the suffix from the pod's immutable facts: IP, node
 and frozen bundle, so a changed bundle is a new pod as after a restart), with the
 ReplicaSet owner reference, API-server defaults, the service-account token volume,
-Linkerd's injection when meshed (kube_inject), and a status whose phase, conditions
+Linkerd's injection when meshed (`inject`), and a status whose phase, conditions
 and container statuses follow the scenario's readiness.
 """
 

@@ -4,7 +4,7 @@ Owns the HTTP side: bearer-token authentication (401), fault injection for targe
 `kubernetes` (503, HTML 500, latency, TCP reset, truncated body; `watchExpire`
 compacts the history, so open and later watches from older resourceVersions get
 410), discovery (`/version`, `/api`, `/apis`, group and resource lists), the dispatch
-of GET/LIST and lease writes to kube_api and of WATCH to kube_watch, the kubeconfig,
+of GET/LIST and lease writes to `api` and of WATCH to `watch`, the kubeconfig,
 and request statistics.
 
 `update(world)` diffs the next rendering against the store: ADDED / MODIFIED /

@@ -3,7 +3,7 @@
 Owns the reading of workloads (a Deployment: labels, ports, meshed or not, native
 sidecar, its pods with IP, readiness, node and frozen trust bundle) and Services
 (selector, ports with numeric or named target ports), with errors that name the
-scenario path; kube_pods and kube_services render them.
+scenario path; `pods` and `services` render them.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ and `bash` is opt-in. Owns:
 - which CA bundles need it: a `caFile` whose contents are still unknown after the
   ca-bundle-manager step and whose ssl-cert was read and is a bundle (`bash`: every
   such file, ca-bundle-manager or not; `auto`: those no manager could describe); the
-  boundaries' certificate and chain files are chosen by `f5_certfiles`;
-- the command (only shell-safe names, see `f5_paths.filestore_glob`) and the answer:
+  boundaries' certificate and chain files are chosen by `certfiles`;
+- the command (only shell-safe names, see `paths.filestore_glob`) and the answer:
   `cat: …: No such file or directory` text, PEM with or without headers, or DER
   (the three forms Keyfactor handles), parsed with `monitor.certs.parse_any` into
   `CertFacts`; a file that does not hold the certificate its ssl-cert object describes

@@ -1,15 +1,16 @@
 """The certificate files a device's boundaries name, and their PEMs put into the state.
 
-The chain, name and identity checks (`boundary_client`, `boundary_policy`, `edge`) need
-parsed certificates (`SslCert.facts`), which BIG-IP's REST API never returns; the util/bash
-reader (`f5_bash`) reads them under the same `bundleReader` rules as the CA bundles. Owns:
+The chain, name and identity checks (`monitor.checks.boundary`'s `client` and `policy`,
+`monitor.checks.edge`) need parsed certificates (`SslCert.facts`), which BIG-IP's REST API
+never returns; the util/bash reader (`bash`) reads them under the same `bundleReader` rules
+as the CA bundles. Owns:
 - `needed`: for each boundary on the device, the files of its virtual's profiles — the
   server-ssl profile's `cert` and `chain` (mesh-tls boundaries; the profile the checks
   pick: `serverSslProfile`, else the virtual's first) and every client-ssl profile's
   `certKeyChain` `cert` and `chain`. Not every ssl-cert on the box;
 - `to_read`: those of them whose certificates are not known yet — a file already known
   as a CA bundle read by bash is not read again;
-- `apply`: what the reads gave, put where the checks look (`boundary_certs.cert_file`):
+- `apply`: what the reads gave, put where the checks look (`monitor.checks.resolve.cert_file`):
   the certificate an ssl-cert object describes gets its `facts` (in `F5State.certs`, and
   in any CA bundle listing that ssl-cert); a `chain` file that is a bundle becomes
   `F5State.bundles[path]`, a `CaBundle` with reader `bash` whose members (`<path>#<n>`,

@@ -4,7 +4,7 @@ Owns the one `httpx.Client` of a device (created on first use and kept for keep-
 TLS verified against `caFile` unless `insecure`), the semaphore that keeps at most
 `f5Concurrency` requests in flight (a retry waits outside it), and iControl REST
 authentication (research/f5.md §1). Budget, retries and counting are the poll's
-`Exchange` (`f5_exchange`).
+`Exchange` (`exchange`).
 
 Token auth:
 - `POST /mgmt/shared/authn/login` with the configured `loginProviderName` (default
@@ -199,7 +199,7 @@ class F5Client:
         retry: frozenset[str] = RETRY_REASONS,
         **kwargs: Any,
     ) -> httpx.Response:
-        """`_send`, retried after transient faults (see f5_exchange); `retry`: the
+        """`_send`, retried after transient faults (see `exchange`); `retry`: the
         transport failures that may be retried."""
         attempt = 1
         while True:

@@ -2,8 +2,9 @@
 
 Owns where the username and password come from (`username` / `usernameFile` /
 `usernameEnv`, `passwordFile` / `passwordEnv`; never an inline password), so that a
-rotated Secret is picked up by the next poll, and how an unreadable one is reported
-(`credentials_unreadable`, naming the file or variable, never its content).
+rotated Secret is picked up by the next poll. Each is read with `monitor.sources.secrets`,
+which reports an unreadable one (`credentials_unreadable`, naming the file or variable,
+never its content).
 `Credentials.__repr__` hides the password.
 """
 

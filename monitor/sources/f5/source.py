@@ -1,17 +1,17 @@
 """The BIG-IP source: one device's boundary objects per poll, as an `F5State` plus errors.
 
-Owns the poll of one device (DESIGN section 4): read the credentials (`f5_credentials`),
-authenticate (`f5_client`), then read on a pool of `f5Concurrency` threads
+Owns the poll of one device (DESIGN section 4): read the credentials (`credentials`),
+authenticate (`client`), then read on a pool of `f5Concurrency` threads
 - for every configured partition, the collections of `COLLECTIONS`, each paging
-  sequentially (`f5_paging`) and parsed page by page (`f5_parse`), so the raw JSON of a
+  sequentially (`paging`) and parsed page by page (`parse`), so the raw JSON of a
   large configuration is never held whole;
 - once per device, `cm/device` (paged, no partition) and the `cm/sync-status` stats
-  document (`f5_ha`);
-then work out every CA bundle's contents (`f5_bundles`, then `f5_bash` where the
+  document (`ha`);
+then work out every CA bundle's contents (`bundles`, then `bash` where the
 `bundleReader` allows it), read the boundaries' certificate and chain files the same way
-(`f5_certfiles`: `SslCert.facts`, chain files as `bundles` entries) and report how it
+(`certfiles`: `SslCert.facts`, chain files as `bundles` entries) and report how it
 went. Everything happens within the device's time budget, with retries of transient
-faults (`f5_exchange`).
+faults (`exchange`).
 
 Remote faults never raise out of `poll()`: a collection that could not be read completely
 is in `F5State.failed` with its errors (`SourceError.target` = the collection; HA reads
@@ -316,7 +316,7 @@ class F5Source:
         self, ex: Exchange, reads: _Reads, certs: dict[str, SslCert], bundles: dict[str, CaBundle]
     ) -> tuple[dict[str, SslCert], dict[str, CaBundle]]:
         """The CA bundles only bash can read, and the boundaries' certificate and chain
-        files (`f5_certfiles`), through util/bash: each file at most once per poll."""
+        files (`certfiles`), through util/bash: each file at most once per poll."""
         objects = reads.objects
         need = needed(
             self.name, self._boundaries, objects[VIRTUALS], objects[SERVER_SSL], objects[CLIENT_SSL]

@@ -6,11 +6,11 @@ longer wanted, `get(spec)` reads one, `stats()` adds up the counters of all of t
 (including stopped ones, so exported counters never go backwards). The parts:
 
 - `WatchSpec`, `CollectionView`, `WatchStats`, `object_key`, `secret_without_keys`
-  (kube_watch_spec);
-- `WatchedCollection`, one collection and its thread (kube_watch_collection): LIST then
+  (`watch_spec`);
+- `WatchedCollection`, one collection and its thread (`watch_collection`): LIST then
   WATCH from the list's resourceVersion, re-WATCH after a clean end, reconnect with
   jittered backoff after a failure, relist once on 410 Gone, `absent` on 404;
-- the raw HTTP and error mapping (kube_watch_http).
+- the raw HTTP and error mapping (`watch_http`).
 
 Data is trustworthy when `view.synced and view.error is None`. Secrets are watched with
 `transform=secret_without_keys`, so private keys are never stored.

@@ -2,7 +2,7 @@
 
 Owns the background thread of one `WatchSpec` and the state it keeps (the objects,
 the resourceVersion, synced/absent/error), read through `snapshot()`; the value types
-are in kube_watch_spec, the HTTP plumbing in kube_watch_http, `WatchSet` in kube_watch.
+are in `watch_spec`, the HTTP plumbing in `watch_http`, `WatchSet` in `watch`.
 
 The thread (DESIGN section 4, "Access"): a paged LIST (`limit`/`continue`, raw JSON,
 never the generated models) stores every object keyed by `namespace/name` and remembers

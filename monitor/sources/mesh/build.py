@@ -10,10 +10,10 @@ Owns the meaning of the control plane's objects for one poll (research/linkerd.m
   has not written it);
 - the issuer: Secret `linkerd-identity-issuer` by scheme (`crt.pem`, or `tls.crt` + `ca.crt`;
   extra intermediates after the first certificate), stored without private keys;
-- the cert-manager Certificate that renews it (`mesh_certmanager`), when served;
+- the cert-manager Certificate that renews it (`certmanager`), when served;
 - the Linkerd version, from the control plane pods' `linkerd.io/proxy-version` (else
   their `linkerd.io/created-by`).
-The backends' parts (services, proxies, pods, policy) are `mesh_workloads`'.
+The backends' parts (services, proxies, pods, policy) are `workloads`'.
 
 Unknown versus absent: a collection whose view has an error, or has not synced, makes the
 parts it feeds None (and, for the optional parts, named in `MeshState.unknown`) with the

@@ -4,11 +4,11 @@ Owns `MeshSource`, the imperative shell of the Linkerd side (DESIGN section 4,
 research/linkerd.md §1–3, §5): one API client, one `WatchSet`, and per poll
 1. discovery, at start-up and every `rediscover` seconds (or when a watched optional kind
    vanished): which policy.linkerd.io kinds (newest version each) and whether cert-manager
-   Certificates are served (`mesh_discovery`: `GET /apis` and one GET per served version);
-2. `ensure` the watches the configured boundaries need (`mesh_specs.plan_watches`), wait
+   Certificates are served (`discovery`: `GET /apis` and one GET per served version);
+2. `ensure` the watches the configured boundaries need (`specs.plan_watches`), wait
    for new ones to sync within `poll.timeout`, then plan again with the Services now read
    (the backend pods are watched narrowed by their Services' selectors) and wait for those;
-3. build the `MeshState` purely from the views (`mesh_build.build_state`).
+3. build the `MeshState` purely from the views (`build.build_state`).
 A steady-state poll sends no request at all: every collection is LISTed once, then
 WATCHed from its resourceVersion with bookmarks (relisted only after `410 Gone`; the
 watch layer reconnects with jittered backoff). The watches run in the background between
@@ -24,7 +24,7 @@ that poll (a `check` against a dead API server costs one request and one error).
 The cluster's own problems (policy objects Linkerd ignores, …) go to the debug log.
 
 Key material is never kept: the issuer Secret is stored through `secret_without_keys`,
-pods through `mesh_specs.slim_pod`; nothing of a Secret is logged.
+pods through `specs.slim_pod`; nothing of a Secret is logged.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """The backends' side of the `MeshState`: endpoints, the pods behind them, their proxies' bundles,
 and the policy that applies to them — built purely from the watched collections.
 
-Owns, for `mesh_build.build_state`:
+Owns, for `build.build_state`:
 - `services`: per backend Service its port's endpoints (EndpointSlices) with the pods'
-  ServiceAccount and mesh membership (`mesh_parse`); a Service that does not exist, or has
+  ServiceAccount and mesh membership (`parse`); a Service that does not exist, or has
   no such port, is a fact (no endpoints), an unreadable one None;
 - the pods behind the boundaries: those the backend Services select (by `spec.selector`,
   or for a Service without one, those its EndpointSlices name), as `PodInfo`
-  (`policy_pods.pod_info`);
+  (`monitor.policy.pods.pod_info`);
 - `proxies`: one `ProxyBundle` per meshed pod among them (terminating pods left out: they
   are being replaced), the SHA-256 fingerprints, in order, of the PEM in env
   `LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS` of its `linkerd-proxy` container (in
@@ -16,7 +16,7 @@ Owns, for `mesh_build.build_state`:
   control plane's `linkerd-identity-trust-roots` `ca-bundle.crt` (the copy trust-manager
   distributes); any other source, or an unparseable bundle, is `anchors=None` with the
   problem. None when the pods behind a boundary cannot be told;
-- `policy`: `policy_parse.mesh_policy` over the policy objects of the backend namespaces,
+- `policy`: `monitor.policy.parse.mesh_policy` over the policy objects of the backend namespaces,
   their Namespace objects and the `linkerd-config` values; None when any of them is unknown.
 Pure: no I/O, no logging; the cluster's problems are appended to `problems`.
 """
