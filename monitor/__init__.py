@@ -1,4 +1,18 @@
-"""f5-linkerd-monitor: watches the trust boundary between F5 BIG-IP and a Linkerd mesh."""
+"""f5-linkerd-monitor: watches the trust boundary between F5 BIG-IP and a Linkerd mesh.
+
+The packages follow the path of a poll; each imports only those on the lines below it:
+
+    cli, demo        the commands
+    daemon/          the cycle, scheduling, leader election, reloads, sharding
+    web/             the HTTP server and who may ask
+    render/ alerts/  every view of a snapshot; the Alertmanager push
+    state/           the current snapshot, the state file, ignore rules
+    rotation/        the trust-anchor rotation planner
+    checks/ sources/ simulate/   pure checks; the I/O with BIG-IP and Kubernetes; the
+                     simulated world
+    config/ model    the expected state; the observed state
+    catalogue, certs/, policy/   check ids; certificate parsing; Linkerd policy
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 

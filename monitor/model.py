@@ -22,7 +22,8 @@ from monitor.catalogue import Severity, State
 from monitor.certs import CertFacts
 from monitor.policy.model import MeshPolicy, PodInfo
 
-# Reason codes of source errors: a public contract (the `reason` label), documented in README.
+# Reason codes of source errors: a public contract (the `reason` label), documented in
+# docs/configuration.md (Source errors).
 REASONS = (
     "timeout",
     "connect_error",

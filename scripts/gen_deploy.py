@@ -26,7 +26,7 @@ KUSTOMIZE_RULE = Path("deploy/kustomize/base/prometheusrule.yaml")
 
 _HEADER = (
     f"# Generated from {SOURCE} by `make deploy` (scripts/gen_deploy.py); do not edit.\n"
-    "# tests/test_rules.py fails when this copy is stale.\n"
+    "# tests/deploy/test_rules.py fails when this copy is stale.\n"
 )
 
 _PROMETHEUS_RULE = """\

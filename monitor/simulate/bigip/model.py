@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from monitor.simulate.bigip.render_certs import render_certificates
-from monitor.simulate.bigip.render_cm import (
+from monitor.simulate.bigip.certs import render_certificates
+from monitor.simulate.bigip.cm import (
     DeviceSpec,
     default_sync,
     parse_device,
@@ -31,7 +31,7 @@ from monitor.simulate.bigip.render_cm import (
     render_partitions,
     render_stats,
 )
-from monitor.simulate.bigip.render_ltm import render_ltm
+from monitor.simulate.bigip.ltm import render_ltm
 from monitor.simulate.bigip.spec import ConfigSpec, check_unique
 from monitor.simulate.bigip.spec_config import parse_config
 from monitor.simulate.certgen import GeneratedCert

@@ -5,7 +5,7 @@ cert-manager, trust domain), the bundle text rules (what the trust-roots ConfigM
 and the injector hold, per version: research/linkerd.md §1.1–1.2), and the control
 plane as Deployments and Services (identity, destination, proxy-injector), which
 `pods` and `services` render like any workload.  The install's other objects
-are rendered by `linkerd_objects`.
+are rendered by `controlplane`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from datetime import timedelta
 from typing import Any
 
 from monitor.simulate.certgen import GeneratedCert
-from monitor.simulate.kube.linkerd_release import LinkerdRelease, parse_release
 from monitor.simulate.kube.meta import (
     AppContainer,
     ContainerPort,
@@ -29,6 +28,7 @@ from monitor.simulate.kube.meta import (
     cert_ref,
     cert_refs,
 )
+from monitor.simulate.kube.releases import LinkerdRelease, parse_release
 from monitor.simulate.spec import Node
 
 SCHEMES = ("linkerd.io/tls", "kubernetes.io/tls")

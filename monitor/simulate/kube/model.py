@@ -22,12 +22,12 @@ from typing import Any
 
 from monitor.simulate.certgen import GeneratedCert
 from monitor.simulate.faults import Fault
+from monitor.simulate.kube.controlplane import install_objects
 from monitor.simulate.kube.linkerd import LinkerdInstall, component_labels, control_plane
 from monitor.simulate.kube.linkerd import parse_linkerd as _parse_linkerd
-from monitor.simulate.kube.linkerd_objects import install_objects
-from monitor.simulate.kube.linkerd_release import LinkerdRelease
 from monitor.simulate.kube.meta import ServiceInput, Workload, string_map, timestamp, uid_for
 from monitor.simulate.kube.pods import render_pods, service_account
+from monitor.simulate.kube.releases import LinkerdRelease
 from monitor.simulate.kube.resources import (
     CERT_MANAGER_RESOURCES,
     CORE_RESOURCES,

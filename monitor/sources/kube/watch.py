@@ -6,11 +6,11 @@ longer wanted, `get(spec)` reads one, `stats()` adds up the counters of all of t
 (including stopped ones, so exported counters never go backwards). The parts:
 
 - `WatchSpec`, `CollectionView`, `WatchStats`, `object_key`, `secret_without_keys`
-  (`watch_spec`);
-- `WatchedCollection`, one collection and its thread (`watch_collection`): LIST then
+  (`spec`);
+- `WatchedCollection`, one collection and its thread (`collection`): LIST then
   WATCH from the list's resourceVersion, re-WATCH after a clean end, reconnect with
   jittered backoff after a failure, relist once on 410 Gone, `absent` on 404;
-- the raw HTTP and error mapping (`watch_http`).
+- the raw HTTP and error mapping (`transport`).
 
 Data is trustworthy when `view.synced and view.error is None`. Secrets are watched with
 `transform=secret_without_keys`, so private keys are never stored.
@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable
 
 from kubernetes import client
 
-from monitor.sources.kube.watch_collection import WatchedCollection
-from monitor.sources.kube.watch_spec import (
+from monitor.sources.kube.collection import WatchedCollection
+from monitor.sources.kube.spec import (
     CollectionView,
     WatchSpec,
     WatchStats,

@@ -36,7 +36,7 @@ from typing import Any
 from monitor.certs import CertFacts
 from monitor.model import CertManagerCertificate, Issuer, MeshState, SourceError
 from monitor.sources.errors import SourceFailure
-from monitor.sources.kube.watch_spec import CollectionView, WatchSpec
+from monitor.sources.kube.spec import CollectionView, WatchSpec
 from monitor.sources.mesh.certmanager import certificate, issuer_certificate
 from monitor.sources.mesh.parse import (
     certificates,

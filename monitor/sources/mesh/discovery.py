@@ -22,7 +22,7 @@ from typing import Any
 from kubernetes import client
 
 from monitor.sources.errors import SourceFailure
-from monitor.sources.kube import watch_http as http
+from monitor.sources.kube import transport as http
 from monitor.sources.kube.errors import read_error
 from monitor.sources.mesh.specs import CERT_MANAGER_GROUP, POLICY_GROUP, PolicyKind
 

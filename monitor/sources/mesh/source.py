@@ -43,8 +43,8 @@ from monitor.model import MeshState, SourceError, SourceStatus
 from monitor.sources.errors import SourceFailure
 from monitor.sources.kube.client import build_api_client
 from monitor.sources.kube.errors import FATAL_REASONS
+from monitor.sources.kube.spec import WatchStats
 from monitor.sources.kube.watch import WatchSet
-from monitor.sources.kube.watch_spec import WatchStats
 from monitor.sources.mesh.build import build_state, unknown_state
 from monitor.sources.mesh.discovery import Discovered, Discovery
 from monitor.sources.mesh.specs import Backend, Plan, backends, plan_watches

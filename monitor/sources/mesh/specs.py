@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.config.schema import Config
-from monitor.sources.kube.watch_spec import WatchSpec, secret_without_keys
+from monitor.sources.kube.spec import WatchSpec, secret_without_keys
 
 Json = dict[str, Any]
 

@@ -34,7 +34,7 @@ from monitor.policy.model import MeshPolicy, PodInfo
 from monitor.policy.parse import mesh_policy
 from monitor.policy.pods import pod_info
 from monitor.sources.errors import clip
-from monitor.sources.kube.watch_spec import CollectionView, WatchSpec, object_key
+from monitor.sources.kube.spec import CollectionView, WatchSpec, object_key
 from monitor.sources.mesh.parse import (
     PodFacts,
     endpoints,
