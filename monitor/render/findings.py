@@ -5,7 +5,7 @@ The same document backs `check -o json` and `/api/findings`; `table` is what
 `"ignored": true` and the rule's reason, shown apart in the table, and left out of the
 counts and of `check`'s exit code; a finding whose ignore rule has expired carries it as
 `expired_ignore`. `certificates` is the status page's certificate timeline
-(`monitor.render.page_data.certificate_rows`), soonest expiry first, with absolute times only.
+(`monitor.render.timeline`), soonest expiry first, with absolute times only.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 from datetime import date
 from typing import Any
 
-from monitor.render.page_data import certificate_rows
+from monitor.render.timeline import certificate_rows
 from monitor.state.snapshot import Snapshot, TrackedFinding
 
 SEVERITY_RANK = {"warning": 1, "critical": 2}

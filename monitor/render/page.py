@@ -11,7 +11,7 @@ Sections, in order:
   explanation and next steps, its findings (severity, check, device, object, message,
   evidence in a <details> element, first seen and age, marks for carried and ignored
   findings), and its checks grouped by family with their states (unknown ones with why);
-- the certificate timeline (`monitor.render.page_data.certificate_rows`): days left, expiry,
+- the certificate timeline (`monitor.render.timeline`): days left, expiry,
   role, source, object, subject and short fingerprint, soonest first;
 - source health: up or down, last success, poll duration, this cycle's errors.
 States are always written out as words; colour only repeats them.
@@ -24,15 +24,8 @@ from collections import Counter
 from datetime import datetime
 
 from monitor import __version__
-from monitor.render.page_data import (
-    Boundary,
-    CertRow,
-    ago,
-    boundaries,
-    certificate_rows,
-    days_text,
-    when,
-)
+from monitor.render.page_data import Boundary, ago, boundaries, days_text, when
+from monitor.render.timeline import CertRow, certificate_rows
 from monitor.rotation.plan import RotationPlan
 from monitor.state.snapshot import Snapshot, TrackedFinding
 

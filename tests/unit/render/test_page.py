@@ -17,7 +17,8 @@ import pytest
 from monitor.model import CaBundle, CheckState, Finding
 from monitor.render.findings import findings_document
 from monitor.render.page import render_page
-from monitor.render.page_data import age, ago, boundaries, certificate_rows, days_text
+from monitor.render.page_data import age, ago, boundaries, days_text
+from monitor.render.timeline import certificate_rows
 from monitor.state.snapshot import Snapshot, TrackedFinding
 from tests.support import checkdata as cd
 from tests.support.snapshots import snapshot
