@@ -286,8 +286,8 @@ def report(result: CycleResult, command: str) -> str:
         "- One watch, i.e. one thread and one HTTPS stream to the API server, per backend"
         " Service, per EndpointSlice set and per namespace kind: the thread count above grows"
         " with the boundaries (about 2.7 per boundary here).",
-        "- `routes_mesh.open_onramp` (plaintext boundaries, none here) still gives"
-        " `policy.open_to_unauthenticated` the whole policy for each pod, as"
+        "- `checks.routes.mesh.open_onramp` (plaintext boundaries, none here) still gives"
+        " `policy.authorize.open_to_unauthenticated` the whole policy for each pod, as"
         " `client_identity_unauthorized` did.",
         "",
         "Problems with this run: " + ("; ".join(issues) if issues else "none") + ".",
