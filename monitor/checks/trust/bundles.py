@@ -178,10 +178,7 @@ def proxy_trust_bundle_stale(
     on the mesh alone: registered `mesh_wide`, it is worked out once per run, not once per
     boundary.
     """
-    return _stale_bundles(observed.mesh)
-
-
-def _stale_bundles(mesh: MeshState) -> Outcome:
+    mesh = observed.mesh
     pods = proxies(mesh)
     current = mesh_anchors(mesh)
     if isinstance(pods, Unknown) or isinstance(current, Unknown):
