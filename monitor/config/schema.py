@@ -74,6 +74,19 @@ def _partition(value: str) -> str:
     return value
 
 
+def _cert_glob(value: str) -> str:
+    if value.startswith("^") or value.endswith("$") or ".*" in value:
+        raise Invalid(
+            f"{quote(value)} looks like a regular expression; write a glob over full paths"
+            " such as /Common/default.crt or /Common/f5-*"
+        )
+    if not value.startswith("/") or any(c.isspace() for c in value):
+        raise Invalid(
+            f"expected a glob over full paths such as /Common/f5-* or /k8s/*, got {quote(value)}"
+        )
+    return value
+
+
 def _port_name(value: str) -> str:
     if value.isdecimal():
         raise Invalid(f"a port name must contain a letter; for a number write {value} unquoted")
@@ -113,6 +126,7 @@ Port = Annotated[int, between(1, 65535)]
 PortName = Annotated[str, Rule(_port_name)]
 Fingerprint = Annotated[str, Rule(_fingerprint)]
 Partition = Annotated[str, Rule(_partition)]
+CertGlob = Annotated[str, Rule(_cert_glob)]
 CheckId = Annotated[str, Rule(_check_id)]
 Listen = Annotated[str, Rule(_listen)]
 PositiveDuration = Annotated[timedelta, POSITIVE]
@@ -150,6 +164,8 @@ class BigIPConfig:
     ca_file: Path | None = None
     insecure: bool = False
     partitions: Annotated[tuple[Partition, ...], NON_EMPTY, UNIQUE] = ("Common",)
+    # ssl-cert paths left out of the certificate store's series and listing (fnmatch globs)
+    exclude_certificates: Annotated[tuple[CertGlob, ...], UNIQUE] = ()
     ha_group: str | None = None
     bundle_reader: Literal["auto", "ca-bundle-manager", "bash", "none"] = "auto"
     auth_type: Literal["token", "basic"] = "token"

@@ -3,7 +3,8 @@
 Owns the metric names and the exposition text (`metrics`, with the certificate and
 pool-member series derived in `metrics_rows`), the status page (`page_data`: what it
 shows; `page`: the HTML), the certificate timeline that the page and the findings share
-(`timeline`), the findings as JSON and as a table (`findings`) and the
+(`timeline`), each BIG-IP's whole certificate store that the timeline and the metrics
+share (`store`), the findings as JSON and as a table (`findings`) and the
 rotation plans as JSON and as a table (`rotation`). Pure: a view is a function of a
 `Snapshot` (and the config), never of a source. May import `monitor.state`,
 `monitor.rotation`, `monitor.checks` (its resolvers and member matching only),

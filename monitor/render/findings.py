@@ -75,11 +75,13 @@ def certificate_entries(snapshot: Snapshot) -> list[dict[str, Any]]:
     return [
         {
             "role": row.role,
+            "scope": row.scope,
             "source": row.source,
             "object": row.object,
             "subject": row.subject,
             "fingerprint": row.fingerprint,
             "not_after": row.not_after.isoformat() if row.not_after else None,
+            "note": row.note,
         }
         for row in certificate_rows(snapshot)
     ]

@@ -8,7 +8,9 @@ to PromQL (`f5_linkerd_certificate_not_after_timestamp_seconds - time()`).
 Every series is rebuilt from the snapshot each time: an object that is no longer observed
 (a deleted certificate, a removed boundary or device) loses its series on the next cycle,
 while an expired certificate that is still observed keeps its series. Which certificates
-(by role) and pool members there are is worked out in `monitor.render.metrics_rows`.
+(by role) and pool members there are is worked out in `monitor.render.metrics_rows`; the
+whole certificate store of each BIG-IP (one series per ssl-cert path) in
+`monitor.render.store`.
 The process status (`ProcessStatus`: leadership, config reloads, configured sources, the
 Alertmanager push when configured) is
 rendered with or without a snapshot: a follower exports build info, `f5_linkerd_leader 0`
@@ -32,6 +34,7 @@ from monitor import __version__
 from monitor.catalogue import STATES
 from monitor.model import REASONS, SourceStatus
 from monitor.render.metrics_rows import POOL_STATES, cert_rows, pool_counts
+from monitor.render.store import store_certs
 from monitor.rotation.context import PHASES
 from monitor.state.snapshot import KNOWN_CODES, ProcessStatus, PushStats, Snapshot
 
@@ -39,6 +42,7 @@ PREFIX = "f5_linkerd_"
 CHECK = PREFIX + "check"
 CERT_NOT_AFTER = PREFIX + "certificate_not_after_timestamp_seconds"
 CERT_NOT_BEFORE = PREFIX + "certificate_not_before_timestamp_seconds"
+STORE_NOT_AFTER = PREFIX + "bigip_certificate_not_after_timestamp_seconds"
 POOL_MEMBERS = PREFIX + "pool_members"
 SOURCE_UP = PREFIX + "source_up"
 SOURCE_LAST_SUCCESS = PREFIX + "source_last_success_timestamp_seconds"
@@ -65,6 +69,7 @@ METRIC_NAMES = (
     CHECK,
     CERT_NOT_AFTER,
     CERT_NOT_BEFORE,
+    STORE_NOT_AFTER,
     POOL_MEMBERS,
     SOURCE_UP,
     SOURCE_LAST_SUCCESS,
@@ -322,6 +327,20 @@ def _certificates(snapshot: Snapshot) -> Iterator[GaugeMetricFamily]:
             not_before.add_metric(key, row.not_before)
     yield not_after
     yield not_before
+    store = _gauge(
+        STORE_NOT_AFTER,
+        "Expiry of every ssl-cert in a BIG-IP's configured partitions (less excludeCertificates)"
+        ", as a Unix time; scope is boundary when a boundary uses the file, else store; a"
+        " bundle file: its earliest member when read, else the one its REST fields describe."
+        + _CACHED,
+        ("device", "partition", "path", "scope"),
+    )
+    for cert in store_certs(snapshot, carry=True):
+        if cert.not_after is not None:
+            store.add_metric(
+                (cert.device, cert.partition, cert.path, cert.scope), cert.not_after.timestamp()
+            )
+    yield store
 
 
 def _pool_members(snapshot: Snapshot) -> GaugeMetricFamily:

@@ -12,7 +12,8 @@ Sections, in order:
   evidence in a <details> element, first seen and age, marks for carried and ignored
   findings), and its checks grouped by family with their states (unknown ones with why);
 - the certificate timeline (`monitor.render.timeline`): days left, expiry,
-  role, source, object, subject and short fingerprint, soonest first;
+  role, scope (mesh, boundary, or the rest of a BIG-IP's store), source, object, subject
+  and short fingerprint, soonest first;
 - source health: up or down, last success, poll duration, this cycle's errors.
 States are always written out as words; colour only repeats them.
 """
@@ -268,7 +269,7 @@ def _fingerprint(fingerprint: str) -> str:
 
 def _certificates(snapshot: Snapshot) -> str:
     rows = [_cert_row(row, snapshot) for row in certificate_rows(snapshot)]
-    head = ["Days left", "Not after", "Role", "Source", "Object", "Subject", "SHA-256"]
+    head = ["Days left", "Not after", "Role", "Scope", "Source", "Object", "Subject", "SHA-256"]
     caption = "Certificates, soonest expiry first"
     table = _table(caption, head, rows, named=False) if rows else "<p>No certificates read.</p>"
     return (
@@ -283,9 +284,10 @@ def _cert_row(row: CertRow, snapshot: Snapshot) -> list[str]:
         f'<span class="nowrap">{e(days_text(days))}</span>',
         e(when(row.not_after)) if row.not_after else "unknown",
         f"<code>{e(row.role)}</code>",
+        e(row.scope),
         e(row.source),
         f'<code class="long">{e(row.object or "?")}</code>',
-        e(row.subject),
+        e(row.subject) + (f'<p class="mark">{e(row.note)}</p>' if row.note else ""),
         _fingerprint(row.fingerprint),
     ]
 

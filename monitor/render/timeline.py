@@ -10,10 +10,15 @@ side's source is `kubernetes`, a BIG-IP's is its device name), with the role nam
   presents to the mesh);
 - `edge_cert`: the certificates and chains of each client-ssl profile (what BIG-IP
   presents to browsers);
-- `other`: any other single certificate a BIG-IP holds that is not listed above.
-A bundle used as a chain file is listed in the chain's role, not as `bundle_cert`; an
-ssl-cert object that is a bundle is only shown through its members. Rows are sorted
-soonest expiry first; a certificate whose expiry is unknown comes last. Pure.
+- `other`: the rest of the device's certificate store (`monitor.render.store`): every other
+  ssl-cert of its configured partitions, less its `excludeCertificates`, a bundle file
+  whose contents were not read as the one certificate its REST fields describe (`note`).
+A bundle used as a chain file is listed in the chain's role, not as `bundle_cert`; a
+bundle whose contents were read is shown through its members. `scope` tells the mesh's
+certificates (`mesh`) and a BIG-IP's that a configured boundary uses (`boundary`) from
+the rest of its store (`store`), as `f5_linkerd_bigip_certificate_not_after_timestamp_seconds`
+does. Rows are sorted soonest expiry first; a certificate whose expiry is unknown comes
+last. Pure.
 """
 
 from __future__ import annotations
@@ -22,8 +27,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from monitor.config.schema import Config
 from monitor.model import F5State, SslCert
+from monitor.render.store import boundary_paths, device_store
 from monitor.state.snapshot import Snapshot
+
+PARTIAL_BUNDLE = "bundle: only the certificate its REST fields describe"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +43,8 @@ class CertRow:
     subject: str
     fingerprint: str  # lowercase hex SHA-256, "" when unknown
     not_after: datetime | None
+    scope: str = "mesh"  # mesh | boundary | store
+    note: str = ""
 
     def days_left(self, now: datetime) -> int | None:
         """Whole days from `now` to expiry (negative once expired); None when unknown."""
@@ -75,15 +86,19 @@ def _rows(snapshot: Snapshot) -> Iterator[CertRow]:
                 cert.not_after,
             )  # fmt: skip
     for device, f5 in sorted(snapshot.observed.f5.items()):
-        yield from _device_rows(device, f5)
+        yield from _device_rows(snapshot.config, device, f5)
 
 
-def _device_rows(device: str, f5: F5State) -> Iterator[CertRow]:
+def _device_rows(config: Config | None, device: str, f5: F5State) -> Iterator[CertRow]:
     listed: set[str] = set()  # fingerprints (or paths) already on a row for this device
+    used = boundary_paths(config, device, f5)
 
     def row(role: str, obj: str, cert: SslCert) -> CertRow:
         listed.add(cert.fingerprint or cert.path)
-        return CertRow(role, device, obj, cert.subject, cert.fingerprint or "", cert.not_after)
+        scope = "boundary" if obj in used else "store"
+        return CertRow(
+            role, device, obj, cert.subject, cert.fingerprint or "", cert.not_after, scope
+        )
 
     uses: set[tuple[str, str]] = set()  # (path, role) of what the profiles present
     for profile in f5.server_ssl.values():
@@ -102,9 +117,15 @@ def _device_rows(device: str, f5: F5State) -> Iterator[CertRow]:
                 yield row(role, path, member)
         elif path in f5.certs and not f5.certs[path].is_bundle:
             yield row(role, path, f5.certs[path])
-    for path, cert in sorted(f5.certs.items()):
-        if not cert.is_bundle and (cert.fingerprint or cert.path) not in listed:
-            yield row("other", path, cert)
+    for stored in device_store(config, device, f5, used):
+        cert = f5.certs[stored.path]
+        if stored.bundle_members_known or (cert.fingerprint or cert.path) in listed:
+            continue
+        note = PARTIAL_BUNDLE if stored.bundle else ""
+        yield CertRow(
+            "other", device, stored.path, cert.subject, cert.fingerprint or "",
+            cert.not_after, stored.scope, note,
+        )  # fmt: skip
 
 
 def _named(*uses: tuple[str | None, str]) -> set[tuple[str, str]]:

@@ -94,6 +94,8 @@ QUIET_AT_START: dict[Key, str] = {
     ("F5LinkerdIssuerExpiring", "critical"): "the issuer has most of a year left",
     ("F5LinkerdCertificateExpiring", "warning"): "BIG-IP's certificates have > 14 days left",
     ("F5LinkerdCertificateExpiring", "critical"): "BIG-IP's certificates have > 3 days left",
+    ("F5LinkerdStoreCertificateExpiring", "warning"): "the store's other files have > 14 days",
+    ("F5LinkerdStoreCertificateExpiring", "critical"): "the store's other files have > 3 days",
     ("F5LinkerdSourceDown", "warning"): "every source is up",
     ("F5LinkerdSourceStale", "warning"): "every source was polled within the second",
     ("F5LinkerdNoLeader", "warning"): "no leader election configured: the daemon leads",

@@ -90,6 +90,20 @@ BAD_CONFIGS = [
         'bigip[0].partitions[0]: partition names have no "/" (write "Common")',
     ),
     (
+        "bad-exclude-certificates-regex.yaml",
+        'bigip[0].excludeCertificates[1]: "^/Common/f5-.*$" looks like a regular expression;'
+        " write a glob over full paths such as /Common/default.crt or /Common/f5-*",
+    ),
+    (
+        "bad-exclude-certificates-relative.yaml",
+        "bigip[0].excludeCertificates[0]: expected a glob over full paths such as /Common/f5-*"
+        ' or /k8s/*, got "Common/default.crt"',
+    ),
+    (
+        "bad-exclude-certificates-duplicate.yaml",
+        'bigip[0].excludeCertificates[1]: duplicate value "/Common/f5-*"',
+    ),
+    (
         "bad-bundle-reader.yaml",
         'bigip[0].bundleReader: expected one of "auto", "ca-bundle-manager", "bash", "none",'
         ' got string "ssh"',
@@ -328,6 +342,7 @@ def test_full_example_loads() -> None:
     assert a.password_file == Path("/var/run/secrets/bigip/password")
     assert a.ca_file == TESTDATA.absolute() / "bigip-ca.pem"
     assert a.partitions == ("Common", "k8s")
+    assert a.exclude_certificates == ("/Common/ca-bundle.crt", "/Common/f5-*", "/k8s/legacy/*")
     assert a.ha_group == "edge-pair-1"
     assert (a.bundle_reader, a.auth_type, a.login_provider_name) == (
         "ca-bundle-manager",
@@ -422,6 +437,7 @@ def test_minimal_example_gets_every_default() -> None:
     assert device.username_file == TESTDATA.absolute() / "secrets" / "username"
     assert device.insecure is False
     assert device.partitions == ("Common",)
+    assert device.exclude_certificates == ()  # BIG-IP's own certificates stay in the store
     assert device.ha_group is None
     assert (device.bundle_reader, device.auth_type, device.login_provider_name) == (
         "auto",

@@ -3,7 +3,8 @@
 """Golden exposition: the full /metrics text of a small fixed snapshot, byte for byte.
 
 The snapshot covers every family: a boundary (`shop` on bigip-a) with its CA bundle, client
-certificate and chain, and edge certificate (expired, still exported) and chain; a pool
+certificate and chain, and edge certificate (expired, still exported) and chain, and an
+ssl-cert no boundary uses (in the store's series only, scope="store"); a pool
 with one member of each state; a finding; a rotation phase; a source that is up, one with
 an error, and a configured one not polled yet; the process status. Fingerprints and dates
 are fixed, so the text is stable; ordering is part of the contract (dashboards and diffs
@@ -195,6 +196,13 @@ f5_linkerd_certificate_not_before_timestamp_seconds{fingerprint="222222222222222
 f5_linkerd_certificate_not_before_timestamp_seconds{fingerprint="3333333333333333333333333333333333333333333333333333333333333333",object="/Common/bigip-client.crt",role="client_cert",source="bigip-a"} 1.795608e+09
 f5_linkerd_certificate_not_before_timestamp_seconds{fingerprint="4444444444444444444444444444444444444444444444444444444444444444",object="/k8s/Shared/shop_443_cert.crt",role="edge_cert",source="bigip-a"} 1.7870544e+09
 f5_linkerd_certificate_not_before_timestamp_seconds{fingerprint="5555555555555555555555555555555555555555555555555555555555555555",object="/k8s/Shared/shop_443_chain.crt",role="edge_cert",source="bigip-a"} 1.7179344e+09
+# HELP f5_linkerd_bigip_certificate_not_after_timestamp_seconds Expiry of every ssl-cert in a BIG-IP's configured partitions (less excludeCertificates), as a Unix time; scope is boundary when a boundary uses the file, else store; a bundle file: its earliest member when read, else the one its REST fields describe. Refreshed each poll interval.
+# TYPE f5_linkerd_bigip_certificate_not_after_timestamp_seconds gauge
+f5_linkerd_bigip_certificate_not_after_timestamp_seconds{device="bigip-a",partition="Common",path="/Common/bigip-client-chain.crt",scope="boundary"} 1.8263664e+09
+f5_linkerd_bigip_certificate_not_after_timestamp_seconds{device="bigip-a",partition="Common",path="/Common/bigip-client.crt",scope="boundary"} 1.7958672e+09
+f5_linkerd_bigip_certificate_not_after_timestamp_seconds{device="bigip-a",partition="Common",path="/Common/unused.crt",scope="store"} 1.8734544e+09
+f5_linkerd_bigip_certificate_not_after_timestamp_seconds{device="bigip-a",partition="k8s",path="/k8s/Shared/shop_443_cert.crt",scope="boundary"} 1.795608e+09
+f5_linkerd_bigip_certificate_not_after_timestamp_seconds{device="bigip-a",partition="k8s",path="/k8s/Shared/shop_443_chain.crt",scope="boundary"} 1.8734544e+09
 # HELP f5_linkerd_pool_members Pool members of a boundary on a device by state: matched (a ready endpoint), extra (not a ready endpoint), port_mismatch (a ready endpoint's address on another port), missing (a ready endpoint that is no member); absent while the pool or the endpoints are unknown. Refreshed each poll interval.
 # TYPE f5_linkerd_pool_members gauge
 f5_linkerd_pool_members{boundary="shop",device="bigip-a",state="matched"} 1.0

@@ -14,11 +14,11 @@ from html.parser import HTMLParser
 
 import pytest
 
-from monitor.model import CaBundle, CheckState, Finding
+from monitor.model import CaBundle, CheckState, Finding, SslCert
 from monitor.render.findings import findings_document
 from monitor.render.page import render_page
 from monitor.render.page_data import age, ago, boundaries, days_text
-from monitor.render.timeline import certificate_rows
+from monitor.render.timeline import PARTIAL_BUNDLE, certificate_rows
 from monitor.state.snapshot import Snapshot, TrackedFinding
 from tests.support import checkdata as cd
 from tests.support.snapshots import snapshot
@@ -149,7 +149,7 @@ def test_no_scripts_no_external_assets_and_tables_have_header_cells() -> None:
 
 
 def test_certificate_timeline_lists_every_role_soonest_first() -> None:
-    snap = snapshot()
+    snap = snapshot(config=cd.config(cd.SHOP, cd.WEB))
     rows = certificate_rows(snap)
     roles = {(r.role, r.source) for r in rows}
     assert roles == {
@@ -168,7 +168,8 @@ def test_certificate_timeline_lists_every_role_soonest_first() -> None:
     client = next(r for r in rows if r.role == "client_cert")
     days = (cd.CLIENT_CERT.facts.not_after - NOW) // timedelta(days=1)
     assert client.days_left(NOW) == days == 200
-    assert f"{days} days 2025-07-20 00:00 UTC client_cert bigip-a" in text
+    assert f"{days} days 2025-07-20 00:00 UTC client_cert boundary bigip-a" in text
+    assert {r.scope for r in rows} == {"mesh", "boundary"}
     assert cd.CLIENT_CERT.facts.fingerprint_sha256[:16] + "…" in text
 
 
@@ -191,8 +192,36 @@ def test_an_unlisted_single_certificate_is_shown_as_other() -> None:
     extra = cd.ssl_cert(cd.OLD_ANCHOR, "/Common/old.crt")
     device = cd.f5("bigip-a")
     device = dataclasses.replace(device, certs={**device.certs, "/Common/old.crt": extra})
-    rows = certificate_rows(snapshot(observed=cd.observed([device])))
-    assert [(r.role, r.object) for r in rows if r.role == "other"] == [("other", "/Common/old.crt")]
+    rows = certificate_rows(snapshot(observed=cd.observed([device]), config=cd.config(cd.SHOP)))
+    others = [(r.role, r.scope, r.object) for r in rows if r.role == "other"]
+    assert others == [("other", "store", "/Common/old.crt")]
+
+
+def _file(path: str, digit: int, subject: str, bundle: bool = False) -> SslCert:
+    """An ssl-cert as BIG-IP's REST fields describe it (no PEM read)."""
+    return SslCert(path, bundle, str(digit) * 64, NOW + digit * timedelta(days=1), subject, "")
+
+
+def test_the_timeline_lists_the_store_less_its_exclusions_and_marks_partial_bundles() -> None:
+    extra = {
+        "/Common/ca-bundle.crt": _file("/Common/ca-bundle.crt", 7, "CN=Some Root", bundle=True),
+        "/Common/default.crt": _file("/Common/default.crt", 8, "CN=localhost"),
+        "/k8s/app1/old.crt": _file("/k8s/app1/old.crt", 9, "CN=old.example.com"),
+    }
+    device = cd.f5("bigip-a")
+    device = dataclasses.replace(device, certs={**device.certs, **extra})
+    cfg = cd.config(cd.SHOP)
+    bigip = dataclasses.replace(cfg.bigip[0], exclude_certificates=("/Common/default*",))
+    cfg = dataclasses.replace(cfg, bigip=(bigip, *cfg.bigip[1:]))
+    snap = snapshot(observed=cd.observed([device]), config=cfg)
+    others = {r.object: (r.scope, r.note) for r in certificate_rows(snap) if r.role == "other"}
+    assert others == {
+        "/Common/ca-bundle.crt": ("store", PARTIAL_BUNDLE),
+        "/k8s/app1/old.crt": ("store", ""),
+    }
+    text = text_of(page(snap))
+    assert f"other store bigip-a /Common/ca-bundle.crt CN=Some Root {PARTIAL_BUNDLE}" in text
+    assert "/Common/default.crt" not in text
 
 
 def test_source_health_shows_state_last_success_and_errors() -> None:
@@ -243,15 +272,17 @@ def test_boundaries_follow_the_config_order_when_the_snapshot_has_it() -> None:
 
 
 def test_the_findings_document_carries_the_certificate_timeline() -> None:
-    snap = snapshot()
+    snap = snapshot(config=cd.config(cd.SHOP, cd.WEB))
     entries = findings_document(snap)["certificates"]
     assert [e["role"] for e in entries] == [r.role for r in certificate_rows(snap)]
     first = entries[0]
     assert first == {
         "role": "client_cert",
+        "scope": "boundary",
         "source": "bigip-a",
         "object": cd.CLIENT_CERT_PATH,
         "subject": cd.CLIENT_CERT.facts.subject,
         "fingerprint": cd.CLIENT_CERT.facts.fingerprint_sha256,
         "not_after": "2025-07-20T00:00:00+00:00",
+        "note": "",
     }

@@ -427,3 +427,25 @@ def test_close_deletes_the_token(tmp_path: Path) -> None:
         w.source.close()
         assert w.rt.sim.stats("solo").live_tokens == 0
         w.source.close()  # twice is harmless
+
+
+def test_the_whole_store_is_read_by_full_path_folders_included(tmp_path: Path) -> None:
+    """Every ssl-cert of the configured partitions is read, in folders too, and files of
+    the same name in two partitions or folders stay apart (the certificate store)."""
+    section = small_section()
+    section["config"]["sslCerts"] += [
+        {"path": "/Common/app.crt", "cert": "edge-rsa"},
+        {"path": "/k8s/app.crt", "cert": "public-root"},
+        {"path": "/k8s/app1/app.crt", "cert": "anchor-a"},
+    ]
+    with world(tmp_path, section) as w:
+        state = ok(w.poll())
+    same = {
+        path: state.certs[path].fingerprint for path in state.certs if path.endswith("/app.crt")
+    }
+    assert same == {
+        "/Common/app.crt": sha256("edge-rsa"),
+        "/k8s/app.crt": sha256("public-root"),
+        "/k8s/app1/app.crt": sha256("anchor-a"),
+    }
+    assert {p.split("/")[1] for p in state.certs} == {"Common", "k8s"}
