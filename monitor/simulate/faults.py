@@ -16,8 +16,25 @@ from dataclasses import dataclass
 
 from monitor.simulate.spec import Node
 
-REQUEST_FAULTS = ("http503", "http500html", "latency", "reset", "truncate")
-ONE_SHOT_FAULTS = ("expireTokens", "watchExpire")
+# Answered by both simulated APIs.
+COMMON_FAULTS = ("http503", "http500html", "latency", "reset", "truncate")
+# What a broken or hostile BIG-IP management plane (or a proxy in front of it) answers.
+BIGIP_FAULTS = (
+    "html200",
+    "redirect",
+    "denied",
+    "tokenLimit",
+    "nextLinkLoop",
+    "nextLinkForeign",
+    "deepJson",
+    "drip",
+    "hugeBody",
+    "clockSkew",
+)
+# What a Kubernetes API server answers when RBAC or the server is in the way.
+KUBE_FAULTS = ("http403",)
+REQUEST_FAULTS = COMMON_FAULTS + BIGIP_FAULTS + KUBE_FAULTS
+ONE_SHOT_FAULTS = ("expireTokens", "watchExpire", "watchDrop")
 FAULT_TYPES = REQUEST_FAULTS + ONE_SHOT_FAULTS
 
 
@@ -29,7 +46,7 @@ class Fault:
     type: str
     count: int | None = None
     seconds: float | None = None
-    delay: float = 0.0  # latency only
+    delay: float = 0.0  # latency: seconds; drip: seconds between bytes; clockSkew: offset
 
     @staticmethod
     def parse(node: Node) -> Fault:
@@ -49,6 +66,10 @@ class Fault:
                 raise node.get("seconds").fail("must be positive")
         if kind == "latency" and delay <= 0:
             raise node.get("delay").fail("a latency fault needs a positive delay (seconds)")
+        if kind == "drip" and delay <= 0:
+            delay = 1.0  # one byte a second
+        if kind == "clockSkew" and delay == 0:
+            raise node.get("delay").fail("a clockSkew fault needs a non-zero delay (seconds)")
         return Fault(
             target=target,
             type=kind,

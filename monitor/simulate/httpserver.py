@@ -158,6 +158,27 @@ class SimHandler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
 
+    def send_head(
+        self,
+        status: int,
+        length: int,
+        content_type: str = "application/json; charset=UTF-8",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Status line and headers only, flushed: the body follows with `write_now`."""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(length))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.flush()
+
+    def write_now(self, data: bytes) -> None:
+        """Part of a body, flushed at once (OSError when the client has gone)."""
+        self.wfile.write(data)
+        self.wfile.flush()
+
     def send_json(
         self,
         status: int,

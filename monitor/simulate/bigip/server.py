@@ -16,6 +16,9 @@ request, login included:
 |              | response whose Content-Length matches: the client gets invalid JSON)        |
 | expireTokens | (on inject) every live token of the device is gone: 401 on next use         |
 
+and the hostile answers of `hostile` (HTML 200, redirect, RBAC denial, token limit,
+`nextLink` loop or foreign host, deep JSON, a drip, a huge body, clock skew).
+
 `update()` swaps in a re-rendered world atomically per device; tokens survive.
 Writes (POST/PUT/PATCH/DELETE below /mgmt/tm other than util/bash) get 405: the
 monitor must never change a BIG-IP.  `BigipWorld.faults` are NOT armed here; the
@@ -38,6 +41,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from monitor.simulate.bigip import hostile
 from monitor.simulate.bigip.auth import AuthError, TokenStore, login_json
 from monitor.simulate.bigip.bash import BashRefused, run_bash
 from monitor.simulate.bigip.links import iso_time, restjavad_error
@@ -51,18 +55,9 @@ from monitor.simulate.bigip.query import (
     parse_query,
     resolve,
 )
-from monitor.simulate.faults import REQUEST_FAULTS, Fault, FaultPlan
+from monitor.simulate.faults import BIGIP_FAULTS, COMMON_FAULTS, Fault, FaultPlan
 from monitor.simulate.httpserver import SimHandler, SimServer
 
-JETTY_500 = (
-    "<html>\n<head>\n"
-    '<meta http-equiv="Content-Type" content="text/html;charset=ISO-8859-1"/>\n'
-    "<title>Error 500 AsyncContext timeout</title>\n</head>\n"
-    "<body><h2>HTTP ERROR 500</h2>\n<p>Problem accessing {path}. Reason:\n"
-    "<pre>    AsyncContext timeout</pre></p><hr>"
-    '<a href="http://eclipse.org/jetty">Powered by Jetty:// 9.2.22.v20170606</a><hr/>\n'
-    "</body>\n</html>\n"
-)
 Response = tuple[int, Any, dict[str, str]]
 
 
@@ -176,11 +171,15 @@ class SimulatedBigip:
                     device.snapshot = build_snapshot(cfg, device.snapshot, now_iso)
             self._world = world
 
+    def clear_faults(self, device: str) -> None:
+        """End every armed request fault of `device` now."""
+        self._device(device).plan.clear()
+
     def inject(self, fault: Fault) -> None:
         device = self._device(fault.target)
         if fault.type == "expireTokens":
             device.tokens.expire_all()
-        elif fault.type in REQUEST_FAULTS:
+        elif fault.type in COMMON_FAULTS + BIGIP_FAULTS:
             device.plan.arm(fault)
         else:
             raise ValueError(f"fault {fault.type} does not apply to a BIG-IP")
@@ -202,6 +201,7 @@ class SimulatedBigip:
 class _Handler(SimHandler):
     device: ClassVar[_Device]
     owner: ClassVar[SimulatedBigip]
+    skew = 0.0
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -228,6 +228,7 @@ class _Handler(SimHandler):
     def _handle(self, method: str) -> None:
         device = self.device
         url = urlsplit(self.path)
+        self.skew = 0.0
         device.begin(method, url.path)
         try:
             body = self.read_body()
@@ -235,24 +236,42 @@ class _Handler(SimHandler):
             if fault is not None and fault.type == "reset":
                 self.reset_connection()
                 return
-            if fault is not None and fault.type == "http500html":
-                page = JETTY_500.format(path=url.path).encode("latin-1")
-                self.send_bytes(500, page, content_type="text/html;charset=iso-8859-1")
-                return
             if fault is not None and fault.type == "latency":
                 time.sleep(fault.delay)
-            if fault is not None and fault.type == "http503":
+            kind = fault.type if fault is not None else ""
+            if kind in hostile.NOT_REST:
+                hostile.answer(self, kind, url.path)
+                return
+            login = url.path == "/mgmt/shared/authn/login"
+            if kind == "http503":
                 status, payload, headers = self._error(
                     503, "There is an active asynchronous task executing."
                 )
+            elif refusal := hostile.refusal(kind, login, self.owner.world.credentials.username,
+                                            url.path, self._ip):  # fmt: skip
+                status, payload, headers = self._error(*refusal)
             else:
                 status, payload, headers = self._route(method, url.path, url.query, body)
+            if kind in ("nextLinkLoop", "nextLinkForeign"):
+                payload = hostile.rewrite_links(payload, url.path, url.query, kind)
+            if kind == "clockSkew" and fault is not None:
+                payload = hostile.skew_times(payload, fault.delay)
+                self.skew = fault.delay
             data = json.dumps(payload, separators=(",", ":")).encode()
-            if fault is not None and fault.type == "truncate":
+            if kind == "truncate":
                 data = data[: len(data) // 2]
+            if kind == "drip" and fault is not None:
+                hostile.drip(self, status, data, fault.delay, headers)
+                return
             self.send_bytes(status, data, headers=headers)
         finally:
             device.end()
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The `Date` header, by the device's clock (off by `skew` under a clockSkew fault)."""
+        if self.skew:
+            return hostile.skewed_date(self.skew)
+        return super().date_time_string(timestamp)
 
     def _route(self, method: str, path: str, query: str, body: bytes) -> Response:
         if path == "/mgmt/shared/authn/login":

@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
-from monitor.simulate.faults import REQUEST_FAULTS, Fault, FaultPlan
+from monitor.simulate.faults import COMMON_FAULTS, KUBE_FAULTS, Fault, FaultPlan
 from monitor.simulate.httpserver import SimHandler, SimServer
 from monitor.simulate.kube.api import (
     NOT_SERVED,
@@ -137,12 +137,18 @@ class SimulatedKubernetes:
         self.store.sync(keyed, self._managed)
         self._managed = {k for k, _ in keyed}
 
+    def clear_faults(self) -> None:
+        """End every armed request fault now."""
+        self.faults.clear()
+
     def inject(self, fault: Fault) -> None:
         if fault.target != TARGET:
             raise ValueError(f'fault for "{fault.target}" sent to the Kubernetes API')
         if fault.type == "watchExpire":
             self.store.compact()
-        elif fault.type in REQUEST_FAULTS:
+        elif fault.type == "watchDrop":
+            self.store.drop_watches()
+        elif fault.type in COMMON_FAULTS + KUBE_FAULTS:
             self.faults.arm(fault)
         else:
             raise ValueError(f"{fault.type} does not apply to the Kubernetes API")
@@ -210,6 +216,21 @@ class SimulatedKubernetes:
 _VERBS = {"POST": "create", "PUT": "update", "DELETE": "delete", "PATCH": "patch"}
 
 
+def _forbidden(method: str, path: str) -> str:
+    """The apiserver's RBAC message, e.g. `pods is forbidden: User "…" cannot list resource
+    "pods" in API group "" in the namespace "shop"` (k8s.io/apiserver authorization)."""
+    parts = path.strip("/").split("/")
+    group = "" if parts[0] == "api" else (parts[1] if len(parts) > 1 else "")
+    namespace = parts[parts.index("namespaces") + 1] if "namespaces" in parts[:-1] else ""
+    resource = parts[-1]
+    verb = _VERBS.get(method, "list")
+    where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
+    return (
+        f'{resource} is forbidden: User "system:serviceaccount:f5-linkerd-monitor:monitor" '
+        f'cannot {verb} resource "{resource}" in API group "{group}"{where}'
+    )
+
+
 class _KubeHandler(SimHandler):
     sim: ClassVar[SimulatedKubernetes]
     _truncate = False
@@ -253,6 +274,9 @@ class _KubeHandler(SimHandler):
                 return
             if fault.type == "http500html":
                 self.send_bytes(500, _HTML_500, "text/html")
+                return
+            if fault.type == "http403":  # RBAC: the grant for this request is missing
+                self._send(403, status_doc(403, "Forbidden", _forbidden(method, url.path)))
                 return
             if fault.type == "latency":
                 time.sleep(fault.delay)

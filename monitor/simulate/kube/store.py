@@ -105,6 +105,7 @@ class KubeStore:
         self._sorted: dict[Resource, tuple[int, list[Obj]]] = {}
         self._last_change: dict[Resource, int] = {}
         self.epoch = 0  # bumped to end every open watch
+        self.drops = 0  # bumped to drop every open watch without a word (`watchDrop`)
         self.closed = False
 
     # -- reading -----------------------------------------------------------
@@ -263,6 +264,14 @@ class KubeStore:
             self._compacted = self._rv
             self._history.clear()
             self._history_rvs.clear()
+            self.epoch += 1
+            self.cond.notify_all()
+
+    def drop_watches(self) -> None:
+        """Cut every open watch connection with no final chunk and no ERROR event, as a
+        restarted API server or a NAT that forgot the connection does (`watchDrop`)."""
+        with self.cond:
+            self.drops += 1
             self.epoch += 1
             self.cond.notify_all()
 

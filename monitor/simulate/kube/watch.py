@@ -91,7 +91,7 @@ class WatchStream:
         store, target, sel = self.store, req.target, req.selection
         res = target.resource
         resource = (res.group, res.plural)
-        epoch = store.epoch
+        epoch, drops = store.epoch, store.drops
         deadline = time.monotonic() + req.timeout
         next_bookmark = time.monotonic() + bookmark_interval
         try:
@@ -119,12 +119,16 @@ class WatchStream:
                 if req.bookmarks and (now >= next_bookmark or now >= deadline):
                     self._chunk(bookmark(target, sent))
                     next_bookmark = now + bookmark_interval
+                if store.drops != drops:
+                    return False  # dropped: no final chunk, the connection is closed
                 if now >= deadline or store.closed:
                     break
                 wait = min(0.5, deadline - now, max(next_bookmark - now, 0.01))
                 mark = sent
                 store.wait(lambda: store.rv > mark or store.epoch != epoch, wait)  # noqa: B023
                 epoch = store.epoch
+                if store.drops != drops:
+                    return False
                 if self._client_gone():
                     return False
             self.wfile.write(b"0\r\n\r\n")

@@ -39,6 +39,7 @@ from monitor.model import SourceError
 from monitor.sources.errors import SourceFailure
 from monitor.sources.kube import transport as http
 from monitor.sources.kube.errors import read_error
+from monitor.sources.kube.items import page_items, prepared
 from monitor.sources.kube.spec import (
     CollectionView,
     Json,
@@ -52,6 +53,14 @@ log = logging.getLogger(__name__)
 MIN_WATCH_SECONDS = 0.5  # a clean stream end sooner than this waits a backoff step
 MAX_PAGES = 10_000
 EVENT_TYPES = ("ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR")
+
+
+class _Dropped(Exception):
+    """A watch stream that was open broke off (not a refusal: the server had said yes)."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 class _Stopped(Exception):
@@ -105,6 +114,8 @@ class WatchedCollection:
         self._listed = False  # the next WATCH connect directly follows a LIST
         self._expired_in_row = 0  # 410s with no good watch event between them
         self._stopping = threading.Event()
+        self._wake = threading.Event()  # ends a backoff wait early (`retry_now`, `stop`)
+        self._outcomes = 0  # attempts that ended, cleared or failed: what `wait_retried` awaits
         self._response: Any = None
         self._thread: threading.Thread | None = None
 
@@ -122,6 +133,7 @@ class WatchedCollection:
     def request_stop(self) -> None:
         """Tell the thread to stop and interrupt its request; do not wait (see stop())."""
         self._stopping.set()
+        self._wake.set()
         with self._cond:
             resp, self._watching = self._response, False
             self._cond.notify_all()
@@ -175,7 +187,7 @@ class WatchedCollection:
     def _run(self) -> None:
         relist = True
         while not self._stopping.is_set():
-            delay = 0.0
+            delay, started = 0.0, time.monotonic()
             try:
                 if relist:
                     self._list()
@@ -202,17 +214,49 @@ class WatchedCollection:
                 self._failures += 1
                 self._fail(fail.error)
                 delay = self._backoff_delay(self._failures)
+            except _Dropped as drop:
+                if self._stopping.is_set():
+                    break
+                self._failures += 1
+                if self._failures > 1 or time.monotonic() - started < MIN_WATCH_SECONDS:
+                    self._fail(read_error(drop.cause, self.spec.target))
+                    delay = self._backoff_delay(self._failures)
+                else:  # reconnect at once; only a reconnect that fails is an error
+                    log.debug("%s: watch stream cut; reconnecting", self.spec.target)
             except Exception as err:  # a transport failure while reading a body
                 if self._stopping.is_set():
                     break
                 self._failures += 1
                 self._fail(read_error(err, self.spec.target))
                 delay = self._backoff_delay(self._failures)
-            if delay > 0 and self._stopping.wait(delay):
+            if delay > 0 and self._pause(delay):
                 break
         with self._cond:
             self._watching = False
             self._cond.notify_all()
+
+    def _pause(self, delay: float) -> bool:
+        """Wait `delay` seconds, or less after `retry_now`; True when stopping."""
+        self._wake.wait(delay)
+        self._wake.clear()
+        return self._stopping.is_set()
+
+    def retry_now(self) -> int | None:
+        """A failed collection tries again now instead of at the end of its backoff (a poll
+        asks, so that a fault that ended is over by the next cycle whatever the backoff
+        reached). The number to pass to `wait_retried`; None when nothing failed."""
+        with self._cond:
+            if self._error is None:
+                return None
+            self._wake.set()
+            return self._outcomes
+
+    def wait_retried(self, outcomes: int, timeout: float) -> None:
+        """Wait up to `timeout` for the attempt after `retry_now` to end, well or not."""
+        with self._cond:
+            self._cond.wait_for(
+                lambda: self._outcomes > outcomes or self._stopping.is_set(), timeout
+            )
 
     def _backoff_delay(self, attempt: int) -> float:
         """Full jitter: uniform(0, min(max, initial * 2^(attempt-1)))."""
@@ -292,33 +336,12 @@ class WatchedCollection:
         self._listed, self._failures = True, 0
 
     def _store_page(self, doc: Json, objects: dict[str, Json]) -> None:
-        items = doc.get("items")
-        if items is None:
-            items = []
-        if not isinstance(items, list):
-            message = f"{self.spec.target}: LIST items is not a list"
-            raise SourceFailure(SourceError("bad_json", message, self.spec.target))
-        kind = str(doc.get("kind") or "").removesuffix("List")
-        api_version = doc.get("apiVersion")
-        for item in items:
-            if not isinstance(item, dict):
-                continue
-            if kind and "kind" not in item:  # typed lists leave them out of their items
-                item = {"apiVersion": api_version, "kind": kind, **item}
-            key = object_key(item)
-            if key is not None:
-                objects[key] = self._prepare(item, key)
+        for key, item in page_items(doc, self.spec.target):
+            objects[key] = self._prepare(item, key)
 
     def _prepare(self, obj: Json, key: str) -> Json:
         """The object as stored: after the spec's transform."""
-        transform = self.spec.transform
-        if transform is None:
-            return obj
-        try:
-            return transform(obj)
-        except Exception as err:  # the message names the object, never its content
-            message = f"{self.spec.target}: {key} could not be read ({type(err).__name__})"
-            raise SourceFailure(SourceError("bad_json", message, self.spec.target)) from None
+        return prepared(self.spec.transform, obj, key, self.spec.target)
 
     def _watch(self) -> None:
         """One WATCH stream from the kept resourceVersion, applied until it ends."""
@@ -339,6 +362,12 @@ class WatchedCollection:
             for line in http.lines(resp, self.spec.target):
                 self._apply(http.decode(line, self.spec.target))
             clean = True
+        except (http.Expired, SourceFailure):
+            raise
+        except Exception as err:  # the stream was cut: a restart, an idle timeout, a NAT
+            if self._stopping.is_set():
+                raise _Stopped from None
+            raise _Dropped(err) from None
         finally:
             with self._cond:
                 self._watching = False
@@ -377,6 +406,7 @@ class WatchedCollection:
     # -- state changes (callers hold self._cond where noted) ---------------------------------
     def _cleared(self) -> None:
         """The collection is healthy again (caller holds the lock)."""
+        self._outcomes += 1
         if self._error is not None:
             log.info("%s: reading again after %s", self.spec.target, self._error.reason)
         self._error = self._error_since = None
@@ -388,6 +418,7 @@ class WatchedCollection:
                 self._error_since = self._clock()
             same = self._error == error
             self._error = error
+            self._outcomes += 1
             self._errors[error.reason] += 1
             self._cond.notify_all()
         (log.debug if same else log.warning)("%s", error.message)

@@ -110,6 +110,16 @@ class WatchSet:
         synced = [c.wait_synced(max(0.0, deadline - time.monotonic())) for c in collections]
         return all(synced)
 
+    def retry_failed(self, timeout: float) -> None:
+        """Every failed collection tries again now; wait up to `timeout` for those attempts
+        to end (see WatchedCollection.retry_now)."""
+        with self._lock:
+            collections = list(self._collections.values())
+        kicked = [(c, n) for c in collections if (n := c.retry_now()) is not None]
+        deadline = time.monotonic() + timeout
+        for collection, outcomes in kicked:
+            collection.wait_retried(outcomes, max(0.0, deadline - time.monotonic()))
+
     def stats(self) -> WatchStats:
         """The counters of all collections, stopped ones included."""
         with self._lock:

@@ -11,8 +11,9 @@ research/linkerd.md §1–3, §5): one API client, one `WatchSet`, and per poll
 3. build the `MeshState` purely from the views (`build.build_state`).
 A steady-state poll sends no request at all: every collection is LISTed once, then
 WATCHed from its resourceVersion with bookmarks (relisted only after `410 Gone`; the
-watch layer reconnects with jittered backoff). The watches run in the background between
-polls; `close()` stops them.
+watch layer reconnects with jittered backoff, and each poll makes a failed collection try
+again at once, so a fault that has ended is over by the next poll). The watches run in
+the background between polls; `close()` stops them.
 
 Failures are data: a collection with an error, or not synced in time, makes its parts None
 (or named in `MeshState.unknown`) and its error shows in the `SourceStatus` (`up=False`);
@@ -163,6 +164,7 @@ class MeshSource:
                                   self._clock() - started, dict(requests))  # fmt: skip
             return unknown_state(plan), status
         watches.ensure(plan.specs())
+        watches.retry_failed(max(0.0, deadline - time.monotonic()))
         watches.wait_synced(max(0.0, deadline - time.monotonic()))
         again = self._plan(watches)
         if again != plan:  # the Services are read now: their pods can be watched

@@ -139,7 +139,8 @@ def test_timeline_is_sorted_and_parsed() -> None:
         (
             {"at": "1s", "fault": {"target": "k", "type": "boom", "count": 1}},
             'timeline[0].fault.type: "boom" is not one of http503, http500html, latency, reset, '
-            "truncate, expireTokens, watchExpire",
+            "truncate, html200, redirect, denied, tokenLimit, nextLinkLoop, nextLinkForeign, "
+            "deepJson, drip, hugeBody, clockSkew, http403, expireTokens, watchExpire, watchDrop",
         ),
         (
             {"at": "1s", "fault": {"target": "k", "type": "latency", "count": 1}},
