@@ -58,6 +58,7 @@ CHECKS_BY_FAMILY: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "virtual_missing",
             "virtual_disabled",
             "virtual_pool_mismatch",
+            "virtual_profile_mismatch",
             "pool_member_missing",
             "pool_member_extra",
             "pool_member_port_mismatch",

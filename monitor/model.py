@@ -104,6 +104,7 @@ class ServerSslProfile:
     cert: str | None
     key: str | None
     chain: str | None
+    sni_default: bool = False  # REST "sniDefault": BIG-IP's fallback among a virtual's several
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,25 @@ class Virtual:
 
     def clientside_ssl(self) -> tuple[str, ...]:
         return tuple(p.path for p in self.profiles if p.kind == "client-ssl")
+
+    def server_ssl_in_use(
+        self, configured: str | None, profiles: Mapping[str, ServerSslProfile]
+    ) -> str | None:
+        """The server-ssl profile that carries this virtual's traffic to its pool, as the
+        checks judge it (None: the virtual carries none).
+
+        `configured` (a boundary's `serverSslProfile`) when the virtual carries it; else the
+        virtual's only one; of several (BIG-IP chooses among them by SNI), the one marked
+        `sniDefault` (BIG-IP's fallback for every connection no other profile's
+        `serverName` matches), else the first in the virtual's order.
+        """
+        paths = self.serverside_ssl()
+        if configured is not None and configured in paths:
+            return configured
+        defaults = [p for p in paths if (found := profiles.get(p)) and found.sni_default]
+        if len(defaults) == 1:
+            return defaults[0]
+        return paths[0] if paths else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,10 @@ Owns the resolvers every check and every view of a boundary builds on, so that a
 and a check never disagree on which object a boundary uses:
 - Running a comparison per device (`per_device`): a device that could not be read is an
   unknown part; drifts and unknowns are stamped with the device name.
-- Resolving what a boundary uses on one device: its virtual, pool, server-ssl profile and
-  CA bundle, the client certificate the server-ssl profile presents (`resolve_client_cert`),
+- Resolving what a boundary uses on one device: its virtual, pool, server-ssl profile (the
+  one the virtual carries, which serves the traffic, even when `serverSslProfile` names
+  another; `Chosen.configured` then says so, and `attached` / `profile_evidence` word it)
+  and CA bundle, the client certificate the server-ssl profile presents (`resolve_client_cert`),
   the client-ssl profiles of the virtual (`resolve_client_ssl`), an ssl-cert file's
   certificates (`cert_file`); and in the mesh, the backend Service's endpoints. Each
   returns the object or an `Unknown` that says which input is missing and why, e.g.
@@ -127,6 +129,9 @@ class Chosen(Generic[_T]):
 
     value: _T
     note: str = ""
+    # The profile the expected state names, when the virtual carries another one instead
+    # (`virtual_profile_mismatch`): the findings on `value` say so.
+    configured: str | None = None
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -160,36 +165,57 @@ def resolve_pool(boundary: BoundaryConfig, device: Device) -> Pool | Unknown:
     return pool
 
 
+def attached(path: str, configured: str | None) -> str:
+    """`path`, and when the expected state names another profile, that it is the one the
+    virtual carries: `/k8s/x attached to the virtual (configured: /k8s/y)`."""
+    return (
+        path if configured is None else f"{path} attached to the virtual (configured: {configured})"
+    )
+
+
+def profile_evidence(path: str, configured: str | None) -> Evidence:
+    """The server-ssl profile judged, and the configured one when it differs."""
+    evidence: Evidence = (("server_ssl_profile", path),)
+    return (
+        evidence
+        if configured is None
+        else (*evidence, ("configured_server_ssl_profile", configured))
+    )
+
+
 def resolve_server_ssl(
     boundary: BoundaryConfig, device: Device
 ) -> Chosen[ServerSslProfile] | Unknown:
-    """`boundary.server_ssl_profile`, or the virtual's server-ssl profile.
+    """The server-ssl profile the boundary's virtual carries: the one that serves traffic.
 
-    With several server-ssl profiles on the virtual the first is used, and the choice is
-    noted (BIG-IP picks among them by SNI; the expected state should name one).
+    `boundary.server_ssl_profile` when the virtual carries it; otherwise the profile the
+    virtual does carry (`Virtual.server_ssl_in_use`: of several, the SNI default, else the
+    first), with `configured` set when the expected state names another
+    (`virtual_profile_mismatch` reports that, and a virtual without server-ssl profile).
+    A choice among several is noted.
     """
-    path = boundary.server_ssl_profile
-    note = ""
-    if path is None:
-        virtual = resolve_virtual(boundary, device)
-        if isinstance(virtual, Unknown):
-            return virtual
-        paths = virtual.serverside_ssl()
-        if not paths:
-            detail = f"{device.name}: virtual {virtual.path} has no server-ssl profile"
-            return Unknown(device.name, detail)
-        path = paths[0]
-        if len(paths) > 1:
-            note = (
-                f"{device.name}: virtual {virtual.path} has {len(paths)} server-ssl profiles"
-                f" ({', '.join(paths)}); checked {path} (set serverSslProfile to choose)"
-            )
+    virtual = resolve_virtual(boundary, device)
+    if isinstance(virtual, Unknown):
+        return virtual
+    paths = virtual.serverside_ssl()
+    if not paths:  # reported as drift by virtual_profile_mismatch
+        detail = f"{device.name}: virtual {virtual.path} has no server-ssl profile"
+        return Unknown(device.name, detail)
     if unknown := device.unreadable(SERVER_SSL):
         return unknown
+    expected = boundary.server_ssl_profile
+    path = virtual.server_ssl_in_use(expected, device.state.server_ssl) or paths[0]
     profile = device.state.server_ssl.get(path)
     if profile is None:
         return Unknown(device.name, f"server-ssl {path} not found on {device.name}")
-    return Chosen(profile, note)
+    note = ""
+    if len(paths) > 1 and path != expected:
+        how = "the SNI default" if profile.sni_default else "the first"
+        note = (
+            f"{device.name}: virtual {virtual.path} has {len(paths)} server-ssl profiles"
+            f" ({', '.join(paths)}); checked {path}, {how} (set serverSslProfile to choose)"
+        )
+    return Chosen(profile, note, expected if expected not in (None, path) else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +226,7 @@ class BundleUse:
     bundle: CaBundle
     members: tuple[SslCert, ...]
     note: str = ""
+    configured: str | None = None  # as `Chosen.configured`
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -207,7 +234,8 @@ class BundleUse:
 
     @property
     def where(self) -> str:
-        return f"CA bundle {self.bundle.path} (server-ssl {self.profile.path})"
+        profile = attached(self.profile.path, self.configured)
+        return f"CA bundle {self.bundle.path} (server-ssl {profile})"
 
 
 def resolve_bundle(boundary: BoundaryConfig, device: Device) -> BundleUse | Unknown:
@@ -227,7 +255,7 @@ def resolve_bundle(boundary: BoundaryConfig, device: Device) -> BundleUse | Unkn
         return Unknown(
             device.name, f"{device.name}: contents of CA bundle {bundle.path} unknown{why}"
         )
-    return BundleUse(profile, bundle, bundle.members, chosen.note)
+    return BundleUse(profile, bundle, bundle.members, chosen.note, chosen.configured)
 
 
 def service_key(boundary: BoundaryConfig) -> str:
@@ -298,18 +326,21 @@ class ClientCert:
     leaf: SslCert | None  # None: the profile has no `cert`
     chain: CertFile | None  # None: no `chain`
     notes: tuple[str, ...] = ()
+    configured: str | None = None  # as `Chosen.configured`
 
     @property
     def where(self) -> str:
         leaf = self.leaf.path if self.leaf else "none"
-        return f"client certificate {leaf} (server-ssl {self.profile.path})"
+        return (
+            f"client certificate {leaf} (server-ssl {attached(self.profile.path, self.configured)})"
+        )
 
     def chain_certs(self) -> tuple[SslCert, ...]:
         return self.chain.certs if self.chain else ()
 
     def evidence(self) -> Evidence:
         return (
-            ("server_ssl_profile", self.profile.path),
+            *profile_evidence(self.profile.path, self.configured),
             ("client_cert", self.profile.cert or "none"),
             ("chain", self.profile.chain or "none"),
         )
@@ -321,7 +352,7 @@ def resolve_client_cert(boundary: BoundaryConfig, device: Device) -> ClientCert 
         return chosen
     profile = chosen.value
     if profile.cert is None:
-        return ClientCert(profile, None, None, chosen.notes)
+        return ClientCert(profile, None, None, chosen.notes, chosen.configured)
     leaf = cert_file(device, profile.cert, "client certificate")
     if isinstance(leaf, Unknown):
         return leaf
@@ -332,7 +363,7 @@ def resolve_client_cert(boundary: BoundaryConfig, device: Device) -> ClientCert 
             return found
         chain = found
     notes = (*chosen.notes, *(chain.notes if chain else ()))
-    return ClientCert(profile, leaf.certs[0], chain, notes)
+    return ClientCert(profile, leaf.certs[0], chain, notes, chosen.configured)
 
 
 def resolve_client_ssl(

@@ -32,6 +32,7 @@ SUBSET = (
     "client_identity_unauthorized",  # boundary; Linkerd policy
     "pool_member_unmeshed",  # routes; a pod name as object
     "open_onramp",  # routes; the plaintext boundary next to the mesh-tls one
+    "virtual_profile_mismatch",  # routes; the boundary checks judge the attached profile
     "edge_sni_uncovered",  # edge; the certificate's PEM read through util/bash
     "ha_peer_divergence",  # ha; a device override
 )
@@ -66,3 +67,31 @@ def test_case_end_to_end(case: Case, results: dict[str, Result | BaseException])
     assert result.exit_code == expected_exit_code(result.document)
     assert result.served is not None
     assert comparable(result.served) == comparable(result.document)
+
+
+def test_the_attached_profile_is_judged_and_check_fails(
+    results: dict[str, Result | BaseException],
+) -> None:
+    """The configured server-ssl profile is not the one the virtual carries, and the
+    attached one's CA bundle lacks the current anchor: `check` exits 1 with the wiring
+    reported and the attached profile's bundle judged, and says which profile it judged."""
+    result = results["virtual_profile_mismatch"]
+    if isinstance(result, BaseException):
+        raise result
+    assert result.exit_code == 1
+    attached = "/k8s/Shared/shop_443_tls_client_old"
+    configured = "/k8s/Shared/shop_443_tls_client"
+    by_check: dict[str, list[dict[str, object]]] = {}
+    for finding in result.document["findings"]:
+        by_check.setdefault(str(finding["check"]), []).append(finding)
+    assert [f["severity"] for f in by_check["virtual_profile_mismatch"]] == ["critical"] * 2
+    for finding in by_check["bundle_missing_anchor"]:
+        assert finding["severity"] == "critical"
+        assert (
+            f"CA bundle /k8s/Shared/serverssl_ca_bundle_old (server-ssl {attached} attached to"
+            f" the virtual (configured: {configured})) lacks trust anchor"
+        ) in str(finding["message"])
+        evidence = finding["evidence"]
+        assert isinstance(evidence, dict)
+        assert evidence["server_ssl_profile"] == attached
+        assert evidence["configured_server_ssl_profile"] == configured

@@ -56,10 +56,12 @@ from monitor.checks.outcome import Drift, Outcome, Unknown
 from monitor.checks.resolve import (
     BundleUse,
     Device,
+    attached,
     everywhere,
     expiry,
     member_fingerprint,
     per_device,
+    profile_evidence,
     resolve_bundle,
     resolve_server_ssl,
     service_key,
@@ -94,7 +96,7 @@ class _Members:
 def _bundle_evidence(use: BundleUse) -> tuple[tuple[str, str], ...]:
     return (
         ("bundle", use.bundle.path),
-        ("server_ssl_profile", use.profile.path),
+        *profile_evidence(use.profile.path, use.configured),
         ("bundle_reader", use.bundle.reader),
         ("bundle_members", str(len(use.members))),
     )
@@ -311,21 +313,22 @@ def sni_mismatch(
         profile = chosen.value
         sent = profile.server_name
         shown = f'sends SNI "{sent}"' if sent is not None else "sends no SNI"
+        label = attached(profile.path, chosen.configured)
         evidence = (
-            ("server_ssl_profile", profile.path),
+            *profile_evidence(profile.path, chosen.configured),
             ("server_name", sent if sent is not None else "none"),
             ("expected_identity", ",".join(expected)),
         )
         if len(expected) > 1:
             message = (
-                f"{device.name}: server-ssl {profile.path} {shown}, but the ready endpoints of"
+                f"{device.name}: server-ssl {label} {shown}, but the ready endpoints of"
                 f" Service {service_key(boundary)} run as several ServiceAccounts"
                 f" ({', '.join(expected)}); one SNI cannot match them all — run the backend"
                 " under one ServiceAccount, or set backend.identity"
             )
         elif sent is None or sent.lower() != expected[0].lower():
             message = (
-                f"{device.name}: server-ssl {profile.path} {shown}, but the backend's mesh"
+                f"{device.name}: server-ssl {label} {shown}, but the backend's mesh"
                 f" identity is {expected[0]}; set the profile's serverName (tmsh server-name,"
                 " AS3 sendSNI) to it"
             )

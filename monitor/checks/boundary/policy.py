@@ -52,9 +52,11 @@ from monitor.checks.resolve import (
     KUBERNETES,
     ClientCert,
     Device,
+    attached,
     backend_endpoints,
     everywhere,
     per_device,
+    profile_evidence,
     resolve_client_cert,
     resolve_server_ssl,
     service_key,
@@ -290,11 +292,15 @@ def client_cert_missing(
         if profile.cert is not None:
             return Outcome(notes=chosen.notes)
         base = (
-            f"{device.name}: server-ssl {profile.path} presents no client certificate: the mesh"
+            f"{device.name}: server-ssl {attached(profile.path, chosen.configured)} presents no"
+            " client certificate: the mesh"
             " sees BIG-IP as a TLS client without identity"
         )
         fix = "set the profile's cert/key (and chain) to a certificate issued under a current"
-        evidence: Evidence = (("server_ssl_profile", profile.path), ("client_cert", "none"))
+        evidence: Evidence = (
+            *profile_evidence(profile.path, chosen.configured),
+            ("client_cert", "none"),
+        )
         unknowns: tuple[Unknown, ...] = ()
         severity: Severity
         if expected is not None:

@@ -31,7 +31,15 @@ from typing import Final
 from monitor.catalogue import Severity
 from monitor.checks.common import expected_identities
 from monitor.checks.outcome import Drift, Evidence, Outcome, Unknown
-from monitor.checks.resolve import Device, everywhere, per_device, resolve_server_ssl, service_key
+from monitor.checks.resolve import (
+    Device,
+    attached,
+    everywhere,
+    per_device,
+    profile_evidence,
+    resolve_server_ssl,
+    service_key,
+)
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import Observed, ServerSslProfile
 
@@ -56,8 +64,8 @@ def _profile_check(
         if verdict is None:
             return Outcome(notes=chosen.notes)
         severity, text, extra = verdict
-        message = f"{device.name}: server-ssl {profile.path} {text}"
-        evidence = (("server_ssl_profile", profile.path), *extra)
+        message = f"{device.name}: server-ssl {attached(profile.path, chosen.configured)} {text}"
+        evidence = (*profile_evidence(profile.path, chosen.configured), *extra)
         drift = Drift(severity, profile.path, message, evidence)
         return Outcome(drifts=(drift,), notes=chosen.notes)
 

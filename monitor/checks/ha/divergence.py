@@ -166,8 +166,10 @@ def _view(boundary: BoundaryConfig, device: Device) -> _View:
         view.roles[f"virtual {boundary.virtual}"] = _virtual_part(boundary.virtual, virtual)
     if pool := boundary.pool or (virtual.pool if virtual else None):
         view.roles[f"pool {pool}"] = _pool_part(device, pool)
-    server_ssl = next(iter(virtual.serverside_ssl()), None) if virtual else None
-    if boundary.mode == "mesh-tls" and (ssl := boundary.server_ssl_profile or server_ssl):
+    ssl = boundary.server_ssl_profile  # the profile the virtual carries, as the checks judge it
+    if virtual is not None:
+        ssl = virtual.server_ssl_in_use(ssl, device.state.server_ssl)
+    if boundary.mode == "mesh-tls" and ssl:
         profile = view.roles[f"server-ssl {ssl}"] = _server_ssl_part(device, ssl)
         if isinstance(profile, Unknown):  # so is the CA bundle it names
             view.rest = view.rest or profile

@@ -6,8 +6,8 @@ never returns; the util/bash reader (`bash`) reads them under the same `bundleRe
 as the CA bundles. Owns:
 - `needed`: for each boundary on the device, the files of its virtual's profiles — the
   server-ssl profile's `cert` and `chain` (mesh-tls boundaries; the profile the checks
-  pick: `serverSslProfile`, else the virtual's first) and every client-ssl profile's
-  `certKeyChain` `cert` and `chain`. Not every ssl-cert on the box;
+  judge: the one the virtual carries, `Virtual.server_ssl_in_use`) and every client-ssl
+  profile's `certKeyChain` `cert` and `chain`. Not every ssl-cert on the box;
 - `to_read`: those of them whose certificates are not known yet — a file already known
   as a CA bundle read by bash is not read again;
 - `apply`: what the reads gave, put where the checks look (`monitor.checks.resolve.cert_file`):
@@ -62,8 +62,8 @@ def needed(
         virtual = virtuals.get(boundary.virtual)
         if boundary.mode == "mesh-tls":
             path = boundary.server_ssl_profile
-            if path is None and virtual is not None:
-                path = next(iter(virtual.serverside_ssl()), None)
+            if virtual is not None:
+                path = virtual.server_ssl_in_use(path, server_ssl)
             server = server_ssl.get(path) if path is not None else None
             if server is not None:
                 add(server.cert, server.chain)

@@ -198,6 +198,7 @@ def parse_server_ssl(item: Item) -> ServerSslProfile:
         cert=ref(item.get("cert")),
         key=ref(item.get("key")),
         chain=ref(item.get("chain")),
+        sni_default=flag(item.get("sniDefault")),
     )
 
 

@@ -81,7 +81,7 @@ _SELECT: Final = {
     SERVER_SSL: (
         "fullPath,name,partition,subPath,selfLink,caFile,peerCertMode,serverName,"
         "authenticateName,expireCertResponseControl,untrustedCertResponseControl,"
-        "tmOptions,cert,key,chain"
+        "tmOptions,cert,key,chain,sniDefault"
     ),
     CLIENT_SSL: "fullPath,name,partition,subPath,selfLink,certKeyChain,serverName,sniDefault",
     SSL_CERTS: "fullPath,name,partition,subPath,selfLink,isBundle,fingerprint,expirationDate,"

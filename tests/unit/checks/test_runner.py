@@ -43,10 +43,12 @@ TRUST = tuple(c for c in ALL_TRUST if c != "trust_anchor_pin")
 # without clientIdentity client_identity_mismatch does not apply
 BOUNDARY = tuple(c for c in CHECKS_BY_FAMILY["boundary"] if c != "client_identity_mismatch")
 ALL_ROUTES = CHECKS_BY_FAMILY["routes"]
-# pool_member_unmeshed is for mesh-tls boundaries, open_onramp for plaintext ones
-ROUTES = tuple(c for c in ALL_ROUTES if c not in ("pool_member_unmeshed", "open_onramp"))
+# pool_member_unmeshed and virtual_profile_mismatch are for mesh-tls boundaries, open_onramp
+# for plaintext ones
+MESH_TLS_ROUTES = ("pool_member_unmeshed", "virtual_profile_mismatch")
+ROUTES = tuple(c for c in ALL_ROUTES if c not in (*MESH_TLS_ROUTES, "open_onramp"))
 SHOP_ROUTES = tuple(c for c in ALL_ROUTES if c != "open_onramp")
-WEB_ROUTES = tuple(c for c in ALL_ROUTES if c != "pool_member_unmeshed")
+WEB_ROUTES = tuple(c for c in ALL_ROUTES if c not in MESH_TLS_ROUTES)
 EDGE = CHECKS_BY_FAMILY["edge"]
 HA = ("ha_sync_status",)
 # checks that read only the BIG-IP (or the mesh only for wording): they run without the mesh
@@ -61,6 +63,7 @@ F5_ONLY = (
     "virtual_missing",
     "virtual_disabled",
     "virtual_pool_mismatch",
+    "virtual_profile_mismatch",
     *EDGE,
     *HA,
 )
@@ -92,7 +95,11 @@ def test_registry_ids_are_catalogued_unique_and_in_catalogue_order() -> None:
 
 
 def test_modes_by_family() -> None:
-    special = {"pool_member_unmeshed": {"mesh-tls"}, "open_onramp": {"plaintext"}}
+    special = {
+        "pool_member_unmeshed": {"mesh-tls"},
+        "virtual_profile_mismatch": {"mesh-tls"},
+        "open_onramp": {"plaintext"},
+    }
     for check in CHECKS:
         expected = {"mesh-tls"} if family_of(check.id) == "boundary" else {"mesh-tls", "plaintext"}
         assert set(check.modes) == special.get(check.id, expected), check.id

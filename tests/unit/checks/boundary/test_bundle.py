@@ -357,20 +357,64 @@ def test_several_server_ssl_profiles_first_is_checked_and_noted() -> None:
     assert (st.state, findings) == ("pass", ())
     assert st.detail == (
         f"bigip-a: virtual {SHOP_VIRTUAL} has 2 server-ssl profiles ({SHOP_PROFILE}, {second});"
-        f" checked {SHOP_PROFILE} (set serverSslProfile to choose)"
+        f" checked {SHOP_PROFILE}, the first (set serverSslProfile to choose)"
     )
 
 
-def test_configured_profile_needs_no_virtual() -> None:
+def test_of_several_server_ssl_profiles_the_sni_default_is_checked() -> None:
+    second = "/k8s/Shared/shop_443_tls_client_2"
+    refs = (
+        ProfileRef(SHOP_PROFILE, "serverside", "server-ssl"),
+        ProfileRef(second, "serverside", "server-ssl"),
+    )
+    device = f5(
+        "bigip-a",
+        virtuals={SHOP_VIRTUAL: shop_virtual(profiles=refs)},
+        server_ssl={
+            SHOP_PROFILE: profile(),
+            second: profile(path=second, server_name="wrong.example", sni_default=True),
+        },
+    )
+    obs = observed([device], mesh_state=mesh())
+    st, (f,) = run_one("sni_mismatch", obs, config(shop(devices=["bigip-a"])))
+    assert (st.state, f.object) == ("critical", second)
+    assert st.detail.endswith(f"checked {second}, the SNI default (set serverSslProfile to choose)")
+    # the expected state naming one of them decides, without a note
+    cfg = config(shop(devices=["bigip-a"], serverSslProfile=SHOP_PROFILE))
+    st, findings = run_one("sni_mismatch", obs, cfg)
+    assert (st.state, st.detail, findings) == ("pass", "", ())
+
+
+def test_a_configured_profile_the_virtual_does_not_carry_is_not_judged() -> None:
+    """The profile the virtual carries serves the traffic: it is judged, and the finding
+    names the configured one (virtual_profile_mismatch reports the wiring)."""
     other = "/Common/shop_serverssl"
     device = f5(
         "bigip-a",
-        virtuals={},
-        server_ssl={other: profile(path=other, server_name="wrong.example")},
+        server_ssl={SHOP_PROFILE: profile(server_name="wrong.example"), other: profile(path=other)},
     )
     cfg = config(shop(devices=["bigip-a"], serverSslProfile=other))
     st, (f,) = run_one("sni_mismatch", observed([device]), cfg)
-    assert (st.state, f.object) == ("critical", other)
+    assert (st.state, f.object) == ("critical", SHOP_PROFILE)
+    assert f.message.startswith(
+        f"bigip-a: server-ssl {SHOP_PROFILE} attached to the virtual (configured: {other})"
+        ' sends SNI "wrong.example"'
+    )
+    evidence = dict(f.evidence)
+    assert evidence["server_ssl_profile"] == SHOP_PROFILE
+    assert evidence["configured_server_ssl_profile"] == other
+
+
+def test_a_configured_profile_without_its_virtual_is_unknown() -> None:
+    other = "/Common/shop_serverssl"
+    device = f5("bigip-a", virtuals={}, server_ssl={other: profile(path=other)})
+    cfg = config(shop(devices=["bigip-a"], serverSslProfile=other))
+    st, findings = run_one("sni_mismatch", observed([device]), cfg)
+    assert (st.state, st.detail, findings) == (
+        "unknown",
+        f"virtual {SHOP_VIRTUAL} not found on bigip-a",
+        (),
+    )
 
 
 # --- sni_mismatch ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -242,6 +243,22 @@ def test_needed_files(
 ) -> None:
     need = needed(device, [boundary], VIRTUALS, SERVER, CLIENT_SSL)
     assert (set(need.certs), set(need.chains)) == (expected_certs, expected_chains)
+
+
+def test_needed_files_follow_the_profile_the_virtual_carries() -> None:
+    """The checks judge the server-ssl profile the virtual carries: its files are read,
+    not those of a configured profile the virtual does not carry; of several, the SNI
+    default's."""
+    elsewhere = _server("/k8s/elsewhere", "/k8s/elsewhere.crt", None)
+    server = {**SERVER, "/k8s/elsewhere": elsewhere}
+    boundary = _boundary(server_ssl_profile="/k8s/elsewhere")
+    need = needed("bigip-a", [boundary], VIRTUALS, server, CLIENT_SSL)
+    assert "/k8s/first.crt" in need.certs
+    assert "/k8s/elsewhere.crt" not in need.certs
+    server["/k8s/second"] = dataclasses.replace(SERVER["/k8s/second"], sni_default=True)
+    need = needed("bigip-a", [_boundary()], VIRTUALS, server, CLIENT_SSL)
+    assert "/k8s/second.crt" in need.certs
+    assert "/k8s/first.crt" not in need.certs
 
 
 def test_needed_files_of_missing_objects_are_none() -> None:

@@ -184,6 +184,12 @@ def test_server_ssl_none_references_and_tm_options_string() -> None:
     )
 
 
+@pytest.mark.parametrize(("value", "expected"), [("true", True), ("false", False), (None, False)])
+def test_server_ssl_sni_default(value: Any, expected: bool) -> None:
+    item = {"fullPath": "/k8s/Shared/p", "sniDefault": value}
+    assert parse_server_ssl(item).sni_default is expected
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
