@@ -85,7 +85,7 @@ _SELECT: Final = {
     ),
     CLIENT_SSL: "fullPath,name,partition,subPath,selfLink,certKeyChain,serverName,sniDefault",
     SSL_CERTS: "fullPath,name,partition,subPath,selfLink,isBundle,fingerprint,expirationDate,"
-    "subject,issuer,checksum",
+    "subject,issuer,subjectAlternativeName,checksum",
     CA_BUNDLES: "fullPath,name,partition,subPath,selfLink,includeBundle",
     DEVICES: "name,fullPath,selfLink,hostname,failoverState,version,managementIp,selfDevice",
 }
