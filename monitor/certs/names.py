@@ -12,7 +12,8 @@ Owns:
 - `names_of_facts`: from a parsed certificate (`CertFacts`);
 - `parse_f5_san` / `dn_common_name`: BIG-IP's two text fields, parsed with bounds
   (`MAX_SAN_TEXT` characters, `MAX_SAN_ENTRIES` entries); odd entries are kept as
-  `others`, never raise;
+  `others`, never raise. As the DN is not escaped, a comma starts a new RDN only when
+  `attribute=` follows it (a value holding `, X=` is ambiguous and read as two RDNs);
 - `reports_san(version)`: whether a TMOS version is known to report
   `subjectAlternativeName`, so that its absence means "no SAN extension"
   (`SAN_REPORTED_FROM`, 14.1; docs/scenario.md says why). On an older or unknown version
