@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from monitor.checks.access import NEEDS_BASH, NEEDS_SAN_FIELD, needs_bash
 from monitor.config.schema import load_config
 from monitor.daemon.cycle import check_once
 from monitor.render.findings import findings_document
@@ -23,8 +24,8 @@ from monitor.simulate.world import Scenario, World
 from tests.support.paths import DEMO
 
 DEVICES = ("bigip-a", "bigip-b")
-NEEDS_BASH = frozenset({"client_cert_chain", "client_cert_outlives_issuer"})
-NAME_CHECKS = frozenset({"client_identity_mismatch", "edge_sni_uncovered"})
+# The demo boundary sets clientIdentity: client_identity_unauthorized evaluates it on 13.1.
+NAME_CHECKS = NEEDS_SAN_FIELD - {"client_identity_unauthorized"}
 VERDICTS = frozenset({"pass", "warning", "critical"})
 
 
@@ -62,9 +63,27 @@ def test_without_bash_only_signature_checks_are_unknown(tmp_path: Path) -> None:
     assert {check_of(k) for k in undecided} == NEEDS_BASH, undecided
     assert all(s == "unknown" for s in undecided.values())
     assert {check_of(k) for k, s in states.items() if s in VERDICTS} >= NAME_CHECKS
+    assert {check_of(k) for k in states if needs_bash(check_of(k), "15.1.10.2")} == NEEDS_BASH
 
 
 def test_on_a_tmos_without_the_san_field_the_name_checks_are_unknown(tmp_path: Path) -> None:
     states, _ = run_demo(tmp_path, "13.1.0.8")
     unknown = {check_of(k) for k, s in states.items() if s == "unknown"}
     assert unknown == NEEDS_BASH | NAME_CHECKS
+    # what `needs_bash` says of this world (a ca-bundle-manager bundle, clientIdentity set)
+    said = {check_of(k) for k in states if needs_bash(check_of(k), "13.1.0.8") is not None}
+    assert said == unknown
+
+
+def test_needs_bash_in_each_situation() -> None:
+    assert needs_bash("client_cert_chain", "17.1.1") is not None
+    assert needs_bash("edge_sni_uncovered", "14.1.0") is None
+    assert needs_bash("edge_sni_uncovered", "") == (
+        "needs subject alternative names, which REST reports from TMOS 14.1 on (an unknown"
+        " TMOS version)"
+    )
+    assert needs_bash("client_identity_unauthorized", "13.1.0.8") is None
+    assert needs_bash("client_identity_unauthorized", "13.1.0.8", client_identity=False)
+    assert needs_bash("bundle_missing_anchor", "15.1.10.2") is None
+    assert needs_bash("bundle_missing_anchor", "15.1.10.2", opaque_bundle=True) is not None
+    assert needs_bash("pool_member_missing", "11.6.0", opaque_bundle=True) is None
