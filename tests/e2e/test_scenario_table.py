@@ -33,6 +33,7 @@ SUBSET = (
     "pool_member_unmeshed",  # routes; a pod name as object
     "open_onramp",  # routes; the plaintext boundary next to the mesh-tls one
     "edge_sni_uncovered",  # edge; the certificate's PEM read through util/bash
+    "edge_sni_uncovered-no-bash",  # edge; util/bash refused: names from subjectAlternativeName
     "ha_peer_divergence",  # ha; a device override
 )
 
