@@ -76,7 +76,10 @@ SYNC_STATUS: Final = "cm/sync-status"
 
 # Query options per collection. Virtuals and pools are read with their subcollections
 # expanded (per page) and without $select: whether BIG-IP keeps an expanded subcollection
-# under $select is unverified, and a dropped one would look like "no members".
+# under $select is unverified, and a dropped one would look like "no members". ssl-certs
+# select `subjectAlternativeName`, which certificates without the extension (and TMOS
+# before 14.1) do not have: a $select naming an absent field is taken to leave it out, as
+# it does for `subPath` (UNVERIFIED on a pre-14.1 device).
 _SELECT: Final = {
     SERVER_SSL: (
         "fullPath,name,partition,subPath,selfLink,caFile,peerCertMode,serverName,"
