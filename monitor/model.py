@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from monitor.catalogue import Severity, State
-from monitor.certs import CertFacts
+from monitor.certs import CertFacts, CertNames
 from monitor.policy.model import MeshPolicy, PodInfo
 
 # Reason codes of source errors: a public contract (the `reason` label), documented in
@@ -79,6 +79,10 @@ class SslCert:
     subject: str
     issuer: str
     facts: CertFacts | None = None  # only when the PEM itself was read
+    # From `subjectAlternativeName` (with the CN of `subject`); None when the field is
+    # absent, which means "no SAN extension" only on a TMOS version that reports it
+    # (`monitor.certs.reports_san` of `F5State.version`).
+    alt_names: CertNames | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ class CertFacts:
     common_name: str | None
     dns_sans: tuple[str, ...]
     uri_sans: tuple[str, ...]
+    ip_sans: tuple[str, ...]  # canonical text (`ipaddress`)
     serial: int
     key_type: str
     key_size: int
@@ -190,6 +191,7 @@ def cert_facts(cert: x509.Certificate) -> CertFacts:
         common_name=cn,
         dns_sans=tuple(san.get_values_for_type(x509.DNSName)) if san else (),
         uri_sans=tuple(san.get_values_for_type(x509.UniformResourceIdentifier)) if san else (),
+        ip_sans=tuple(str(ip) for ip in san.get_values_for_type(x509.IPAddress)) if san else (),
         serial=cert.serial_number,
         key_type=key_type,
         key_size=key_size,

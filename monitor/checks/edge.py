@@ -14,8 +14,9 @@ resolvers (`resolve.py`).
   evidence). A file whose end date is unknown is unknown.
 - `edge_sni_uncovered`: a profile's `serverName` (the SNI name it answers) must be covered
   by the DNS SANs of each of its certificates (wildcards one label deep; the CN is not
-  consulted, as browsers do not): a warning per profile (object: its path). The SANs need
-  the parsed certificate (read through util/bash): without it the check is unknown.
+  consulted, as browsers do not): a warning per profile (object: its path). The SANs come
+  from the ssl-cert's `subjectAlternativeName` (TMOS 14.1+), or the parsed certificate
+  when util/bash read it (`boundary.certs.names_of`); unknown only when neither tells.
 
 Pure: no I/O, no clock reads, no logging.
 """
@@ -26,8 +27,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-from monitor.certs import CertFacts
-from monitor.checks.boundary.certs import earliest, facts_of, name_covered, ssl_cert_evidence
+from monitor.certs import CertNames
+from monitor.checks.boundary.certs import earliest, name_covered, names_of, ssl_cert_evidence
 from monitor.checks.common import expiry_phrase, grade, iso
 from monitor.checks.outcome import Check, Drift, Outcome, Unknown
 from monitor.checks.resolve import (
@@ -109,8 +110,8 @@ def edge_cert_expiry(
     return per_device(boundary, observed, on_device)
 
 
-def _uncovered(server_name: str, facts: CertFacts) -> bool:
-    return not any(name_covered(san, server_name) for san in facts.dns_sans)
+def _uncovered(server_name: str, names: CertNames) -> bool:
+    return not any(name_covered(san, server_name) for san in names.dns)
 
 
 def edge_sni_uncovered(
@@ -128,7 +129,7 @@ def edge_sni_uncovered(
             name = profile.server_name
             if name is None:
                 continue
-            bad: list[tuple[str, CertFacts]] = []
+            bad: list[tuple[str, CertNames]] = []
             for entry in profile.cert_key_chain:
                 if entry.cert is None:
                     continue
@@ -136,15 +137,15 @@ def edge_sni_uncovered(
                 if isinstance(found, Unknown):
                     unknowns.append(found)
                     continue
-                facts = facts_of(cfg, device, found.certs[0], "edge certificate", "its names")
-                if isinstance(facts, Unknown):
-                    unknowns.append(facts)
-                elif _uncovered(name, facts):
-                    bad.append((entry.cert, facts))
+                names = names_of(device, found.certs[0], "edge certificate", "its names")
+                if isinstance(names, Unknown):
+                    unknowns.append(names)
+                elif _uncovered(name, names):
+                    bad.append((entry.cert, names))
             if not bad:
                 continue
             shown = "; ".join(
-                f"{path} names {', '.join(f.dns_sans) or 'no DNS name'}" for path, f in bad
+                f"{path} names {', '.join(n.dns) or 'no DNS name'}" for path, n in bad
             )
             message = (
                 f"{device.name}: client-ssl {profile.path} answers SNI {name}, but its"
@@ -155,8 +156,9 @@ def edge_sni_uncovered(
                 ("client_ssl_profile", profile.path),
                 ("server_name", name),
                 ("certificates", ",".join(path for path, _ in bad)),
-                ("dns_sans", ";".join(",".join(f.dns_sans) for _, f in bad)),
-                ("common_names", ";".join(f.common_name or "" for _, f in bad)),
+                ("dns_sans", ";".join(",".join(n.dns) for _, n in bad)),
+                ("common_names", ";".join(n.common_name or "" for _, n in bad)),
+                ("names_from", ";".join(n.source for _, n in bad)),
             )
             drifts.append(Drift("warning", profile.path, message, evidence))
         return Outcome(tuple(drifts), tuple(unknowns))

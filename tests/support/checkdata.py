@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from monitor.certs import parse_f5_san
 from monitor.checks import CHECKS, run_checks
 from monitor.config.schema import Config, parse_config
 from monitor.model import (
@@ -50,6 +51,7 @@ from monitor.model import (
 )
 from monitor.policy.model import MeshPolicy, PodInfo
 from monitor.policy.parse import mesh_policy
+from monitor.simulate.bigip.certs import san_text
 from tests.support.certhelpers import (
     CLIENT_AUTH,
     SERVER_AUTH,
@@ -140,11 +142,19 @@ def shop(**changes: Any) -> dict[str, Any]:
 
 
 def ssl_cert(
-    issued: Issued, path: str, *, fingerprint: str | None = "auto", parsed: bool = False
+    issued: Issued,
+    path: str,
+    *,
+    fingerprint: str | None = "auto",
+    parsed: bool = False,
+    san_field: bool = False,
 ) -> SslCert:
     """An ssl-cert (or bundle member) as BIG-IP shows it; `fingerprint=None` when BIG-IP did
-    not say; `parsed` when its PEM was read (through util/bash), so `facts` is set."""
+    not say; `parsed` when its PEM was read (through util/bash), so `facts` is set;
+    `san_field` when the object lists `subjectAlternativeName` (TMOS 14.1+, certificates
+    with the extension), written as the simulated BIG-IP writes it."""
     facts = issued.facts
+    text = san_text(issued.cert) if san_field else None
     return SslCert(
         path=path,
         is_bundle=False,
@@ -153,6 +163,7 @@ def ssl_cert(
         subject=facts.subject,
         issuer=facts.issuer,
         facts=facts if parsed else None,
+        alt_names=parse_f5_san(facts.subject, text) if text is not None else None,
     )
 
 

@@ -41,7 +41,16 @@ CERT_SPECS = {
         organization="Shop Ltd",
         not_after="+360d",
     ),
-    "bigip-client": CertSpec("bigip-client", "bigip.f5-edge.serviceaccount", signer="anchor-a"),
+    "bigip-client": CertSpec(
+        "bigip-client",
+        "bigip.f5-edge.serviceaccount",
+        sans=(
+            "bigip.f5-edge.serviceaccount",
+            "URI:spiffe://cluster.local/ns/f5-edge/sa/bigip",
+            "IP:2001:db8::5",
+        ),
+        signer="anchor-a",
+    ),
 }
 
 

@@ -10,8 +10,13 @@ checks (`monitor.checks.edge`):
 - `earliest`: the certificate of a set that ends first: the expiry checks judge a role by
   the earliest certificate it needs and name it in the evidence.
 - `facts_of`: the parsed certificate, or an `Unknown` that says why not: BIG-IP's REST API
-  returns certificate metadata, never the PEM, so chain and name checks need the file read
-  through util/bash (`bundleReader` bash or auto with a bash-capable role).
+  returns certificate metadata, never the PEM, so the signature checks (chains, what a
+  certificate hangs from) need the file read through util/bash (`bundleReader` bash or
+  auto with a bash-capable role).
+- `names_of`: a certificate's CN and SANs (`CertNames`), REST first: the parsed
+  certificate when it was read, else the ssl-cert's `subjectAlternativeName` and `subject`;
+  an absent `subjectAlternativeName` means "no SAN extension" on a TMOS version known to
+  report the field (`monitor.certs.reports_san`), and unknown on an older one.
 - `cert_identities` / `name_covered`: the identities a certificate names (DNS SANs, SPIFFE
   URI SANs) and TLS name matching with wildcards one label deep.
 
@@ -23,7 +28,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from monitor.certs import CertFacts
+from monitor.certs import (
+    SAN_REPORTED_FROM,
+    CertFacts,
+    CertNames,
+    dn_common_name,
+    names_of_facts,
+    reports_san,
+)
 from monitor.checks.common import iso, short_fp
 from monitor.checks.outcome import Evidence, Unknown
 from monitor.checks.resolve import Device, expiry, member_fingerprint
@@ -85,11 +97,33 @@ def facts_of(
 # --- names ------------------------------------------------------------------------------------
 
 
-def cert_identities(facts: CertFacts) -> tuple[str, ...]:
+def names_of(device: Device, cert: SslCert, role: str, what: str) -> CertNames | Unknown:
+    """The certificate's names: parsed PEM, else the ssl-cert's REST fields; or an Unknown
+    when the field is absent on a TMOS version not known to report it (`what` is the part
+    of the check that needs them, e.g. "the identity it names")."""
+    if cert.facts is not None:
+        return names_of_facts(cert.facts)
+    if cert.alt_names is not None:
+        return cert.alt_names
+    version = device.state.version
+    if reports_san(version):
+        return CertNames(dn_common_name(cert.subject), source="ssl-cert")
+    since = ".".join(str(n) for n in SAN_REPORTED_FROM)
+    shown = f"TMOS {version}" if version else "a TMOS version that could not be read"
+    detail = (
+        f"{device.name}: {role} {cert.path}: no subjectAlternativeName field, and on {shown}"
+        f" its absence does not prove the certificate has no SAN (the field is relied on from"
+        f" TMOS {since}); {what} cannot be checked from the REST fields (bundleReader bash, a"
+        " bash-capable role, reads the certificate itself)"
+    )
+    return Unknown(device.name, detail)
+
+
+def cert_identities(names: CertNames) -> tuple[str, ...]:
     """The mesh identities a certificate names: its DNS SANs (a Linkerd leaf has exactly
     one, the identity), then its SPIFFE URI SANs (`spiffe://…`, Linkerd 2.15+)."""
-    spiffe = tuple(u for u in facts.uri_sans if u.lower().startswith("spiffe://"))
-    return (*facts.dns_sans, *spiffe)
+    spiffe = tuple(u for u in names.uris if u.lower().startswith("spiffe://"))
+    return (*names.dns, *spiffe)
 
 
 def same_identity(a: str, b: str) -> bool:

@@ -6,10 +6,11 @@ Owns `client_cert_expiry`, `client_cert_chain`, `client_identity_mismatch` and
 profile, its `cert` (an ssl-cert object) and the certificates of its `chain` file. A
 profile without `cert` passes these checks (`client_cert_missing` reports it).
 
-BIG-IP's REST API gives a certificate's subject, issuer, fingerprint and end date, never
-its PEM: expiry is judged from those; the chain, the names and what the certificate hangs
-from need the parsed certificate (`SslCert.facts`, read through util/bash), else the check
-is unknown for that device (`certs.facts_of` words why).
+BIG-IP's REST API gives a certificate's subject, issuer, fingerprint, end date and (TMOS
+14.1+) subject alternative names, never its PEM: expiry and the identity are judged from
+those (`certs.names_of`); the chain and what the certificate hangs from need signatures,
+so the parsed certificate (`SslCert.facts`, read through util/bash), else the check is
+unknown for that device (`certs.facts_of` words why).
 
 - `client_cert_expiry`: the earliest of the certificate and its chain certificates, graded
   with `thresholds.boundaryCert` (expired: critical); object: the certificate's path.
@@ -40,6 +41,7 @@ from monitor.checks.boundary.certs import (
     cert_identities,
     earliest,
     facts_of,
+    names_of,
     same_identity,
     shown,
     ssl_cert_evidence,
@@ -237,10 +239,10 @@ def client_identity_mismatch(
             return Outcome(unknowns=(client,))
         if client.leaf is None:
             return _no_cert(client)
-        leaf = facts_of(cfg, device, client.leaf, "client certificate", "the identity it names")
-        if isinstance(leaf, Unknown):
-            return Outcome(unknowns=(leaf,), notes=client.notes)
-        names = cert_identities(leaf)
+        found = names_of(device, client.leaf, "client certificate", "the identity it names")
+        if isinstance(found, Unknown):
+            return Outcome(unknowns=(found,), notes=client.notes)
+        names = cert_identities(found)
         if any(same_identity(n, expected) for n in names):
             if len(names) > 1:
                 note = (
@@ -256,8 +258,9 @@ def client_identity_mismatch(
             f" {expected} (or correct clientIdentity)"
         )
         evidence = (
-            *cert_evidence("client_cert", leaf),
+            *ssl_cert_evidence("client_cert", client.leaf),
             ("cert_identities", ",".join(names) or "none"),
+            ("names_from", found.source),
             ("expected_identity", expected),
             *client.evidence(),
         )

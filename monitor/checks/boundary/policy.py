@@ -22,9 +22,10 @@ pod (whatever its address); otherwise a warning (BIG-IP reaches the mesh as an a
 client, indistinguishable from any other). With the policy or a pod unknown it is a warning
 and the device's part is unknown (the finding could be critical).
 
-`client_identity_unauthorized`: BIG-IP's identity — the client certificate's SAN when the
-PEM was read (`clientIdentity` when it is among the SANs, else the first), else the
-configured `clientIdentity` (noted), else unknown — must be admitted to every ready pod of
+`client_identity_unauthorized`: BIG-IP's identity — the client certificate's SAN, from the
+parsed PEM or the ssl-cert's REST fields (`certs.names_of`; `clientIdentity` when it is
+among the SANs, else the first), else (SANs unknown on an older TMOS) the configured
+`clientIdentity` (noted), else unknown — must be admitted to every ready pod of
 the backend on its endpoint port. One critical finding per authorization scope that denies
 it: object = the Decision's `via` (the Server, e.g. `Server ingress/nginx-https (denies what
 nothing admits)`, or the default policy, e.g. `default policy deny (cluster default)`), a
@@ -44,7 +45,7 @@ from datetime import datetime
 from typing import Final
 
 from monitor.catalogue import Severity
-from monitor.checks.boundary.certs import cert_identities, facts_of, same_identity
+from monitor.checks.boundary.certs import cert_identities, names_of, same_identity
 from monitor.checks.common import bounded
 from monitor.checks.matching import endpoint_key
 from monitor.checks.outcome import MESH, Drift, Evidence, Outcome, Unknown
@@ -338,21 +339,22 @@ def client_cert_missing(
 
 
 def presented_identity(
-    cfg: Config, boundary: BoundaryConfig, device: Device, client: ClientCert
+    boundary: BoundaryConfig, device: Device, client: ClientCert
 ) -> tuple[str | None, str, tuple[str, ...]] | Unknown:
     """(identity, where it comes from, notes) of BIG-IP's client certificate."""
     assert client.leaf is not None
     expected = boundary.client_identity
-    facts = facts_of(cfg, device, client.leaf, "client certificate", "the identity it names")
-    if isinstance(facts, Unknown):
+    found = names_of(device, client.leaf, "client certificate", "the identity it names")
+    if isinstance(found, Unknown):
         if expected is None:
-            return facts
-        note = f"{facts.detail}; clientIdentity {expected} was evaluated instead"
+            return found
+        note = f"{found.detail}; clientIdentity {expected} was evaluated instead"
         return expected, "clientIdentity", (note,)
-    names = cert_identities(facts)
+    names = cert_identities(found)
+    source = "certificate SAN" if found.source == "certificate" else "ssl-cert SAN"
     if expected is not None and any(same_identity(n, expected) for n in names):
-        return expected, "certificate SAN", ()
-    return (names[0] if names else None), "certificate SAN", ()
+        return expected, source, ()
+    return (names[0] if names else None), source, ()
 
 
 def client_identity_unauthorized(
@@ -374,7 +376,7 @@ def client_identity_unauthorized(
         if client.leaf is None:
             note = f"{device.name}: {client.where}: BIG-IP presents none (see client_cert_missing)"
             return Outcome(notes=(*client.notes, note))
-        found = presented_identity(cfg, boundary, device, client)
+        found = presented_identity(boundary, device, client)
         if isinstance(found, Unknown):
             return Outcome(unknowns=(found,), notes=client.notes)
         identity, source, id_notes = found

@@ -12,7 +12,11 @@ most specific RDN first without RFC 4514 escaping (`CN=x,O=Acme, Inc.`);
 when it fits a signed 64-bit integer and colon hex otherwise (OpenSSL's rule).
 For a bundle the top-level fields describe ONE certificate only, as on real devices
 (we describe the last one in the file; which one a real box picks is UNVERIFIED),
-and `serialNumber` is absent.
+and `serialNumber` is absent. `subjectAlternativeName` is OpenSSL's text of the SAN
+extension (`DNS:a, DNS:b, IP Address:10.0.0.1, URI:spiffe://…`, IPv6 as eight upper-case
+hex groups, as OpenSSL 1.0.2 prints it), present only when the certificate has the
+extension and only on TMOS 14.1 and later (`monitor.certs.reports_san`; docs/scenario.md
+gives the sources and why older versions leave it out here).
 
 UNVERIFIED and chosen here: `certificateKeyCurveName` for EC keys (`prime256v1`,
 `secp384r1`, `secp521r1`); `keyType`/`publicKeyType` for Ed25519; the filestore
@@ -23,6 +27,7 @@ fields other than `includeBundle`.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -31,6 +36,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
+from monitor.certs import reports_san
 from monitor.simulate.bigip.links import (
     ObjPath,
     cert_time,
@@ -93,6 +99,35 @@ def fingerprint(der: bytes) -> str:
     return "SHA256/" + ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
+def _san_entry(name: x509.GeneralName) -> str:
+    if isinstance(name, x509.DNSName):
+        return f"DNS:{name.value}"
+    if isinstance(name, x509.UniformResourceIdentifier):
+        return f"URI:{name.value}"
+    if isinstance(name, x509.RFC822Name):
+        return f"email:{name.value}"
+    if isinstance(name, x509.IPAddress):
+        ip = name.value
+        if isinstance(ip, ipaddress.IPv6Address):
+            groups = ip.exploded.split(":")
+            return "IP Address:" + ":".join(f"{int(g, 16):X}" for g in groups)
+        return f"IP Address:{ip}"
+    if isinstance(name, x509.DirectoryName):
+        return "DirName:" + "".join(f"/{part}" for part in bigip_dn(name.value).split(","))
+    if isinstance(name, x509.RegisteredID):
+        return f"Registered ID:{name.value.dotted_string}"
+    return "othername:<unsupported>"
+
+
+def san_text(cert: x509.Certificate) -> str | None:
+    """The `subjectAlternativeName` BIG-IP shows, or None without the extension."""
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return None
+    return ", ".join(_san_entry(n) for n in ext.value)
+
+
 def key_facts(cert: x509.Certificate) -> tuple[str, int, str, str]:
     """(keyType, certificateKeySize, certificateKeyCurveName, publicKeyType)."""
     key = cert.public_key()
@@ -144,6 +179,9 @@ def render_ssl_cert(
     out["size"] = len(data)
     out["sourcePath"] = f"file:///var/config/rest/downloads/{obj.name}"
     out["subject"] = bigip_dn(shown.subject)
+    san = san_text(shown)
+    if san is not None and reports_san(version):
+        out["subjectAlternativeName"] = san
     out["updatedBy"] = "admin"
     out["version"] = shown.version.value + 1
     base = f"{SSL_CERT}/{obj.encoded}"

@@ -1,9 +1,11 @@
 """The certificate files a device's boundaries name, and their PEMs put into the state.
 
-The chain, name and identity checks (`monitor.checks.boundary`'s `client` and `policy`,
-`monitor.checks.edge`) need parsed certificates (`SslCert.facts`), which BIG-IP's REST API
-never returns; the util/bash reader (`bash`) reads them under the same `bundleReader` rules
-as the CA bundles. Owns:
+The chain checks (`monitor.checks.boundary.client`) need parsed certificates
+(`SslCert.facts`), which BIG-IP's REST API never returns; the names the identity and SNI
+checks use come from the ssl-cert's `subjectAlternativeName` on TMOS 14.1+, and the parsed
+certificate adds them on older versions, with what REST has no field for (notBefore, the
+other certificates of a chain file). The util/bash reader (`bash`) reads them under the
+same `bundleReader` rules as the CA bundles. Owns:
 - `needed`: for each boundary on the device, the files of its virtual's profiles — the
   server-ssl profile's `cert` and `chain` (mesh-tls boundaries; the profile the checks
   judge: the one the virtual carries, `Virtual.server_ssl_in_use`) and every client-ssl

@@ -6,8 +6,10 @@ an unset reference, booleans that are JSON `true` or strings `"true"`, `enabled`
 as the presence of a key, a virtual's profiles with the type read from
 `nameReference.link`, pool members by `address` (route domain `%N` removed) with the port
 from the member name (IPv6 members are `addr.port`), `tmOptions` as a list or a
-`"{ a b }"` string, `certKeyChain`, ssl-cert fingerprints (`SHA256/AA:…` → lowercase hex)
-and epoch expiry (→ aware UTC datetime), ca-bundle-manager `includeBundle`.
+`"{ a b }"` string, `certKeyChain`, ssl-cert fingerprints (`SHA256/AA:…` → lowercase
+hex), epoch expiry (→ aware UTC datetime) and `subjectAlternativeName` (→ `CertNames`,
+None when the field is absent: what that means depends on the TMOS version,
+`monitor.certs.reports_san`), ca-bundle-manager `includeBundle`.
 
 Odd values never raise: `parse_items` skips an item that cannot be read and returns a
 `bad_json` SourceError naming it, e.g. `bigip-a: item 3 of ltm/pool (partition k8s): …`.
@@ -21,7 +23,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from monitor.certs import normalize_fingerprint
+from monitor.certs import normalize_fingerprint, parse_f5_san
 from monitor.model import (
     CertKeyChain,
     ClientSslProfile,
@@ -242,13 +244,18 @@ def epoch_time(value: Any) -> datetime | None:
 
 def parse_ssl_cert(item: Item) -> SslCert:
     fingerprint = item.get("fingerprint")
+    subject = _text(item, "subject", "")
+    san = item.get("subjectAlternativeName")
+    if san is not None and not isinstance(san, str):
+        raise Malformed(f"subjectAlternativeName is {type(san).__name__}, not a string")
     return SslCert(
         path=full_path(item),
         is_bundle=flag(item.get("isBundle")),
         fingerprint=normalize_fingerprint(fingerprint) if isinstance(fingerprint, str) else None,
         not_after=epoch_time(item.get("expirationDate")),
-        subject=_text(item, "subject", ""),
+        subject=subject,
         issuer=_text(item, "issuer", ""),
+        alt_names=parse_f5_san(subject, san) if san is not None else None,
     )
 
 

@@ -76,7 +76,10 @@ SYNC_STATUS: Final = "cm/sync-status"
 
 # Query options per collection. Virtuals and pools are read with their subcollections
 # expanded (per page) and without $select: whether BIG-IP keeps an expanded subcollection
-# under $select is unverified, and a dropped one would look like "no members".
+# under $select is unverified, and a dropped one would look like "no members". ssl-certs
+# select `subjectAlternativeName`, which certificates without the extension (and TMOS
+# before 14.1) do not have: a $select naming an absent field is taken to leave it out, as
+# it does for `subPath` (UNVERIFIED on a pre-14.1 device).
 _SELECT: Final = {
     SERVER_SSL: (
         "fullPath,name,partition,subPath,selfLink,caFile,peerCertMode,serverName,"
@@ -85,7 +88,7 @@ _SELECT: Final = {
     ),
     CLIENT_SSL: "fullPath,name,partition,subPath,selfLink,certKeyChain,serverName,sniDefault",
     SSL_CERTS: "fullPath,name,partition,subPath,selfLink,isBundle,fingerprint,expirationDate,"
-    "subject,issuer,checksum",
+    "subject,issuer,subjectAlternativeName,checksum",
     CA_BUNDLES: "fullPath,name,partition,subPath,selfLink,includeBundle",
     DEVICES: "name,fullPath,selfLink,hostname,failoverState,version,managementIp,selfDevice",
 }

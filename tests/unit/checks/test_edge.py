@@ -289,14 +289,42 @@ def test_each_certificate_of_the_profile_must_cover_the_name() -> None:
     assert dict(f.evidence)["certificates"] == rsa_path
 
 
-def test_sni_unknown_without_the_pem() -> None:
-    st, findings = run("edge_sni_uncovered", device(parsed=False))
+def test_sni_unknown_without_the_pem_nor_the_san_field_on_an_old_tmos() -> None:
+    st, findings = run("edge_sni_uncovered", device(parsed=False, version="12.1.5"))
     assert (st.state, findings) == ("unknown", ())
     assert st.detail == (
-        f"bigip-a: edge certificate {EDGE_CERT_PATH}: the certificate's PEM is not readable with"
-        " bundleReader auto; its names cannot be checked from the REST fields (bundleReader bash"
-        " (a bash-capable role) reads it)"
+        f"bigip-a: edge certificate {EDGE_CERT_PATH}: no subjectAlternativeName field, and on"
+        " TMOS 12.1.5 its absence does not prove the certificate has no SAN (the field is relied"
+        " on from TMOS 14.1); its names cannot be checked from the REST fields (bundleReader"
+        " bash, a bash-capable role, reads the certificate itself)"
     )
+
+
+def rest_only(cert: Issued, version: str = "15.1.10.2") -> F5State:
+    """bigip-a serving `cert`, known by its ssl-cert REST fields only (no PEM read)."""
+    rest = ssl_cert(cert, EDGE_CERT_PATH, san_field=True)
+    return f5("bigip-a", certs={**bigip_certs(), EDGE_CERT_PATH: rest}, version=version)
+
+
+def test_sni_covered_by_the_rest_san_field() -> None:
+    st, findings = run("edge_sni_uncovered", rest_only(edge(dns=("*.example.com",))))
+    assert (st.state, st.detail, findings) == ("pass", "", ())
+
+
+def test_sni_uncovered_by_the_rest_san_field_is_a_warning() -> None:
+    cert = edge("shop.example.org", dns=("shop.example.org", "www.shop.example.org"))
+    st, (f,) = run("edge_sni_uncovered", rest_only(cert))
+    assert (st.state, f.object) == ("warning", SHOP_CLIENT_SSL)
+    evidence = dict(f.evidence)
+    assert evidence["dns_sans"] == "shop.example.org,www.shop.example.org"
+    assert (evidence["common_names"], evidence["names_from"]) == ("shop.example.org", "ssl-cert")
+
+
+def test_no_san_field_on_a_reporting_tmos_means_no_dns_name() -> None:
+    cert = edge(dns=())
+    st, (f,) = run("edge_sni_uncovered", rest_only(cert, version="17.1.1.3"))
+    assert st.state == "warning"
+    assert "names no DNS name" in f.message
 
 
 @pytest.mark.parametrize(

@@ -323,12 +323,62 @@ def test_several_identities_pass_with_a_note() -> None:
     )
 
 
-def test_identity_unknown_without_the_pem() -> None:
-    st, findings = run("client_identity_mismatch", device(parsed=False))
+def test_identity_unknown_without_the_pem_nor_the_san_field_on_an_old_tmos() -> None:
+    st, findings = run("client_identity_mismatch", device(parsed=False, version="13.1.0.8"))
     assert (st.state, findings) == ("unknown", ())
-    assert "the certificate's PEM is not readable with bundleReader auto; the identity it" in (
-        st.detail
+    assert st.detail == (
+        f"bigip-a: client certificate {CLIENT_CERT_PATH}: no subjectAlternativeName field, and"
+        " on TMOS 13.1.0.8 its absence does not prove the certificate has no SAN (the field is"
+        " relied on from TMOS 14.1); the identity it names cannot be checked from the REST"
+        " fields (bundleReader bash, a bash-capable role, reads the certificate itself)"
     )
+
+
+def test_identity_unknown_when_the_tmos_version_is_unknown() -> None:
+    st, _ = run("client_identity_mismatch", device(parsed=False, version=""))
+    assert st.state == "unknown"
+    assert "on a TMOS version that could not be read its absence" in st.detail
+
+
+def rest_only(cert: Issued, version: str = "15.1.10.2") -> F5State:
+    """bigip-a presenting `cert`, known only by its ssl-cert REST fields (no PEM read)."""
+    rest = ssl_cert(cert, CLIENT_CERT_PATH, san_field=True)
+    return device(rest, parsed=False, version=version)
+
+
+def test_identity_from_the_rest_san_field_passes() -> None:
+    st, findings = run("client_identity_mismatch", rest_only(CLIENT_CERT))
+    assert (st.state, st.detail, findings) == ("pass", "", ())
+
+
+def test_identity_mismatch_from_the_rest_san_field_is_critical() -> None:
+    other = "other.f5-edge.serviceaccount.identity.linkerd.cluster.local"
+    st, (f,) = run("client_identity_mismatch", rest_only(client(other)))
+    assert (st.state, f.object) == ("critical", CLIENT_CERT_PATH)
+    assert f.message.startswith(f"bigip-a: {WHERE} names {other}, but clientIdentity is")
+    evidence = dict(f.evidence)
+    assert (evidence["cert_identities"], evidence["names_from"]) == (other, "ssl-cert")
+
+
+def test_spiffe_identity_from_the_rest_san_field() -> None:
+    spiffe = "spiffe://cluster.local/ns/f5-edge/sa/bigip"
+    cfg = config(shop(devices=["bigip-a"], clientIdentity=spiffe))
+    st, _ = run("client_identity_mismatch", rest_only(client(dns=(), uris=(spiffe,))), cfg)
+    assert st.state == "pass"
+
+
+@pytest.mark.parametrize(("version", "state"), [("14.1.0", "critical"), ("13.1.3.4", "unknown")])
+def test_absent_san_field_means_no_san_only_on_versions_that_report_it(
+    version: str, state: str
+) -> None:
+    """A certificate without the SAN extension: BIG-IP lists no subjectAlternativeName."""
+    cert = client(dns=())
+    bare = ssl_cert(cert, CLIENT_CERT_PATH, san_field=True)
+    assert bare.alt_names is None
+    st, findings = run("client_identity_mismatch", device(bare, parsed=False, version=version))
+    assert st.state == state
+    if state == "critical":
+        assert "names no identity (no DNS or SPIFFE SAN)" in findings[0].message
 
 
 # --- client_cert_outlives_issuer --------------------------------------------------------------

@@ -12,9 +12,10 @@ from monitor.checks import CHECKS, run_checks
 from monitor.checks.boundary.policy import probe_addresses
 from monitor.model import F5State, MeshState, Observed
 from monitor.policy.model import MeshPolicy
-from tests.support.certhelpers import CLIENT_AUTH, leaf
+from tests.support.certhelpers import CLIENT_AUTH, Issued, leaf
 from tests.support.checkdata import (
     BIGIP_ID,
+    CLIENT_CERT,
     CLIENT_CERT_PATH,
     HEALTHY_POLICY,
     ISSUER,
@@ -90,9 +91,17 @@ def no_cert() -> F5State:
     return f5("bigip-a", server_ssl={SHOP_PROFILE: profile(cert=None, key=None, chain=None)})
 
 
-def unparsed() -> F5State:
+def unparsed(version: str = "13.1.0.8") -> F5State:
+    """bigip-a without the PEMs nor a subjectAlternativeName field it is known to report."""
     certs = {k: dataclasses.replace(v, facts=None) for k, v in bigip_certs().items()}
-    return f5("bigip-a", certs=certs)
+    return f5("bigip-a", certs=certs, version=version)
+
+
+def rest_only(cert: Issued = CLIENT_CERT) -> F5State:
+    """bigip-a on TMOS 15.1 presenting `cert`, known by its ssl-cert REST fields only."""
+    certs = {k: dataclasses.replace(v, facts=None) for k, v in bigip_certs().items()}
+    certs[CLIENT_CERT_PATH] = ssl_cert(cert, CLIENT_CERT_PATH, san_field=True)
+    return f5("bigip-a", certs=certs, version="15.1.10.2")
 
 
 @pytest.mark.parametrize("check", ["client_cert_missing", "client_identity_unauthorized"])
@@ -279,10 +288,11 @@ def test_identity_from_client_identity_when_the_pem_is_unknown() -> None:
     st, findings = run_one("client_identity_unauthorized", world(devices=[unparsed()]), WITH_ID)
     assert (st.state, findings) == ("pass", ())
     assert st.detail == (
-        f"bigip-a: client certificate {CLIENT_CERT_PATH}: the certificate's PEM is not readable"
-        " with bundleReader auto; the identity it names cannot be checked from the REST fields"
-        f" (bundleReader bash (a bash-capable role) reads it); clientIdentity {BIGIP_ID} was"
-        " evaluated instead"
+        f"bigip-a: client certificate {CLIENT_CERT_PATH}: no subjectAlternativeName field, and"
+        " on TMOS 13.1.0.8 its absence does not prove the certificate has no SAN (the field is"
+        " relied on from TMOS 14.1); the identity it names cannot be checked from the REST"
+        " fields (bundleReader bash, a bash-capable role, reads the certificate itself);"
+        f" clientIdentity {BIGIP_ID} was evaluated instead"
     )
     policy = policy_from(mesh_tls_policy(OTHER_ID))
     st, (f,) = run_one("client_identity_unauthorized", world(policy, devices=[unparsed()]), WITH_ID)
@@ -292,7 +302,24 @@ def test_identity_from_client_identity_when_the_pem_is_unknown() -> None:
 def test_unknown_identity_without_pem_or_client_identity() -> None:
     st, findings = run_one("client_identity_unauthorized", world(devices=[unparsed()]), ONE)
     assert (st.state, st.unknown_parts, findings) == ("unknown", ("bigip-a",), ())
-    assert "the certificate's PEM is not readable with bundleReader auto" in st.detail
+    assert "no subjectAlternativeName field, and on TMOS 13.1.0.8" in st.detail
+
+
+def test_identity_from_the_rest_san_field_without_the_pem() -> None:
+    """No PEM and no clientIdentity: the ssl-cert's subjectAlternativeName names BIG-IP."""
+    st, findings = run_one("client_identity_unauthorized", world(devices=[rest_only()]), ONE)
+    assert (st.state, st.detail, findings) == ("pass", "", ())
+    policy = policy_from(mesh_tls_policy(OTHER_ID))
+    _, (f,) = run_one("client_identity_unauthorized", world(policy, devices=[rest_only()]), ONE)
+    evidence = dict(f.evidence)
+    assert (evidence["identity"], evidence["identity_from"]) == (BIGIP_ID, "ssl-cert SAN")
+
+
+def test_rest_san_without_identity_is_anonymous_tls() -> None:
+    """TMOS 15.1 lists no subjectAlternativeName: the certificate has no SAN extension."""
+    cert = leaf("bigip", ISSUER, dns=(), eku=(CLIENT_AUTH,))
+    st, (f,) = run_one("client_identity_unauthorized", world(devices=[rest_only(cert)]), ONE)
+    assert (st.state, dict(f.evidence)["identity"]) == ("critical", "none")
 
 
 def test_the_certificate_san_is_what_the_mesh_sees() -> None:

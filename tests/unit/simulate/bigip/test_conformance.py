@@ -43,6 +43,8 @@ OPTIONAL_KEYS = {
     "issuerCert": "only when an issuer certificate is configured on the ssl-cert",
     "systemPath": "only system certificates under /config/ssl have systemPath",
     "sourcePath": "imported certificates carry sourcePath (13.0 capture); system ones do not",
+    "subjectAlternativeName": "only certificates with the SAN extension (none captured),"
+    " TMOS 14.1+ (docs/scenario.md)",
 }
 _LINK = re.compile(r"^https://localhost/mgmt/\S+[?&]ver=")
 _INDEXED = re.compile(r"^https://localhost/.+/\d+$")

@@ -416,6 +416,27 @@ def test_ssl_cert_fields_are_computed_from_the_certificate() -> None:
     )
 
 
+def test_subject_alternative_name_only_with_the_extension_and_from_tmos_14_1() -> None:
+    path = "/mgmt/tm/sys/file/ssl-cert/~k8s~Shared~bigip_client.crt"
+    with running() as rt, rt.client() as c:
+        headers = rt.login(c)
+        client = c.get(path, headers=headers).json()
+        edge = c.get("/mgmt/tm/sys/file/ssl-cert/~Common~edge.crt", headers=headers).json()
+    assert client["subjectAlternativeName"] == (
+        "DNS:bigip.f5-edge.serviceaccount, URI:spiffe://cluster.local/ns/f5-edge/sa/bigip,"
+        " IP Address:2001:DB8:0:0:0:0:0:5"
+    )
+    keys = list(client)  # alphabetical, as BIG-IP lists an ssl-cert's fields
+    assert keys.index("subjectAlternativeName") == keys.index("subject") + 1
+    assert "subjectAlternativeName" not in edge  # no SAN extension
+    old = section()
+    old["devices"][0]["version"] = "13.1.3.4"
+    with running(render(old)) as rt, rt.client() as c:
+        client = c.get(path, headers=rt.login(c)).json()
+    assert "?ver=13.1.3.4" in client["selfLink"]
+    assert "subjectAlternativeName" not in client
+
+
 def test_bundle_top_level_fields_describe_one_certificate_only() -> None:
     anchor, root = certs()["anchor-a"], certs()["public-root"]
     with running() as rt, rt.client() as c:

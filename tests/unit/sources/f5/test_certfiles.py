@@ -116,6 +116,18 @@ def test_auto_refused_tries_once_then_leaves_bash_alone(tmp_path: Path) -> None:
         assert w.stats_by(*BASH) == 2
     assert all(c.facts is None for c in state.certs.values())
     assert CLIENT_CHAIN not in state.bundles
+    # the names still come from the REST fields ($select keeps subjectAlternativeName)
+    assert state.version == "15.1.10.2"
+    names = state.certs[CLIENT].alt_names
+    assert names is not None
+    assert (names.common_name, names.dns, names.uris, names.ips, names.source) == (
+        "bigip.f5-edge.serviceaccount",
+        ("bigip.f5-edge.serviceaccount",),
+        ("spiffe://cluster.local/ns/f5-edge/sa/bigip",),
+        ("2001:db8::5",),
+        "ssl-cert",
+    )
+    assert state.certs[EDGE].alt_names is None  # no SAN extension: no field
 
 
 @pytest.mark.parametrize("reader", ["ca-bundle-manager", "none"])

@@ -254,6 +254,32 @@ def test_ssl_cert_fields() -> None:
     assert (odd.is_bundle, odd.fingerprint, odd.not_after, odd.subject) == (False, None, None, "5")
 
 
+def test_ssl_cert_subject_alternative_name() -> None:
+    item = {
+        "fullPath": "/Common/shop.crt",
+        "subject": "CN=shop.example.com,O=Shop, Inc.,C=US",
+        "subjectAlternativeName": "DNS:shop.example.com, DNS:www.shop.example.com",
+    }
+    names = parse_ssl_cert(item).alt_names
+    assert names is not None
+    assert (names.common_name, names.dns, names.source) == (
+        "shop.example.com",
+        ("shop.example.com", "www.shop.example.com"),
+        "ssl-cert",
+    )
+    absent = parse_ssl_cert({"fullPath": "/Common/shop.crt", "subject": "CN=x"})
+    assert absent.alt_names is None  # what absence means depends on the TMOS version
+    parsed, errors = parse_items(
+        parse_ssl_cert,
+        [("Common", {**item, "subjectAlternativeName": ["DNS:x"]})],
+        "sys/file/ssl-cert",
+        "bigip-a",
+    )
+    assert parsed == {}
+    assert [e.reason for e in errors] == ["bad_json"]
+    assert "subjectAlternativeName is list, not a string" in errors[0].message
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [

@@ -12,6 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from monitor.certs import dn_common_name, reports_san
 from monitor.model import ServerSslProfile
 from monitor.sources.f5.bundles import build_bundles
 from monitor.sources.f5.ha import parse_device, parse_sync_status, stats_fields
@@ -230,6 +231,30 @@ def test_ssl_cert_collection_and_its_bundle() -> None:
     single = parse_server_ssl({"fullPath": "/Common/q", "caFile": "/Common/default.crt"})
     [known] = build_bundles({"/Common/q": single}, certs, {}, ("Common",)).values()
     assert known.members == (default,)
+
+
+def test_ssl_cert_names_from_the_captured_subjects() -> None:
+    """14.1.2.1 lists no subjectAlternativeName on these certificates (none has the SAN
+    extension); the CN is read from BIG-IP's unescaped, most-specific-first subject."""
+    doc = load("genieparser_sys_file_ssl_cert_collection_v14.1.2.1.json")
+    assert version_of(doc, doc["items"]) == "14.1.2.1"
+    assert reports_san(version_of(doc, doc["items"]))
+    certs = items(doc, parse_ssl_cert)
+    assert all(c.alt_names is None for c in certs.values())
+    assert dn_common_name(certs["/Common/default.crt"].subject) == "localhost.localdomain"
+    # `O=Starfield Technologies, Inc.` holds a comma that is not an RDN boundary
+    bundle = certs["/Common/ca-bundle.crt"]
+    assert dn_common_name(bundle.subject) == "Starfield Services Root Certificate Authority"
+    assert dn_common_name(certs["/Common/f5-irule.crt"].issuer) == "support.f5.com"
+
+
+def test_ssl_cert_of_13_0_does_not_prove_an_absent_san() -> None:
+    doc = load("load_sys_file_ssl_cert_with_issuer_cert.json")
+    assert version_of(doc, []) == "13.0.0"
+    assert not reports_san("13.0.0")
+    cert = parse_ssl_cert(doc)
+    assert cert.alt_names is None
+    assert dn_common_name(cert.subject) == "ocsp.example.com"
 
 
 def test_crypto_cert_collection_gives_fingerprints_but_no_epoch_expiry() -> None:
