@@ -53,6 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     rotation.add_argument("-o", "--output", choices=("table", "json"), default="table")
     _shard_option(rotation)
 
+    doctor = sub.add_parser(
+        "doctor",
+        help="try every source with the configured accounts and say which checks will run;"
+        " exit 0 (all granted), 1 (checks will be unknown) or 2",
+    )
+    doctor.add_argument("--config", type=Path, required=True, metavar="FILE")
+    doctor.add_argument("-o", "--output", choices=("text", "json"), default="text")
+
     demo = sub.add_parser(
         "demo", help="run the monitor against the bundled simulated world (no real systems)"
     )
@@ -219,6 +227,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return _check(args.config, args.output, args.fail_on, shard)
     if args.command == "rotation":
         return _rotation(args.config, args.output, shard)
+    if args.command == "doctor":
+        from monitor.doctor import run_doctor
+
+        return run_doctor(args.config, args.output)
     if args.command == "demo":
         from monitor.demo import run_demo
 
