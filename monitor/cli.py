@@ -20,6 +20,7 @@ from monitor import __version__
 if TYPE_CHECKING:
     from monitor.config.schema import Config
     from monitor.daemon.shard import Shard
+    from monitor.state.snapshot import Snapshot
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -171,7 +172,10 @@ def _check(path: Path, output: str, fail_on: str, shard: Shard | None) -> int:
     if config is None:
         return 2
     _log_shard(config, shard)
-    return print_report(check_once(config), output, fail_on)
+    snapshot = check_once(config)
+    code = print_report(snapshot, output, fail_on)
+    _stopped_world(path, snapshot)
+    return code
 
 
 def _rotation(path: Path, output: str, shard: Shard | None) -> int:
@@ -182,7 +186,20 @@ def _rotation(path: Path, output: str, shard: Shard | None) -> int:
     if config is None:
         return 2
     _log_shard(config, shard)
-    return print_rotation(check_once(config), output)
+    snapshot = check_once(config)
+    code = print_rotation(snapshot, output)
+    _stopped_world(path, snapshot)
+    return code
+
+
+def _stopped_world(path: Path, snapshot: Snapshot) -> None:
+    """Say so when `path` is a simulated world's config and that world is not running."""
+    if snapshot.sources and not any(s.up for s in snapshot.sources):
+        from monitor.demo import stopped_world
+
+        reasons = {e.reason for s in snapshot.sources for e in s.errors}
+        if hint := stopped_world(path, reasons):
+            print(hint, file=sys.stderr)
 
 
 def _log_shard(config: Config, shard: Shard | None) -> None:
