@@ -9,7 +9,8 @@ every backend Service assumed to exist, so the backend pods are asked for namesp
 and, for each, a `SelfSubjectAccessReview` (authorization.k8s.io/v1) for `list` and
 `watch`, the only verbs the mesh source uses, narrowed to the object's name where the
 watch is (RBAC `resourceNames`). A denied review makes its need of
-`monitor.requirements` missing, with the grant to add.
+`monitor.requirements` missing, with the grant to add. With leader election, the Lease's
+`get`, `update` and `create` are reviewed too (no check needs them; `run` does).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from kubernetes import client
 
 from monitor.config.schema import Config
+from monitor.daemon.leader import lease_namespace
 from monitor.doctor.result import Probe, SourceReport
 from monitor.requirements import (
     CERTIFICATES,
@@ -62,8 +64,19 @@ def needs_of(plan: Plan) -> list[tuple[str, WatchSpec]]:
     return out
 
 
+def allowed(api: client.ApiClient, attributes: client.V1ResourceAttributes, timeout: float) -> bool:
+    """The API server's answer to a SelfSubjectAccessReview; raises what the client does."""
+    body = client.V1SelfSubjectAccessReview(
+        spec=client.V1SelfSubjectAccessReviewSpec(resource_attributes=attributes)
+    )
+    answer: Any = client.AuthorizationV1Api(api).create_self_subject_access_review(
+        body, _request_timeout=timeout
+    )
+    return bool(answer.status and answer.status.allowed)
+
+
 def review(api: client.ApiClient, spec: WatchSpec, verb: str, timeout: float) -> bool:
-    """Whether the account may `verb` the collection of `spec`; raises what the client does."""
+    """Whether the account may `verb` the collection of `spec` (narrowed to its name)."""
     group, version, namespace, plural = http.split_path(spec.api_path)
     attributes = client.V1ResourceAttributes(
         verb=verb,
@@ -73,13 +86,30 @@ def review(api: client.ApiClient, spec: WatchSpec, verb: str, timeout: float) ->
         namespace=namespace,
         name=http.selected_name(spec.field_selector),
     )
-    body = client.V1SelfSubjectAccessReview(
-        spec=client.V1SelfSubjectAccessReviewSpec(resource_attributes=attributes)
-    )
-    answer: Any = client.AuthorizationV1Api(api).create_self_subject_access_review(
-        body, _request_timeout=timeout
-    )
-    return bool(answer.status and answer.status.allowed)
+    return allowed(api, attributes, timeout)
+
+
+def lease_probe(api: client.ApiClient, cfg: Config, timeout: float) -> Probe:
+    """With leader election: `get`, `update` (the Lease by name) and `create` on leases."""
+    settings = cfg.leader_election
+    namespace = lease_namespace(settings.namespace)
+    name = f"get, update, create lease {namespace or '?'}/{settings.lease_name}"
+    if namespace is None:
+        why = "leaderElection.namespace is not set and this is not a pod: set it to review"
+        return Probe(name, "note", why)
+    denied = []
+    for verb, lease in (("get", settings.lease_name), ("update", settings.lease_name),
+                        ("create", None)):  # fmt: skip
+        attributes = client.V1ResourceAttributes(
+            verb=verb, group="coordination.k8s.io", version="v1", resource="leases",
+            namespace=namespace, name=lease,
+        )  # fmt: skip
+        if not allowed(api, attributes, timeout):
+            denied.append(verb)
+    if denied:
+        why = f"{' and '.join(denied)} denied: leader election cannot work (run needs them)"
+        return Probe(name, "refused", why)
+    return Probe(name, "ok", "allowed")
 
 
 def _where(cfg: Config) -> str:
@@ -161,6 +191,15 @@ def probe_kubernetes(cfg: Config, api: client.ApiClient | None = None) -> Source
                 missing.setdefault(need, f"{spec.target}: {' and '.join(denied)} denied")
             else:
                 probes.append(Probe(name, "ok", "allowed"))
+        if cfg.leader_election.enabled:
+            try:
+                lease = lease_probe(api, cfg, timeout)
+            except Exception as err:  # the review itself failed
+                error = read_error(err, "SelfSubjectAccessReview")
+                lease = Probe("leases", "failed", f"cannot review: {error.message}")
+            probes.append(lease)
+            if lease.status in ("refused", "failed"):
+                problems.append(f"{lease.name}: {lease.detail}")
     finally:
         if owned:
             api.close()  # type: ignore[no-untyped-call]

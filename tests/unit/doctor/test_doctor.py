@@ -246,3 +246,23 @@ def test_an_unreachable_kubernetes_api_exits_2(
     assert not kube["reachable"]
     assert kube["probes"][-1]["name"] == "API server"
     assert "trust_anchor_expiry" in will(document, "unknown")
+
+
+def test_leader_election_needs_its_lease(
+    world_with: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    withhold = [{"op": "add", "path": "/kubernetes/withhold",
+                 "value": [{"resource": "leases", "namespace": "monitoring"}]}]  # fmt: skip
+    _, config = world_with(withhold)
+
+    def elect(doc: dict[str, Any]) -> None:
+        doc["leaderElection"] = {"enabled": True, "namespace": "monitoring"}
+
+    code, document = doctor(edit(config, elect), capsys)
+    assert code == 1
+    assert will(document, "unknown") == set()  # no check needs the Lease; `run` does
+    kube = document["sources"][-1]
+    lease = kube["probes"][-1]
+    assert lease["name"] == "get, update, create lease monitoring/f5-linkerd-monitor"
+    assert lease["status"] == "refused"
+    assert kube["problems"]
