@@ -5,7 +5,9 @@ Kubernetes API (`kube`)), the verdict per check of the catalogue from what each 
 does not grant (`result`, through the table of `monitor.requirements`), and the report
 (`output`). Reads only: the probes are GETs, SelfSubjectAccessReviews, one util/bash `cat`
 and a login whose token is deleted afterwards. May import `monitor.sources`,
-`monitor.config`, `monitor.requirements` and `monitor.catalogue`.
+`monitor.config`, `monitor.requirements`, `monitor.catalogue`, `monitor.checks` (which
+checks apply), `monitor.daemon` (the Lease's namespace) and `monitor.demo` (a stopped
+simulated world).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from monitor.config.schema import BigIPConfig, Config, ConfigError, load_config
+from monitor.demo import stopped_world
 from monitor.doctor.bigip import probe_device
 from monitor.doctor.kube import probe_kubernetes
 from monitor.doctor.output import render
@@ -55,4 +58,9 @@ def run_doctor(path: Path, output: str) -> int:
         logging.getLogger(noisy).setLevel(logging.ERROR)
     report = diagnose(cfg)
     sys.stdout.write(render(report, output))
+    failed = [p.name for s in report.sources for p in s.probes if p.status == "failed"]
+    refused = not any(s.reachable for s in report.sources) and set(failed) <= {"TCP", "API server"}
+    hint = stopped_world(path, {"connect_error"}) if refused else ""
+    if hint:  # every source refused the connection, and the config is a simulated world's
+        print(hint, file=sys.stderr)
     return report.exit_code()

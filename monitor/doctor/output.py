@@ -19,9 +19,10 @@ _WORDS = {0: "everything the config needs is granted", 1: "not everything is gra
 
 
 def _source(report: SourceReport) -> list[str]:
-    title = _TITLES[report.kind]
-    head = f"{title} {report.source} ({report.where})" if report.kind == "bigip" else title
-    lines = [head if report.kind == "bigip" else f"{head} ({report.where})"]
+    if report.kind == "bigip":
+        lines = [f"{_TITLES[report.kind]} {report.source} ({report.where})"]
+    else:
+        lines = [_TITLES[report.kind]]
     width = max((len(p.name) for p in report.probes), default=0)
     for probe in report.probes:
         lines.append(f"  {probe.status:<8} {probe.name:<{width}}  {probe.detail}")
@@ -42,10 +43,11 @@ def text(report: Report) -> str:
             will = "does not apply to any configured boundary"
         lines.append(f"  {verdict.check:<{width}}  {verdict.family:<8}  {will}")
     code = report.exit_code()
-    unknown = len(report.unknown)
+    applicable = sum(v.applies for v in report.verdicts)
     lines += [
         "",
-        f"{unknown} of {len(report.verdicts)} checks will be unknown; {_WORDS[code]} (exit {code})",
+        f"{len(report.unknown)} of {applicable} applicable checks will be unknown;"
+        f" {_WORDS[code]} (exit {code})",
     ]
     return "\n".join(lines) + "\n"
 

@@ -59,3 +59,4 @@ def test_doctor_names_the_unknown_checks_then_finds_the_world_gone(tmp_path: Pat
     gone = doctor(out / "config.yaml")
     assert gone.returncode == 2
     assert all(not s["reachable"] for s in json.loads(gone.stdout)["sources"])
+    assert "which is not running" in gone.stderr
