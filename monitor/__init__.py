@@ -2,7 +2,9 @@
 
 The packages follow the path of a poll; each imports only those on the lines below it:
 
-    cli, demo        the commands
+    cli              the commands
+    doctor/          what the configured accounts may read, before the first cycle
+    demo             the bundled simulated world and the monitor on it
     daemon/          the cycle, scheduling, leader election, reloads, sharding
     web/             the HTTP server and who may ask
     render/ alerts/  every view of a snapshot; the Alertmanager push
@@ -11,7 +13,8 @@ The packages follow the path of a poll; each imports only those on the lines bel
     checks/ sources/ simulate/   pure checks; the I/O with BIG-IP and Kubernetes; the
                      simulated world
     config/ model    the expected state; the observed state
-    catalogue, certs/, policy/   check ids; certificate parsing; Linkerd policy
+    catalogue, requirements, certs/, policy/   check ids; what each check needs to read;
+                     certificate parsing; Linkerd policy
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -20,6 +20,7 @@ from monitor import __version__
 if TYPE_CHECKING:
     from monitor.config.schema import Config
     from monitor.daemon.shard import Shard
+    from monitor.state.snapshot import Snapshot
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,6 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     rotation.add_argument("--config", type=Path, required=True, metavar="FILE")
     rotation.add_argument("-o", "--output", choices=("table", "json"), default="table")
     _shard_option(rotation)
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="try every source with the configured accounts and say which checks will run;"
+        " exit 0 (all granted), 1 (checks will be unknown) or 2",
+    )
+    doctor.add_argument("--config", type=Path, required=True, metavar="FILE")
+    doctor.add_argument("-o", "--output", choices=("text", "json"), default="text")
 
     demo = sub.add_parser(
         "demo", help="run the monitor against the bundled simulated world (no real systems)"
@@ -163,7 +172,10 @@ def _check(path: Path, output: str, fail_on: str, shard: Shard | None) -> int:
     if config is None:
         return 2
     _log_shard(config, shard)
-    return print_report(check_once(config), output, fail_on)
+    snapshot = check_once(config)
+    code = print_report(snapshot, output, fail_on)
+    _stopped_world(path, snapshot)
+    return code
 
 
 def _rotation(path: Path, output: str, shard: Shard | None) -> int:
@@ -174,7 +186,20 @@ def _rotation(path: Path, output: str, shard: Shard | None) -> int:
     if config is None:
         return 2
     _log_shard(config, shard)
-    return print_rotation(check_once(config), output)
+    snapshot = check_once(config)
+    code = print_rotation(snapshot, output)
+    _stopped_world(path, snapshot)
+    return code
+
+
+def _stopped_world(path: Path, snapshot: Snapshot) -> None:
+    """Say so when `path` is a simulated world's config and that world is not running."""
+    if snapshot.sources and not any(s.up for s in snapshot.sources):
+        from monitor.demo import stopped_world
+
+        reasons = {e.reason for s in snapshot.sources for e in s.errors}
+        if hint := stopped_world(path, reasons):
+            print(hint, file=sys.stderr)
 
 
 def _log_shard(config: Config, shard: Shard | None) -> None:
@@ -219,6 +244,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return _check(args.config, args.output, args.fail_on, shard)
     if args.command == "rotation":
         return _rotation(args.config, args.output, shard)
+    if args.command == "doctor":
+        from monitor.doctor import run_doctor
+
+        return run_doctor(args.config, args.output)
     if args.command == "demo":
         from monitor.demo import run_demo
 

@@ -10,8 +10,11 @@ Kubernetes API exactly as it would to real ones.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import shutil
+import socket
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -22,15 +25,70 @@ from monitor.daemon.cycle import check_once
 from monitor.daemon.serve import serve, stop_on_signals
 from monitor.render.findings import findings_document, print_report, table
 from monitor.simulate.spec import ScenarioError
-from monitor.simulate.world import Scenario, World
+from monitor.simulate.world import CONFIG_HEADER, Scenario, World
 from monitor.state.snapshot import Snapshot
 from monitor.web.server import parse_listen
 
 DEMO_SCENARIO = Path(__file__).resolve().parent / "simulate" / "scenarios" / "demo.yaml"
+ENDPOINTS = (
+    ("status page", "/"),
+    ("metrics", "/metrics"),
+    ("findings", "/api/findings"),
+    ("rotation", "/api/rotation"),
+)
 
 
 def _say(line: str) -> None:
     print(line, flush=True)
+
+
+def listen_problem(listen: str) -> str:
+    """Why the demo cannot listen on `listen` (host:port), with how to choose another; ""
+    when it can. Binds and closes at once, as the web server will bind (SO_REUSEADDR)."""
+    try:
+        host, port = parse_listen(listen)
+    except ValueError:
+        return f"--listen {listen}: expected HOST:PORT, e.g. 127.0.0.1:9879"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as err:
+        why = err.strerror or str(err)
+        if err.errno == errno.EADDRINUSE:
+            why = "the port is in use (another demo, or another program, holds it)"
+        other = f"{host or '127.0.0.1'}:{port + 1 if port < 65535 else 9879}"
+        return f"cannot listen on {listen}: {why}; choose another with --listen {other}"
+    return ""
+
+
+def banner(listen: str) -> list[str]:
+    """The lines that say where each endpoint of the demo is."""
+    host, port = parse_listen(listen)
+    base = f"http://{host or 'localhost'}:{port}"
+    width = max(len(name) for name, _ in ENDPOINTS) + 1
+    return [f"{name + ':':<{width}} {base}{path}" for name, path in ENDPOINTS]
+
+
+def stopped_world(config: Path, reasons: set[str]) -> str:
+    """When `config` was written by a simulated world (`demo`, `simulate`) and every source
+    refused the connection (`reasons`: the error reasons of a cycle whose sources were all
+    down), the one line that says its world is not running; else ""."""
+    try:
+        with config.open(encoding="utf-8") as handle:
+            first = handle.readline()
+    except OSError:
+        return ""
+    if not first.startswith(CONFIG_HEADER) or reasons != {"connect_error"}:
+        return ""
+    name = first[len(CONFIG_HEADER) :].split(";")[0]
+    return (
+        f"{config} belongs to the simulated world of scenario {name}, which is not running"
+        " (its BIG-IP and Kubernetes endpoints refuse connections): start it again"
+        " (`make demo`, `f5-linkerd-monitor demo --out DIR` or `f5-linkerd-monitor simulate`)"
+        " and use the config it writes"
+    )
 
 
 def run_demo(listen: str, once: bool, output: str, fail_on: str, out: Path | None) -> int:
@@ -39,6 +97,9 @@ def run_demo(listen: str, once: bool, output: str, fail_on: str, out: Path | Non
     except ScenarioError as err:  # only a broken installation gets here
         print(f"demo: {DEMO_SCENARIO}: {err}")
         return 2
+    if not once and (problem := listen_problem(listen)):
+        print(f"demo: {problem}", file=sys.stderr)
+        return 1
     stop = threading.Event()
     if not once:
         stop_on_signals(stop)
@@ -55,10 +116,9 @@ def run_demo(listen: str, once: bool, output: str, fail_on: str, out: Path | Non
         cfg = dataclasses.replace(cfg, server=dataclasses.replace(cfg.server, listen=listen))
         if once:
             return print_report(check_once(cfg), output, fail_on)
-        host, port = parse_listen(listen)
         _say(f"simulated world of scenario {scenario.name!r} is up; its files are in {out_dir}")
-        _say(f"metrics:  http://{host or 'localhost'}:{port}/metrics")
-        _say(f"findings: http://{host or 'localhost'}:{port}/api/findings")
+        for line in banner(listen):
+            _say(line)
         _say("Ctrl-C stops the demo.")
         return serve(cfg, stop=stop, on_cycle=_printer(output))
     finally:

@@ -42,6 +42,8 @@ from monitor.simulate.scenario import (
 from monitor.simulate.spec import Node, ScenarioError
 
 KUBE_TARGET = "kubernetes"
+# The first line of every config file a world writes (how `check` recognises one).
+CONFIG_HEADER = "# Expected state for the simulated world of scenario "
 
 
 @dataclass(frozen=True)
@@ -227,8 +229,7 @@ class World:
             self.scenario.doc, {d: self.bigip.url(d) for d in self.bigip_devices}
         )
         files["config"].write_text(
-            "# Expected state for the simulated world of scenario "
-            f"{self.scenario.name!r}; written by `f5-linkerd-monitor simulate`.\n"
+            f"{CONFIG_HEADER}{self.scenario.name!r}; written by `f5-linkerd-monitor simulate`.\n"
             + yaml.safe_dump(config, sort_keys=False)
         )
         return files

@@ -18,7 +18,7 @@ MONITOR = ROOT / "monitor"
 
 # Bottom to top. A package's `__init__` docstring says what it may import; this is the rule.
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"catalogue", "certs", "policy"}),
+    frozenset({"catalogue", "requirements", "certs", "policy"}),
     frozenset({"config", "model"}),
     frozenset({"checks", "sources", "simulate"}),
     frozenset({"rotation"}),
@@ -27,6 +27,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"web"}),
     frozenset({"daemon"}),
     frozenset({"demo"}),
+    frozenset({"doctor"}),
     frozenset({"cli"}),
     frozenset({"__main__"}),
 )

@@ -152,15 +152,30 @@ def check_access(
 ) -> None:
     """Raise Forbidden when a withhold rule covers the request (see docs/scenario.md)."""
     res = target.resource
+    if withheld(rules, res.group, res.plural, res.namespaced, target.namespace, name):
+        raise forbidden(user, verb, target, name)
+
+
+def withheld(
+    rules: Sequence[WithholdRule],
+    group: str,
+    plural: str,
+    namespaced: bool,
+    namespace: str | None,
+    name: str | None,
+) -> bool:
+    """Whether a withhold rule covers `plural.group` in `namespace` (None: all namespaces,
+    or a cluster-scoped resource), of the object `name` (None: not narrowed to one)."""
     for rule in rules:
-        if rule.resource != res.plural or rule.group != res.group:
+        if rule.resource != plural or rule.group != group:
             continue
-        scoped = res.namespaced and rule.namespace is not None and target.namespace is not None
-        if scoped and rule.namespace != target.namespace:
+        scoped = namespaced and rule.namespace is not None and namespace is not None
+        if scoped and rule.namespace != namespace:
             continue
         if rule.name is not None and name is not None and rule.name != name:
             continue  # a name-narrowed request for another object (resourceNames RBAC)
-        raise forbidden(user, verb, target, name)
+        return True
+    return False
 
 
 def narrowed_name(query: Mapping[str, str]) -> str | None:

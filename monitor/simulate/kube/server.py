@@ -3,7 +3,8 @@
 Owns the HTTP side: bearer-token authentication (401), fault injection for target
 `kubernetes` (503, HTML 500, latency, TCP reset, truncated body; `watchExpire`
 compacts the history, so open and later watches from older resourceVersions get
-410), discovery (`/version`, `/api`, `/apis`, group and resource lists), the dispatch
+410), discovery (`/version`, `/api`, `/apis`, group and resource lists), the
+SelfSubjectAccessReviews of `review`, the dispatch
 of GET/LIST and lease writes to `api` and of WATCH to `watch`, the kubeconfig,
 and request statistics.
 
@@ -57,6 +58,9 @@ from monitor.simulate.kube.resources import (
     resource_list_doc,
     version_doc,
 )
+from monitor.simulate.kube.review import PATH as REVIEW_PATH
+from monitor.simulate.kube.review import RESOURCE as REVIEW_RESOURCE
+from monitor.simulate.kube.review import review
 from monitor.simulate.kube.store import Key, KubeStore, key_of
 from monitor.simulate.kube.watch import WatchStream, parse_watch
 
@@ -291,6 +295,9 @@ class _KubeHandler(SimHandler):
             return
         parts = [unquote(p) for p in path.strip("/").split("/")]
         try:
+            if path == REVIEW_PATH:
+                self._review(method, body)
+                return
             if self._discovery(method, path, parts):
                 return
             self._resource(method, parts, query, body)
@@ -323,6 +330,21 @@ class _KubeHandler(SimHandler):
                            "the requested resource", {})  # fmt: skip
         self._send(200, doc)
         return True
+
+    def _review(self, method: str, body: bytes) -> None:
+        """A SelfSubjectAccessReview (`review`)."""
+        sim = self.sim
+        if method != "POST":
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on "
+                           "the requested resource", {})  # fmt: skip
+        sim.count("create", REVIEW_RESOURCE)
+        try:
+            doc = json.loads(body or b"null")
+        except ValueError:
+            message = "couldn't get version/kind; json parse error"
+            raise ApiError(400, "BadRequest", message) from None
+        world, index = sim.current()
+        self._send(201, review(world, index, doc))
 
     def _resource(
         self, method: str, parts: list[str], query: Mapping[str, str], body: bytes
