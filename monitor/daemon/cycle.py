@@ -37,7 +37,7 @@ from monitor.state.snapshot import Snapshot, StateStore, next_snapshot
 
 log = logging.getLogger(__name__)
 
-CLOSE_GRACE = 2.0  # seconds closing the sources may take (token deletion): then abandoned
+CLOSE_GRACE = 1.5  # seconds closing the sources may take (token deletion): then abandoned
 
 
 class F5Poller(Protocol):
