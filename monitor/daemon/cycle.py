@@ -282,7 +282,7 @@ def close_all(sources: Sequence[F5Poller | MeshPoller], grace: float = CLOSE_GRA
     for source, thread in threads:
         thread.join(max(0.0, end - time.monotonic()))
         if thread.is_alive():
-            log.info("%s: closing did not finish within %.0fs; abandoned", _name(source), grace)
+            log.info("%s: closing did not finish within %.1fs; abandoned", _name(source), grace)
 
 
 def _close(source: F5Poller | MeshPoller) -> None:
