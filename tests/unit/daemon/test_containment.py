@@ -145,7 +145,7 @@ def test_a_poll_that_does_not_end_is_down_at_the_deadline_and_not_polled_on_top_
     try:
         started = time.monotonic()
         first = monitor.cycle()
-        assert time.monotonic() - started < 1.0  # never longer than the interval
+        assert time.monotonic() - started < 5  # cut at the deadline: the poll itself takes 30 s
         sources = by_source(first)
         assert sources["bigip-a"].up
         assert sources["kubernetes"].up
