@@ -1,8 +1,11 @@
 """Liveness (`Daemon.liveness`, `LeaseElector.liveness`): the replica that should poll fails
-it after 3 poll intervals without a completed cycle; a follower's follows its election loop."""
+it after 3 poll intervals without a completed cycle; a follower's follows its election loop.
+And the daemon's side of stopping: `Daemon.abort` ends a cycle stuck on a source."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 
 from monitor.config.schema import Config
@@ -11,6 +14,7 @@ from monitor.daemon.leader import LeaseClient, LeaseElector, LeaseError, Timing
 from monitor.daemon.serve import Daemon
 from monitor.state.snapshot import Snapshot
 from tests.support import checkdata as cd
+from tests.support.waiting import wait_until
 from tests.unit.daemon.test_containment import Device, Mesh
 
 
@@ -129,3 +133,30 @@ def test_the_election_loop_is_stuck_when_no_attempt_ends_for_3_lease_durations()
     )
     elector.step()  # an attempt that fails still ends: the loop is alive
     assert elector.liveness() is None
+
+
+def test_abort_ends_a_cycle_stuck_on_a_source_and_starts_no_other() -> None:
+    release = threading.Event()
+    polls: list[int] = []
+
+    def stuck() -> None:
+        polls.append(1)
+        release.wait(30)
+
+    daemon = _daemon(Ticks(), poll=stuck)
+    ticking = threading.Thread(target=daemon.tick)
+    try:
+        ticking.start()
+        wait_until("the first poll", lambda: len(polls) == 2)  # both devices
+        started = time.monotonic()
+        daemon.abort()
+        daemon.close(timeout=5)  # waits for the cycle, which stops waiting at once
+        ticking.join(5)
+        assert not ticking.is_alive()
+        assert time.monotonic() - started < 5
+        assert daemon.monitor is None  # closed
+        daemon.tick()  # the scheduler may still fire once: nothing happens
+        assert daemon.monitor is None
+        assert len(polls) == 2
+    finally:
+        release.set()

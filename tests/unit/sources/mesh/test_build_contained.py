@@ -3,14 +3,19 @@ unforeseen is unknown (`internal_error`, by the exception's type), the other par
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from monitor.sources.mesh import build, workloads
 from monitor.sources.mesh.build import build_state
+from monitor.sources.mesh.source import MeshSource
 from tests.support.sim_kube import render, scenario
 from tests.unit.sources.mesh.test_build import SHOP, fp, plan_for, views_for
+from tests.unit.sources.mesh.test_source import FAST, cluster, mesh_config
+from tests.unit.sources.mesh.test_source import SHOP as SHOP_PORT
 
 SECRET = "c2VjcmV0LWtleS1tYXRlcmlhbA=="
 
@@ -74,3 +79,26 @@ def test_a_backend_that_makes_a_parser_raise_is_unknown(monkeypatch: pytest.Monk
     ]
     assert built.state.services["ingress/nginx-ingress"] is None
     assert built.state.anchors is not None
+
+
+def test_the_mesh_source_reports_it_down_and_logs_the_failure_once_per_type(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(build, "parse_values", _raise(ValueError))
+    caplog.set_level(logging.DEBUG, logger="monitor.sources.mesh.source")
+    with cluster(render(scenario()), tmp_path) as (_, kubeconfig):
+        source = MeshSource(mesh_config(kubeconfig, SHOP_PORT), watch_options=FAST)
+        try:
+            state, status = source.poll()
+            again, _ = source.poll()
+        finally:
+            source.close()
+    assert not status.up
+    assert [e.reason for e in status.errors] == ["internal_error"]
+    assert state.anchors is not None  # the rest of the mesh was read
+    assert again.anchors is not None
+    lines = [r.getMessage() for r in caplog.records if "mesh: parsing failed" in r.getMessage()]
+    assert len(lines) == 1  # not once per poll
+    assert "Traceback (most recent call last)" in lines[0]  # the stack, at debug level
+    assert "in parser" in lines[0]  # the frame that raised
+    assert SECRET not in caplog.text
