@@ -14,9 +14,10 @@ reloads the config at once.
 SIGTERM/SIGINT stop the daemon within `SHUTDOWN` seconds, even mid-poll: a cycle waiting
 for its sources stops waiting (those still polling are reported down, the cycle completes
 and writes the state file), the scheduler is shut down without waiting, the sources are
-closed (tokens deleted) within `monitor.daemon.cycle.CLOSE_GRACE`, the lease is released
-best-effort, and `monitor.daemon.stopping.abandon_stuck_threads` lets the `run` command
-exit without waiting for a request nothing can interrupt.
+closed (tokens deleted) within `monitor.daemon.cycle.CLOSE_GRACE`, then the lease is
+released and the last alerts pushed, both best-effort within short bounds; the `run`
+command then exits without waiting for a request nothing can interrupt
+(`monitor.daemon.stopping.abandon_stuck_threads`).
 
 Liveness (`Daemon.liveness`, served on `/healthz`): the replica that should be polling (the
 leader, or the only replica) fails it once no cycle has completed for `STUCK_INTERVALS`
@@ -51,12 +52,12 @@ from monitor.daemon.cycle import (
 )
 from monitor.daemon.reload import ConfigFile, plan_reload
 from monitor.daemon.shard import Shard, describe, shard_config
-from monitor.daemon.stopping import abandon_stuck_threads, stop_on_signals
+from monitor.daemon.stopping import stop_on_signals
 from monitor.render import metrics
 from monitor.state.snapshot import ProcessStatus, PushStats, Snapshot
 from monitor.web.server import Published, WebServer
 
-__all__ = ["Daemon", "abandon_stuck_threads", "log_shard", "serve", "stop_on_signals"]
+__all__ = ["Daemon", "log_shard", "serve", "stop_on_signals"]
 
 log = logging.getLogger(__name__)
 
@@ -369,9 +370,9 @@ def serve(
         stopping = time.monotonic()
         log.info("stopping")
         daemon.abort()
-        elector_stop.set()  # the lease is released on the elector's thread, meanwhile
         scheduler.shutdown(wait=False)
         daemon.close(timeout=CYCLE_GRACE)
+        elector_stop.set()  # polling stopped: the lease is released on the elector's thread
         if pusher is not None:
             pusher.close(timeout=PUSH_GRACE)
         if elector_thread is not None:
