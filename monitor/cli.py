@@ -157,11 +157,12 @@ def _validate_config(path: Path) -> int:
 
 def _run(path: Path, shard: Shard | None) -> int:
     from monitor.daemon.serve import serve
+    from monitor.daemon.stopping import abandon_stuck_threads
 
     config = _load(path)  # the whole file: `serve` cuts out the shard, and logs it
     if config is None:
         return 2
-    return serve(config, config_path=path, shard=shard)
+    return abandon_stuck_threads(serve(config, config_path=path, shard=shard))
 
 
 def _check(path: Path, output: str, fail_on: str, shard: Shard | None) -> int:

@@ -41,6 +41,7 @@ REASONS = (
     "credentials_unreadable",
     "protocol_error",
     "paging_loop",
+    "internal_error",
 )
 
 
@@ -385,9 +386,19 @@ class CheckState:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckFailure:
+    """A check that raised on a boundary: the runner made it `unknown`; the caller logs it."""
+
+    check: str
+    boundary: str
+    error: BaseException
+
+
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     states: tuple[CheckState, ...] = ()
     findings: tuple[Finding, ...] = ()
+    failures: tuple[CheckFailure, ...] = ()
 
 
 def worst(findings: tuple[Finding, ...] | list[Finding]) -> State:

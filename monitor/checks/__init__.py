@@ -23,6 +23,10 @@ Runner contract:
 - A check registered `mesh_wide` (its outcome depends on the observed mesh alone) runs once
   per run, for the first boundary it applies to; every other boundary gets that outcome.
   That memory lives for one run only: nothing is kept between cycles.
+- Contained: a check that raises is `unknown` for that boundary (`detail` names the
+  exception's type, never its message; every part of the boundary is unknown, so its
+  previous findings are carried over) and the other checks still run; the exception comes
+  back in `CheckResult.failures` for the caller to log.
 - Pure: no I/O, no clock reads, no logging. `now` must be timezone-aware.
 
 Adding a check: add its id to `monitor.catalogue` (if new), write
@@ -41,9 +45,9 @@ from datetime import datetime
 from typing import Final
 
 from monitor.checks import boundary, edge, ha, routes, trust
-from monitor.checks.outcome import Check, Outcome, conclude
-from monitor.config.schema import Config
-from monitor.model import CheckResult, CheckState, Finding, Observed
+from monitor.checks.outcome import MESH, Check, Outcome, Unknown, conclude
+from monitor.config.schema import BoundaryConfig, Config
+from monitor.model import CheckFailure, CheckResult, CheckState, Finding, Observed
 
 __all__ = ["CHECKS", "IMPLEMENTED", "run_checks"]
 
@@ -61,18 +65,39 @@ def run_checks(
         raise ValueError("run_checks: `now` must be a timezone-aware datetime")
     states: list[CheckState] = []
     findings: list[Finding] = []
-    mesh_wide: dict[str, Outcome] = {}  # this run's outcome of each mesh-wide check
+    failures: list[CheckFailure] = []
+    # this run's outcome of each mesh-wide check, or the exception it raised
+    mesh_wide: dict[str, Outcome | Exception] = {}
     for bnd in cfg.boundaries:
         for check in checks:
             if not check.applies_to(cfg, bnd):
                 continue
             if check.mesh_wide:
                 if check.id not in mesh_wide:
-                    mesh_wide[check.id] = check.run(cfg, bnd, observed, now)
+                    mesh_wide[check.id] = _contained(check, cfg, bnd, observed, now)
                 outcome = mesh_wide[check.id]
             else:
-                outcome = check.run(cfg, bnd, observed, now)
+                outcome = _contained(check, cfg, bnd, observed, now)
+            if isinstance(outcome, Exception):
+                failures.append(CheckFailure(check.id, bnd.name, outcome))
+                outcome = _failed(check, bnd, outcome)
             state, found = conclude(check.id, bnd.name, outcome)
             states.append(state)
             findings.extend(found)
-    return CheckResult(states=tuple(states), findings=tuple(findings))
+    return CheckResult(states=tuple(states), findings=tuple(findings), failures=tuple(failures))
+
+
+def _contained(
+    check: Check, cfg: Config, bnd: BoundaryConfig, observed: Observed, now: datetime
+) -> Outcome | Exception:
+    try:
+        return check.run(cfg, bnd, observed, now)
+    except Exception as err:  # a bug, or input no check foresaw: this pair only
+        return err
+
+
+def _failed(check: Check, bnd: BoundaryConfig, err: Exception) -> Outcome:
+    """Every part of the boundary unknown (the mesh side and each device): nothing the
+    check found before is cleared while it fails."""
+    detail = f"{check.id} failed with an unexpected {type(err).__name__} (a bug; see the log)"
+    return Outcome(unknowns=tuple(Unknown(part, detail) for part in (MESH, *bnd.devices)))

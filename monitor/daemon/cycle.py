@@ -1,9 +1,13 @@
 """One poll-check-publish cycle: `Monitor`, and `check_once` for the one-shot commands.
 
-`Monitor.cycle` polls the BIG-IP devices and Kubernetes concurrently, runs the pure
-checks, plans the trust-anchor rotation (`monitor.rotation.plan`, pure), advances the state
-store (which applies the ignore rules), hands the snapshot to its `publish` callback,
-writes the state file when one is configured (`state.file`), and logs one line.
+`Monitor.cycle` polls the BIG-IP devices and Kubernetes concurrently, each poll contained
+and awaited no longer than the cycle's deadline (`monitor.daemon.polls`: a source whose
+poll raised or did not end is down, the others are not), runs the pure checks (one that
+raised is `unknown`, and logged here), plans the trust-anchor rotation
+(`monitor.rotation.plan`, pure), advances the state store (which applies the ignore
+rules), hands the snapshot to its `publish` callback, writes the state file when one is
+configured (`state.file`), and logs one line. `Monitor.abort` (shutdown) ends the wait
+for the sources at once; `Monitor.close` closes the sources within `CLOSE_GRACE`.
 `Monitor.reconfigure` swaps in a reloaded config, rebuilding only the sources whose
 settings changed (`monitor.daemon.reload.plan_reload`). The daemon around it (scheduling,
 leadership, reloads, HTTP) is `monitor.daemon.serve`.
@@ -13,22 +17,27 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
 from monitor.checks import run_checks
 from monitor.config.schema import BigIPConfig, Config
+from monitor.daemon.polls import Polls, deadline
 from monitor.daemon.reload import ReloadPlan, plan_reload
-from monitor.model import F5State, MeshState, Observed, SourceStatus
+from monitor.model import CheckResult, F5State, MeshState, Observed, SourceStatus
 from monitor.rotation.plan import plan_rotation, remember
+from monitor.sources.errors import frames
+from monitor.sources.mesh.build import unread_state
 from monitor.state.file import load, save
 from monitor.state.snapshot import Snapshot, StateStore, next_snapshot
 
 log = logging.getLogger(__name__)
+
+CLOSE_GRACE = 1.5  # seconds closing the sources may take (token deletion): then abandoned
 
 
 class F5Poller(Protocol):
@@ -97,7 +106,8 @@ class Monitor:
         self._publish = publish
         self._make_f5, self._make_mesh = make_f5, make_mesh
         self.store = StateStore()
-        self._pool = ThreadPoolExecutor(max_workers=len(self._f5) + 1, thread_name_prefix="poll")
+        self._polls = Polls()
+        self._check_failures: set[tuple[str, str, str]] = set()  # (check, boundary, type)
         self._state_file = state_file
         self._persist_wanted = persist
         self._persist = persist and state_file is not None
@@ -118,20 +128,25 @@ class Monitor:
 
     def cycle(self) -> Snapshot:
         started = time.monotonic()
-        mesh_future = self._pool.submit(self._mesh.poll)
-        f5_futures = [(poller.name, self._pool.submit(poller.poll)) for poller in self._f5]
+        cfg, limit = self.cfg, deadline(self.cfg.poll.interval)
+        mesh = self._polls.start(
+            "kubernetes", "kubernetes", self._mesh.poll, functools.partial(unread_state, cfg)
+        )
+        f5 = [self._polls.start(p.name, "bigip", p.poll, _nothing) for p in self._f5]
+        self._polls.wait([mesh, *f5], limit)
         states: dict[str, F5State] = {}
         statuses: list[SourceStatus] = []
-        for name, future in f5_futures:
-            state, status = future.result()
+        for pending in f5:
+            state, status = pending.outcome(limit)
             statuses.append(status)
             if state is not None:
-                states[name] = state
-        mesh_state, mesh_status = mesh_future.result()
+                states[pending.source] = state
+        mesh_state, mesh_status = mesh.outcome(limit)
         statuses.append(mesh_status)
         observed = Observed(f5=states, mesh=mesh_state, sources=tuple(statuses))
         now = self._clock()
         result = run_checks(self.cfg, observed, now)
+        self._log_check_failures(result)
         self._rotation_memory = remember(self._rotation_memory, observed, now)
         previous = self.store.current()
         snapshot = self.store.advance(
@@ -160,21 +175,37 @@ class Monitor:
         only the sources whose settings changed are closed and built again."""
         plan = plan_reload(self.cfg, cfg)
         by_name = {poller.name: poller for poller in self._f5}
-        for name in (*plan.rebuilt, *plan.removed):
-            by_name.pop(name).close()
+        close_all([by_name.pop(name) for name in (*plan.rebuilt, *plan.removed)])
+        self._polls.forget((*plan.rebuilt, *plan.removed))
         for name in (*plan.rebuilt, *plan.added):
             by_name[name] = self._make_f5(cfg.device(name), cfg)
         self._f5 = tuple(by_name[device.name] for device in cfg.bigip)
         if plan.mesh:
-            self._mesh.close()
+            close_all([self._mesh])
+            self._polls.forget(("kubernetes",))
             self._mesh = self._make_mesh(cfg)
-        if plan.added or plan.removed:
-            old, self._pool = self._pool, ThreadPoolExecutor(len(self._f5) + 1, "poll")
-            old.shutdown(wait=False)
         self._state_file = cfg.state.file
         self._persist = self._persist_wanted and cfg.state.file is not None
         self.cfg = cfg
         return plan
+
+    def _log_check_failures(self, result: CheckResult) -> None:
+        """Once per (check, boundary, exception type) while it keeps failing: a check that
+        raised (it is `unknown`); the stack, without the exception's message, at debug."""
+        now = set()
+        for failed in result.failures:
+            key = (failed.check, failed.boundary, type(failed.error).__name__)
+            now.add(key)
+            if key in self._check_failures:
+                continue
+            debug = log.isEnabledFor(logging.DEBUG)
+            log.warning(
+                "check %s on boundary %s failed with an unexpected %s; it is unknown while it"
+                " does%s",
+                *key,
+                f"\n{frames(failed.error)}" if debug else " (--log-level debug shows where)",
+            )
+        self._check_failures = now
 
     def _log_expired_ignores(self, snapshot: Snapshot) -> None:
         """Once per rule and process: an ignore rule whose `until` passed matches again."""
@@ -214,18 +245,55 @@ class Monitor:
             log.info("state file %s written again", self._state_file)
         self._save_failing = False
 
-    def safe_cycle(self) -> None:
-        """A cycle for the scheduler: a bug in one cycle is logged, the next one still runs."""
+    def safe_cycle(self) -> bool:
+        """A cycle for the scheduler: a bug in one cycle is logged, the next one still runs.
+        Whether the cycle completed."""
         try:
             self.cycle()
         except Exception:
             log.exception("cycle failed unexpectedly; the next cycle will run as scheduled")
+            return False
+        return True
+
+    def abort(self) -> None:
+        """Shutdown: a cycle waiting for its sources stops waiting at once (those still
+        polling are reported down) and completes; no later cycle waits."""
+        self._polls.abort()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        for poller in self._f5:
-            poller.close()
-        self._mesh.close()
+        """Close every source (tokens deleted, watches stopped) within `CLOSE_GRACE`."""
+        close_all([*self._f5, self._mesh])
+
+
+def _nothing() -> None:
+    return None
+
+
+def close_all(sources: Sequence[F5Poller | MeshPoller], grace: float = CLOSE_GRACE) -> None:
+    """Close `sources` at once, each on a daemon thread; those not done within `grace`
+    (a logout to a device that does not answer, a close waiting for a stuck read) are
+    abandoned, never waited for."""
+    threads = []
+    for source in sources:
+        thread = threading.Thread(target=_close, args=(source,), name="close", daemon=True)
+        thread.start()
+        threads.append((source, thread))
+    end = time.monotonic() + grace
+    for source, thread in threads:
+        thread.join(max(0.0, end - time.monotonic()))
+        if thread.is_alive():
+            log.info("%s: closing did not finish within %.1fs; abandoned", _name(source), grace)
+
+
+def _close(source: F5Poller | MeshPoller) -> None:
+    try:
+        source.close()
+    except Exception as err:
+        log.warning("%s: closing failed with an unexpected %s", _name(source), type(err).__name__)
+
+
+def _name(source: F5Poller | MeshPoller) -> str:
+    return str(getattr(source, "name", "kubernetes"))
 
 
 def cycle_line(snapshot: Snapshot) -> str:

@@ -19,6 +19,10 @@ renew deadline 10 s, retry period 2 s):
   it also stops as soon as it sees another holder;
 - on shutdown the leader releases the Lease (empty holder, duration 1 s), so a successor
   takes over at its next retry instead of after the lease duration.
+Liveness (`liveness`): an attempt ends within about the renew deadline (two requests of
+half of it each) and the next begins within the retry period (with jitter); when none has
+ended for `STUCK_LEASES` lease durations, the election loop is stuck (or its thread died),
+and a follower fails `/healthz` so that it is restarted.
 Holder identity: the pod name (`POD_NAME`, from the downward API), else the host name
 (which is the pod name in Kubernetes).
 
@@ -54,6 +58,7 @@ log = logging.getLogger(__name__)
 
 NAMESPACE_FILE: Final = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 JITTER: Final = 1.2  # client-go's JitterFactor for a follower's retries
+STUCK_LEASES: Final = 3  # lease durations without an attempt ending: the loop is stuck
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +237,7 @@ class LeaseElector:
         self._observed_at = 0.0  # monotonic time the observed record last changed
         self._lease: dict[str, Any] | None = None  # the last version read or written
         self._last_error = ""
+        self._stepped_at = clock()  # monotonic time the last attempt ended (or creation)
         self.holder = ""  # the holder last seen ("" = unknown or released)
 
     @property
@@ -280,7 +286,19 @@ class LeaseElector:
                     f", held by {self.holder}" if taken else ", not renewed in time",
                 )
             self._on_change(leading)
+        self._stepped_at = self._clock()
         return leading
+
+    def liveness(self) -> str | None:
+        """Why the election loop looks stuck (module docstring), or None."""
+        limit = STUCK_LEASES * self._timing.lease_duration
+        idle = self._clock() - self._stepped_at
+        if idle <= limit:
+            return None
+        return (
+            f"leader election: no attempt on lease {self.where} has ended for {idle:.0f}s"
+            f" (more than {limit:.0f}s)"
+        )
 
     def _try_acquire_or_renew(self) -> bool:
         now_wall, now = micro_time(self._wall()), self._clock()

@@ -9,7 +9,21 @@ its `/metrics` has build info, `f5_linkerd_leader 0` and the reload gauges, and 
 and starts afresh (state file, counters at 0) when it leads again. Every publication
 renders the exposition text once, with the process status (`ProcessStatus`); with
 `alertmanager:` configured, the leader's snapshots also go to `monitor.alerts.push`. SIGHUP
-reloads the config at once; SIGTERM/SIGINT stop the daemon cleanly (the lease released).
+reloads the config at once.
+
+SIGTERM/SIGINT stop the daemon within `SHUTDOWN` seconds, even mid-poll: a cycle waiting
+for its sources stops waiting (those still polling are reported down, the cycle completes
+and writes the state file), the scheduler is shut down without waiting, the sources are
+closed (tokens deleted) within `monitor.daemon.cycle.CLOSE_GRACE`, then the lease is
+released and the last alerts pushed, both best-effort within short bounds; the `run`
+command then exits without waiting for a request nothing can interrupt
+(`monitor.daemon.stopping.abandon_stuck_threads`).
+
+Liveness (`Daemon.liveness`, served on `/healthz`): the replica that should be polling (the
+leader, or the only replica) fails it once no cycle has completed for `STUCK_INTERVALS`
+poll intervals (counted from the start, or from when it became the leader); a follower's
+follows its election loop (`LeaseElector.liveness`). Kubernetes then restarts a daemon that
+is stuck.
 With `--shard i/N` (`monitor.daemon.shard`) the daemon runs on the shard's part of the config, at
 start and after every reload, and competes for the shard's own Lease.
 """
@@ -17,14 +31,13 @@ start and after every reload, and competes for the shard's own Lease.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
-from typing import Protocol
+from typing import Final, Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -39,6 +52,7 @@ from monitor.daemon.cycle import (
 )
 from monitor.daemon.reload import ConfigFile, plan_reload
 from monitor.daemon.shard import Shard, describe, shard_config
+from monitor.daemon.stopping import stop_on_signals
 from monitor.render import metrics
 from monitor.state.snapshot import ProcessStatus, PushStats, Snapshot
 from monitor.web.server import Published, WebServer
@@ -46,6 +60,11 @@ from monitor.web.server import Published, WebServer
 __all__ = ["Daemon", "log_shard", "serve", "stop_on_signals"]
 
 log = logging.getLogger(__name__)
+
+STUCK_INTERVALS: Final = 3  # poll intervals without a completed cycle: liveness fails
+SHUTDOWN: Final = 4.0  # seconds from SIGTERM to the end of `serve`, at most
+CYCLE_GRACE: Final = 1.5  # seconds an aborted cycle gets to complete (checks, state file)
+PUSH_GRACE: Final = 0.5  # seconds the Alertmanager push gets for its last send
 
 
 class Leadership(Protocol):
@@ -55,6 +74,8 @@ class Leadership(Protocol):
 
     @property
     def is_leader(self) -> bool: ...
+
+    def liveness(self) -> str | None: ...
 
 
 class Daemon:
@@ -76,9 +97,10 @@ class Daemon:
         clock: Clock = utc_now,
         push_stats: Callable[[], PushStats] | None = None,
         shard: Shard | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """`cfg`: with `shard`, already the shard's part (`shard_config`); a reloaded
-        config is cut down the same way."""
+        config is cut down the same way. `monotonic`: the clock of liveness."""
         self.cfg = cfg
         self.shard = shard
         self._publish, self._on_cycle, self._reschedule = publish, on_cycle, reschedule
@@ -88,6 +110,9 @@ class Daemon:
         self._lock = threading.Lock()  # cycles, reloads, starting and stopping the monitor
         self._out = threading.Lock()  # publications
         self.monitor: Monitor | None = None
+        self._monotonic = monotonic
+        self._progress = monotonic()  # the last completed cycle (or start, or leading since)
+        self._stopping = threading.Event()
 
     def leading(self) -> bool:
         return self.leadership is None or self.leadership.is_leader
@@ -108,13 +133,41 @@ class Daemon:
     def tick(self) -> None:
         """The scheduled job: reload a changed config file; on the leader, one cycle."""
         with self._lock:
+            if self._stopping.is_set():
+                return
             self._reload(force=False)
             if not self.leading():
                 self._stop_monitor("not the leader")
+                self._progress = self._monotonic()
                 return
             if self.monitor is None:
                 self.monitor = self._build(self.cfg, self._cycled)
-            self.monitor.safe_cycle()
+            if self._stopping.is_set():  # `abort` came while the monitor was being built
+                return
+            if self.monitor.safe_cycle():
+                self._progress = self._monotonic()
+
+    def liveness(self) -> str | None:
+        """Why this replica should be restarted, or None (module docstring). Never blocks:
+        `/healthz` asks it while a cycle may hold the lock."""
+        if self.leadership is not None and not self.leading():
+            return self.leadership.liveness()
+        interval = self.cfg.poll.interval.total_seconds()
+        idle = self._monotonic() - self._progress
+        if idle <= STUCK_INTERVALS * interval:
+            return None
+        return (
+            f"no cycle completed for {idle:.0f}s (more than {STUCK_INTERVALS} poll intervals"
+            f" of {interval:.0f}s)"
+        )
+
+    def abort(self) -> None:
+        """Shutdown: no cycle starts any more, and one waiting for its sources stops
+        waiting (it completes without them). Never blocks."""
+        self._stopping.set()
+        monitor = self.monitor
+        if monitor is not None:
+            monitor.abort()
 
     def reload(self) -> None:
         """SIGHUP: load the config file now (waits for a running cycle)."""
@@ -131,7 +184,8 @@ class Daemon:
 
     def leadership_changed(self, leading: bool) -> None:
         """From the elector's thread: publish the new view at once (never blocks long)."""
-        del leading  # `leading()` says it, time-checked
+        if leading:  # the first cycle as the leader is due within STUCK_INTERVALS from now
+            self._progress = self._monotonic()
         self.republish()
 
     def republish(self) -> None:
@@ -140,9 +194,18 @@ class Daemon:
             current = monitor.store.current() if monitor is not None else None
             self._emit(current if self.leading() else None)
 
-    def close(self) -> None:
-        with self._lock:
+    def close(self, timeout: float = -1) -> None:
+        """Close the sources; waits for a running cycle up to `timeout` seconds (-1: as
+        long as it takes), after which they are left as they are."""
+        if not self._lock.acquire(timeout=timeout):
+            log.warning(
+                "the cycle did not complete within %.1fs of stopping; left running", timeout
+            )
+            return
+        try:
             self._stop_monitor("")
+        finally:
+            self._lock.release()
 
     def _cycled(self, snapshot: Snapshot) -> None:
         """The monitor's publication: dropped when leadership was lost during the cycle."""
@@ -263,6 +326,7 @@ def serve(
         shard=shard,
     )
     daemon.republish()
+    web.liveness = daemon.liveness
     web.start()
     log.info(
         "serving on %s (metrics at /metrics); polling every %ss%s",
@@ -303,34 +367,16 @@ def serve(
                 else:
                     daemon.follow()
     finally:
+        stopping = time.monotonic()
         log.info("stopping")
-        scheduler.shutdown(wait=True)
+        daemon.abort()
+        scheduler.shutdown(wait=False)
+        daemon.close(timeout=CYCLE_GRACE)
+        elector_stop.set()  # polling stopped: the lease is released on the elector's thread
         if pusher is not None:
-            pusher.close()
-        daemon.close()
-        elector_stop.set()
+            pusher.close(timeout=PUSH_GRACE)
         if elector_thread is not None:
-            elector_thread.join(timeout=15)
+            elector_thread.join(timeout=max(0.0, stopping + SHUTDOWN - 0.5 - time.monotonic()))
         web.stop()
+        log.info("stopped in %.1fs", time.monotonic() - stopping)
     return 0
-
-
-def stop_on_signals(
-    stop: threading.Event, hup: threading.Event | None = None, wake: threading.Event | None = None
-) -> None:
-    """SIGTERM and SIGINT set `stop`; SIGHUP sets `hup` (when given); both set `wake`.
-    Only the main thread can install handlers: elsewhere this does nothing."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        del frame
-        log.info("received %s", signal.Signals(signum).name)
-        (hup if signum == signal.SIGHUP and hup is not None else stop).set()
-        if wake is not None:
-            wake.set()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    if hup is not None:
-        signal.signal(signal.SIGHUP, handler)

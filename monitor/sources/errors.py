@@ -2,7 +2,11 @@
 
 A read that fails inside a source raises `SourceFailure`, which carries the one
 `SourceError` (reason code + message) to report; it never leaves a source's
-`poll()`.  `status_reason` maps HTTP statuses to the reason codes of
+`poll()`.  An exception nobody expected (a bug, a `RecursionError` on hostile input) is
+contained where it is caught: `internal_error` reports it by its type alone (its
+arguments may quote what was being read: a URL with a token, a secret's bytes), and
+`frames` gives its stack without the message, for the debug log; `Contained` guards a
+parse boundary with them.  `status_reason` maps HTTP statuses to the reason codes of
 `monitor.model.REASONS`, and `body_text` takes the short error text a server put in
 its error body (a JSON `message`, an HTML page's title), clipped, never the headers.
 """
@@ -11,11 +15,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from monitor.model import REASONS, SourceError
 
+T = TypeVar("T")
 MAX_TEXT = 200  # characters of a server's error text kept in a message
+FRAMES = (20, 40)  # outermost and innermost frames `frames` keeps of a deep stack
 _SPACE = re.compile(r"\s+")
 _TITLE = re.compile(r"<title>\s*(.*?)\s*</title>", re.IGNORECASE | re.DOTALL)
 
@@ -88,3 +96,47 @@ def causes(err: BaseException) -> Iterator[BaseException]:
             current = reason
         else:
             current = current.__cause__ or current.__context__
+
+
+def internal_error(err: BaseException, target: str, what: str) -> SourceError:
+    """An unexpected exception as an `internal_error`: `what` failed on `target`; the
+    message names the exception's type, never its arguments."""
+    kind = type(err).__name__
+    message = f"{target}: {what} failed with an unexpected {kind} (stack in the debug log)"
+    return SourceError("internal_error", message, target)
+
+
+def frames(err: BaseException) -> str:
+    """Where `err` was raised: its stack as `traceback` prints it, without the exception's
+    message (which may quote secrets); a deep stack (a recursion) keeps its outermost and
+    innermost frames."""
+    stack = traceback.extract_tb(err.__traceback__)
+    outer, inner = FRAMES
+    if len(stack) > outer + inner:
+        lines = traceback.format_list(stack[:outer])
+        lines.append(f"  ... {len(stack) - outer - inner} frames left out ...\n")
+        lines += traceback.format_list(stack[-inner:])
+    else:
+        lines = traceback.format_list(stack)
+    return "Traceback (most recent call last):\n" + "".join(lines) + type(err).__name__
+
+
+class Contained:
+    """A parse boundary's guard: `run` calls a parser, and turns what it raises into an
+    error of `errors` (a `SourceFailure`'s own, or `internal_error` for anything else,
+    kept in `failures` for the shell's debug log) and the `default` it returns instead:
+    the part it parses is unknown, the rest of the poll goes on. Pure: no logging."""
+
+    def __init__(self, errors: list[SourceError]) -> None:
+        self.errors = errors
+        self.failures: list[Exception] = []
+
+    def run(self, target: str, default: T, parse: Callable[..., T], *args: Any) -> T:
+        try:
+            return parse(*args)
+        except SourceFailure as fail:
+            self.errors.append(fail.error)
+        except Exception as err:  # a bug, or input no parser foresaw: this part only
+            self.errors.append(internal_error(err, target, "parsing"))
+            self.failures.append(err)
+        return default

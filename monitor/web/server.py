@@ -4,6 +4,11 @@
 Everything served is rendered once per cycle (`Published`) and swapped in whole; a request
 only copies bytes from memory, so scrapes are cheap and never reach BIG-IP or Kubernetes.
 
+`/healthz` (liveness) answers 200 `ok` unless `WebServer.liveness`, asked at each request,
+gives a reason: then 503 with that one line (the daemon's: a replica that should poll has
+completed no cycle for a while, or a follower's election loop is stuck), so that
+Kubernetes restarts it.
+
 `/readyz` answers 200 once the first cycle has produced a snapshot, whether or not every
 source was up: a source that is down is what the monitor reports (on the page, in
 `f5_linkerd_source_up`), not a reason to hide it. Before that it answers 503. A follower
@@ -28,6 +33,7 @@ import logging
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -174,6 +180,8 @@ class WebServer:
             self._httpd.server_close()
             raise
         self._thread: threading.Thread | None = None
+        # why the process should be restarted (`/healthz` 503), or None; must not block
+        self.liveness: Callable[[], str | None] = lambda: None
 
     @property
     def port(self) -> int:
@@ -229,7 +237,7 @@ class WebServer:
                     headers["WWW-Authenticate"] = UNAUTHORIZED
                     answer = (401, b"unauthorized\n", TEXT)
                 else:
-                    answer = _route(self.path.split("?", 1)[0], web.current())
+                    answer = _route(self.path.split("?", 1)[0], web.current(), web.liveness)
                 if answer[2].startswith("text/html"):
                     headers["Content-Security-Policy"] = PAGE_POLICY
                 headers.update(config.headers)
@@ -256,11 +264,16 @@ class WebServer:
         return Handler
 
 
-def _route(path: str, published: Published) -> tuple[int, bytes, str]:
+def _route(
+    path: str, published: Published, liveness: Callable[[], str | None]
+) -> tuple[int, bytes, str]:
     """(status, body, content type) for a GET of `path`."""
     if path == "/metrics":
         return 200, published.metrics, CONTENT_TYPE_LATEST
     if path == "/healthz":
+        stuck = liveness()
+        if stuck is not None:
+            return 503, " ".join(stuck.split()).encode() + b"\n", TEXT
         return 200, b"ok\n", TEXT
     if path == "/readyz":
         if not published.ready:

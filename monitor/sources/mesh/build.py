@@ -21,7 +21,11 @@ error in `Built.errors`, once per collection. An object that is absent from a he
 is a fact (a missing Service, no cert-manager Certificate) or an error of its own (a
 missing issuer Secret: `http_404`). The cluster's own problems (policy objects Linkerd
 rejects, bad pod annotations, unreadable Certificate fields) are `Built.problems`, for the
-debug log. Pure: no I/O, no clock, no logging.
+debug log. Each part is read behind a guard (`monitor.sources.errors.Contained`): a part
+whose objects make a parser raise something unforeseen is unknown, with an
+`internal_error` naming the exception's type, and the other parts are still read; the
+exceptions come back in `Built.failures` for the source to log. Pure: no I/O, no clock,
+no logging.
 """
 
 from __future__ import annotations
@@ -34,8 +38,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.certs import CertFacts
+from monitor.config.schema import Config
 from monitor.model import CertManagerCertificate, Issuer, MeshState, SourceError
-from monitor.sources.errors import SourceFailure
+from monitor.sources.errors import Contained, SourceFailure
 from monitor.sources.kube.spec import CollectionView, WatchSpec
 from monitor.sources.mesh.certmanager import certificate, issuer_certificate
 from monitor.sources.mesh.parse import (
@@ -46,7 +51,15 @@ from monitor.sources.mesh.parse import (
     parse_values,
     proxy_versions,
 )
-from monitor.sources.mesh.specs import ISSUER, LINKERD_CONFIG, TRUST_ROOTS, TRUST_ROOTS_KEY, Plan
+from monitor.sources.mesh.specs import (
+    ISSUER,
+    LINKERD_CONFIG,
+    TRUST_ROOTS,
+    TRUST_ROOTS_KEY,
+    Plan,
+    backends,
+    plan_watches,
+)
 from monitor.sources.mesh.workloads import Workloads, workloads
 
 OPTIONAL = ("config_anchors", "external_ca", "proxies", "policy")
@@ -57,6 +70,7 @@ class Built:
     state: MeshState
     errors: tuple[SourceError, ...]
     problems: tuple[str, ...]  # the cluster's problems, for the debug log
+    failures: tuple[Exception, ...] = ()  # what parsers raised unforeseen (internal_error)
 
 
 class ViewReader:
@@ -96,6 +110,7 @@ class _Build:
         self.errors: list[SourceError] = []
         self.problems: list[str] = []
         self.read = ViewReader(views, self.errors)
+        self.contain = Contained(self.errors)
 
     def attempt(self, fn: Any, *args: Any) -> Any:
         try:
@@ -241,16 +256,30 @@ def build_state(
     cluster's problems (module docstring). `views` holds a view per spec of `plan` (a spec
     without one counts as not synced); `discovery_error` explains a `plan.policy` of None."""
     build = _Build(plan, views)
-    values = build.values()
+    run, ns = build.contain.run, plan.linkerd_namespace
+    config, roots = f"configmap {ns}/{LINKERD_CONFIG}", f"configmap {ns}/{TRUST_ROOTS}"
+    values = run(config, None, build.values)
     external_ca = None if values is None else _external_ca(values)
-    copy = None if values is None else build.config_anchors(values, bool(external_ca))
-    anchors, anchors_from, roots_text = build.anchors(values, copy)
-    issuer = build.issuer(values)
-    managed, managed_unknown = build.cert_manager()
-    version = build.version()
+    copy = None
+    if values is not None:
+        copy = run(config, None, build.config_anchors, values, bool(external_ca))
+    unread: tuple[tuple[CertFacts, ...] | None, str, str | None] = (
+        None,
+        f"{ns}/{TRUST_ROOTS}",
+        None,
+    )
+    anchors, anchors_from, roots_text = run(roots, unread, build.anchors, values, copy)
+    issuer = run(f"secret {ns}/{ISSUER}", None, build.issuer, values)
+    unknown_certificate: tuple[CertManagerCertificate | None, bool] = (None, True)
+    managed, managed_unknown = run("certificates", unknown_certificate, build.cert_manager)
+    version = run("control plane pods", "", build.version)
     if discovery_error is not None and (plan.policy is None or not plan.certificates_known):
         build.errors.append(discovery_error)
-    parts: Workloads = workloads(plan, build.read, values, roots_text, build.problems)
+    nothing = Workloads(dict.fromkeys((b.key for b in plan.backends), None), None, {}, None)
+    parts: Workloads = run(
+        "backends", nothing, workloads, plan, build.read, values, roots_text, build.problems,
+        build.contain,
+    )  # fmt: skip
     state = MeshState(
         anchors=anchors,
         issuer=issuer,
@@ -269,7 +298,7 @@ def build_state(
     if managed_unknown:
         unknown.add("issuer_certificate")
     final = dataclasses.replace(state, unknown=frozenset(unknown))
-    return Built(final, tuple(build.errors), tuple(build.problems))
+    return Built(final, tuple(build.errors), tuple(build.problems), tuple(build.contain.failures))
 
 
 def unknown_state(plan: Plan) -> MeshState:
@@ -280,3 +309,10 @@ def unknown_state(plan: Plan) -> MeshState:
         issuer_from=f"{plan.linkerd_namespace}/{ISSUER}",
         unknown=frozenset(("anchors", "issuer", *OPTIONAL, "issuer_certificate")),
     )
+
+
+def unread_state(cfg: Config) -> MeshState:
+    """The state of a poll of `cfg`'s mesh that read nothing (one that failed or did not end)."""
+    mesh = cfg.mesh
+    plan = plan_watches(mesh.linkerd_namespace, mesh.trust_domain, backends(cfg), {}, None, None)
+    return unknown_state(plan)

@@ -22,7 +22,9 @@ API server is unreachable, rejects the token, its TLS fails, or it does not answ
 are reported once; when the first discovery already fails that way, no watch is started
 that poll (a `check` against a dead API server costs one request and one error).
 `SourceStatus.requests` counts the requests since the previous poll by HTTP status.
-The cluster's own problems (policy objects Linkerd ignores, …) go to the debug log.
+The cluster's own problems (policy objects Linkerd ignores, …) go to the debug log; a
+parser that raised something unforeseen (`internal_error`, `build`) is logged once per
+exception type while it keeps happening, its stack (never its message) at debug level.
 
 Key material is never kept: the issuer Secret is stored through `secret_without_keys`,
 pods through `specs.slim_pod`; nothing of a Secret is logged.
@@ -41,12 +43,12 @@ from kubernetes import client
 
 from monitor.config.schema import Config
 from monitor.model import MeshState, SourceError, SourceStatus
-from monitor.sources.errors import SourceFailure
+from monitor.sources.errors import SourceFailure, frames
 from monitor.sources.kube.client import build_api_client
 from monitor.sources.kube.errors import FATAL_REASONS
 from monitor.sources.kube.spec import WatchStats
 from monitor.sources.kube.watch import WatchSet
-from monitor.sources.mesh.build import build_state, unknown_state
+from monitor.sources.mesh.build import build_state, unknown_state, unread_state
 from monitor.sources.mesh.discovery import Discovered, Discovery
 from monitor.sources.mesh.specs import Backend, Plan, backends, plan_watches
 
@@ -125,6 +127,7 @@ class MeshSource:
         self._discovered: Discovered | None = None
         self._discovered_at = 0.0
         self._seen = WatchStats()
+        self._failing: set[str] = set()  # exception types of parse failures, logged once
         if api_client is None:
             self._connect()
 
@@ -147,11 +150,7 @@ class MeshSource:
             error = self._client_error
             log.debug("mesh poll: %s", error.message)
             status = SourceStatus(SOURCE, "kubernetes", False, (error,), self._clock() - started)
-            mesh = self._cfg.mesh
-            plan = plan_watches(
-                mesh.linkerd_namespace, mesh.trust_domain, self._backends, {}, None, None
-            )
-            return unknown_state(plan), status
+            return unread_state(self._cfg), status
         discovery_error, requests = self._discover()
         if self._watches is None:
             self._watches = WatchSet(self._api, **self._options)
@@ -174,6 +173,7 @@ class MeshSource:
         built = build_state(plan, {s: watches.get(s) for s in plan.specs()}, discovery_error)
         for problem in built.problems:
             log.debug("mesh: %s", problem)
+        self._log_failures(built.failures)
         errors = _collapse(built.errors)
         for error in errors:
             log.debug("mesh poll: %s: %s", error.reason, error.message)
@@ -189,6 +189,18 @@ class MeshSource:
             requests=dict(requests),
         )
         return built.state, status
+
+    def _log_failures(self, failures: tuple[Exception, ...]) -> None:
+        kinds = {type(err).__name__: err for err in failures}
+        for kind in sorted(set(kinds) - self._failing):
+            debug = log.isEnabledFor(logging.DEBUG)
+            log.warning(
+                "mesh: parsing failed with an unexpected %s; that part is unknown"
+                " (internal_error) while it does%s",
+                kind,
+                f"\n{frames(kinds[kind])}" if debug else " (--log-level debug shows where)",
+            )
+        self._failing = set(kinds)
 
     def _discover(self) -> tuple[SourceError | None, Counter[str]]:
         """Discovery when it is due; (its error when there is no earlier answer, requests)."""

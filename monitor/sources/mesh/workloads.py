@@ -18,7 +18,9 @@ Owns, for `build.build_state`:
   problem. None when the pods behind a boundary cannot be told;
 - `policy`: `monitor.policy.parse.mesh_policy` over the policy objects of the backend namespaces,
   their Namespace objects and the `linkerd-config` values; None when any of them is unknown.
-Pure: no I/O, no logging; the cluster's problems are appended to `problems`.
+Each backend, each pod and the policy are read behind the build's guard (`Contained`): one
+that makes a parser raise something unforeseen is unknown (a pod: the proxies), not the
+rest. Pure: no I/O, no logging; the cluster's problems are appended to `problems`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from monitor.model import ProxyBundle, ServiceEndpoints
 from monitor.policy.model import MeshPolicy, PodInfo
 from monitor.policy.parse import mesh_policy
 from monitor.policy.pods import pod_info
-from monitor.sources.errors import clip
+from monitor.sources.errors import Contained, clip
 from monitor.sources.kube.spec import CollectionView, WatchSpec, object_key
 from monitor.sources.mesh.parse import (
     PodFacts,
@@ -178,18 +180,19 @@ class _Backends:
             self._index[(namespace, label)] = index
         return [k for k in index.get(value, ()) if selects(selector, _labels(by_key[k]))]
 
-    def add(self, b: Backend) -> None:
+    def add(self, b: Backend) -> bool:
+        """Read backend `b` (True; a Service that cannot be read leaves it None)."""
         service_view = self.read(self.plan.services[b.key])
         slices = self.read(self.plan.slices[b.key])
         if service_view is None:
             self.services[b.key] = None
             self.complete = False
-            return
+            return True
         service = service_view.find(b.namespace, b.name)
         nothing = ServiceEndpoints(b.namespace, b.name, str(b.port), ())
         if service is None:
             self.services[b.key] = nothing  # no such Service: the pool's members are extra
-            return
+            return True
         pods = self.pods_of(b.namespace)
         by_key = None if pods is None else pods[0]
         name = port_name(service, b.port)
@@ -204,13 +207,14 @@ class _Backends:
         selector = selector_of(service)
         if by_key is None or (selector is None and slices is None):
             self.complete = False
-            return
+            return True
         if selector is not None:
             chosen = {k: by_key[k] for k in self._labelled(b.namespace, by_key, selector)}
         else:
             assert slices is not None
             chosen = {k: by_key[k] for k in _slice_pods(slices, b.namespace) if k in by_key}
         self.behind.update((k, p) for k, p in chosen.items() if k)
+        return True
 
 
 def _pair(key: str) -> tuple[str, str]:
@@ -243,32 +247,47 @@ def _policy(
     return policy
 
 
+def _pod(
+    key: str, pod: Json, roots_text: str | None, roots: str, problems: list[str]
+) -> tuple[PodInfo | None, ProxyBundle | None]:
+    info, found = pod_info(pod)
+    problems.extend(f"pod {key}: {message}" for _, message in found)
+    bundle = None if _terminating(pod) else proxy_bundle(pod, roots_text, roots)
+    return info, bundle
+
+
 def workloads(
     plan: Plan,
     read: Read,
     values: Mapping[str, Any] | None,
     roots_text: str | None,
     problems: list[str],
+    contain: Contained,
 ) -> Workloads:
     """Services, pods, proxies and policy of the backends (module docstring)."""
     parts = _Backends(plan, read)
     for backend in plan.backends:
-        parts.add(backend)
+        if not contain.run(f"service {backend.key}", False, parts.add, backend):
+            parts.services[backend.key] = None
+            parts.complete = False
     pods: dict[str, PodInfo] = {}
     proxies: list[ProxyBundle] = []
     roots = f"{plan.linkerd_namespace}/{TRUST_ROOTS}"
     for key in sorted(parts.behind):
-        pod = parts.behind[key]
-        info, found = pod_info(pod)
-        problems.extend(f"pod {key}: {message}" for _, message in found)
+        read_pod = contain.run(
+            f"pod {key}", None, _pod, key, parts.behind[key], roots_text, roots, problems
+        )
+        if read_pod is None:  # its proxy's bundle is unknown, so the set of them is
+            parts.complete = False
+            continue
+        info, bundle = read_pod
         if info is not None:
             pods[key] = info
-        bundle = None if _terminating(pod) else proxy_bundle(pod, roots_text, roots)
         if bundle is not None:
             proxies.append(bundle)
     return Workloads(
         services=parts.services,
         proxies=tuple(proxies) if parts.complete else None,
         pods=pods,
-        policy=_policy(plan, read, values, problems),
+        policy=contain.run("policy", None, _policy, plan, read, values, problems),
     )

@@ -322,6 +322,9 @@ class Switch:
     def is_leader(self) -> bool:
         return self.leading
 
+    def liveness(self) -> str | None:
+        return None
+
 
 class FakeF5:
     def __init__(self, name: str, during_poll: Callable[[], None] = lambda: None) -> None:

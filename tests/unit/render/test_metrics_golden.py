@@ -236,6 +236,7 @@ f5_linkerd_source_errors_total{reason="http_403",source="bigip",target="bigip-a"
 f5_linkerd_source_errors_total{reason="http_404",source="bigip",target="bigip-a"} 0.0
 f5_linkerd_source_errors_total{reason="http_4xx",source="bigip",target="bigip-a"} 0.0
 f5_linkerd_source_errors_total{reason="http_5xx",source="bigip",target="bigip-a"} 0.0
+f5_linkerd_source_errors_total{reason="internal_error",source="bigip",target="bigip-a"} 0.0
 f5_linkerd_source_errors_total{reason="paging_loop",source="bigip",target="bigip-a"} 0.0
 f5_linkerd_source_errors_total{reason="protocol_error",source="bigip",target="bigip-a"} 0.0
 f5_linkerd_source_errors_total{reason="rate_limited",source="bigip",target="bigip-a"} 0.0
@@ -252,6 +253,7 @@ f5_linkerd_source_errors_total{reason="http_403",source="bigip",target="bigip-b"
 f5_linkerd_source_errors_total{reason="http_404",source="bigip",target="bigip-b"} 0.0
 f5_linkerd_source_errors_total{reason="http_4xx",source="bigip",target="bigip-b"} 0.0
 f5_linkerd_source_errors_total{reason="http_5xx",source="bigip",target="bigip-b"} 0.0
+f5_linkerd_source_errors_total{reason="internal_error",source="bigip",target="bigip-b"} 0.0
 f5_linkerd_source_errors_total{reason="paging_loop",source="bigip",target="bigip-b"} 0.0
 f5_linkerd_source_errors_total{reason="protocol_error",source="bigip",target="bigip-b"} 0.0
 f5_linkerd_source_errors_total{reason="rate_limited",source="bigip",target="bigip-b"} 0.0
@@ -268,6 +270,7 @@ f5_linkerd_source_errors_total{reason="http_403",source="kubernetes",target="kub
 f5_linkerd_source_errors_total{reason="http_404",source="kubernetes",target="kubernetes"} 0.0
 f5_linkerd_source_errors_total{reason="http_4xx",source="kubernetes",target="kubernetes"} 0.0
 f5_linkerd_source_errors_total{reason="http_5xx",source="kubernetes",target="kubernetes"} 0.0
+f5_linkerd_source_errors_total{reason="internal_error",source="kubernetes",target="kubernetes"} 0.0
 f5_linkerd_source_errors_total{reason="paging_loop",source="kubernetes",target="kubernetes"} 0.0
 f5_linkerd_source_errors_total{reason="protocol_error",source="kubernetes",target="kubernetes"} 0.0
 f5_linkerd_source_errors_total{reason="rate_limited",source="kubernetes",target="kubernetes"} 0.0

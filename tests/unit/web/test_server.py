@@ -65,6 +65,22 @@ def test_readyz_is_503_until_the_first_snapshot_is_published(server: WebServer) 
     assert (get(server, "/readyz").status_code, get(server, "/readyz").text) == (200, "ready\n")
 
 
+def test_healthz_fails_with_the_one_line_reason_liveness_gives(server: WebServer) -> None:
+    reasons: list[str | None] = [None]
+    server.liveness = lambda: reasons[0]
+    assert (get(server, "/healthz").status_code, get(server, "/healthz").text) == (200, "ok\n")
+    reasons[0] = "no cycle completed for 190s\n(more than 3 poll intervals of 60s)"
+    answer = get(server, "/healthz")
+    assert (answer.status_code, answer.text) == (
+        503,
+        "no cycle completed for 190s (more than 3 poll intervals of 60s)\n",
+    )
+    assert answer.headers["content-type"] == "text/plain; charset=utf-8"
+    assert get(server, "/readyz").status_code == 503  # readiness is a separate question
+    reasons[0] = None
+    assert get(server, "/healthz").status_code == 200
+
+
 def test_every_endpoint_serves_what_the_cycle_rendered(server: WebServer) -> None:
     published = Published.of(snapshot())
     server.publish(published)
