@@ -24,7 +24,8 @@ that poll (a `check` against a dead API server costs one request and one error).
 The cluster's own problems (policy objects Linkerd ignores, …) go to the debug log.
 
 Key material is never kept: the issuer Secret is stored through `secret_without_keys`,
-pods through `specs.slim_pod`; nothing of a Secret is logged.
+pods through `specs.slim_pod`; nothing of a Secret is logged. With `mesh.issuer.source`
+`certificate` or `configMap` the Secret is not read at all (the key never crosses the wire).
 """
 
 from __future__ import annotations
@@ -148,8 +149,9 @@ class MeshSource:
             status = SourceStatus(SOURCE, "kubernetes", False, (error,), self._clock() - started)
             mesh = self._cfg.mesh
             plan = plan_watches(
-                mesh.linkerd_namespace, mesh.trust_domain, self._backends, {}, None, None
-            )
+                mesh.linkerd_namespace, mesh.trust_domain, self._backends, {}, None, None,
+                mesh.issuer,
+            )  # fmt: skip
             return unknown_state(plan), status
         discovery_error, requests = self._discover()
         if self._watches is None:
@@ -224,8 +226,9 @@ class MeshSource:
         cert_manager = None if found is None else found.cert_manager
         mesh = self._cfg.mesh
         base = plan_watches(
-            mesh.linkerd_namespace, mesh.trust_domain, self._backends, {}, kinds, cert_manager
-        )
+            mesh.linkerd_namespace, mesh.trust_domain, self._backends, {}, kinds, cert_manager,
+            mesh.issuer,
+        )  # fmt: skip
         known = set(watches.specs())
         services: dict[str, Mapping[str, Any] | None] = {}
         for backend in self._backends:
@@ -234,8 +237,9 @@ class MeshSource:
             if view is not None and view.synced:  # stale data is good enough to plan with
                 services[backend.key] = view.find(backend.namespace, backend.name)
         return plan_watches(
-            mesh.linkerd_namespace, mesh.trust_domain, self._backends, services, kinds, cert_manager
-        )
+            mesh.linkerd_namespace, mesh.trust_domain, self._backends, services, kinds,
+            cert_manager, mesh.issuer,
+        )  # fmt: skip
 
     def close(self) -> None:
         """Stop every watch and close the API client's connection pools (if it is ours)."""
