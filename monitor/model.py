@@ -300,6 +300,8 @@ class MeshState:
     `issuer`, `config_anchors`, `proxies`, `policy` and each `services` entry.
     `issuer_certificate` is None both when there is no cert-manager Certificate and when
     it could not be read; `unknown` names the optional parts that could not be read.
+    With `issuer_source` "certificate" no issuer certificate is read (`issuer` is always
+    None): `issuer_certificate` is then the issuer's only source.
     """
 
     anchors: tuple[CertFacts, ...] | None = None
