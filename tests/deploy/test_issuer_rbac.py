@@ -6,6 +6,7 @@ deploy/kustomize/components). Rendered for real, like test_manifests."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from tests.deploy.test_manifests import (
     run,
     tool,
 )
+from tests.support.paths import ROOT
 
 COMPONENTS = BASE.parent / "components"
 PUBLISHED = "linkerd-identity-issuer-public"
@@ -141,3 +143,17 @@ def test_kustomize_components_drop_the_secret(scratch: Path, component: str, sou
     assert secret_grants(objs) == []
     assert_fits(objs)
     kubernetes_validate(objs, scratch, f"kustomize-{component}")
+
+
+def test_the_documented_overlay_builds_without_the_secret(scratch: Path) -> None:
+    text = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    header = "# kustomization.yaml of an overlay that never reads the issuer Secret\n"
+    (block,) = re.findall(rf"```yaml\n({re.escape(header)}.*?)```", text, re.S)
+    overlay = scratch / "documented" / "overlays" / "mine"
+    overlay.mkdir(parents=True)
+    (overlay / "kustomization.yaml").write_text(block)
+    (scratch / "documented" / "base").symlink_to(BASE)
+    (scratch / "documented" / "components").symlink_to(COMPONENTS)
+    result = run([tool("kubectl"), "kustomize", str(overlay)], scratch)
+    assert result.returncode == 0, result.stderr
+    assert secret_grants(documents(result.stdout)) == []
