@@ -134,3 +134,20 @@ def test_outlives_anchor_by_dates_alone() -> None:
 
 def test_trust_anchor_checks_do_not_need_the_issuer() -> None:
     assert run("trust_anchor_expiry", by_certificate(managed()))[0] == "pass"
+
+
+def test_a_published_copy_behind_cert_manager_is_named_and_fixes_name_the_secret() -> None:
+    published = "linkerd/linkerd-identity-issuer-public"
+    issuer = mesh().issuer
+    assert issuer is not None
+    end = issuer.cert.not_after
+    later = managed(not_after=end + DAY, not_before=end - 89 * DAY, duration=90 * DAY,
+                    renew_before=30 * DAY, renewal_time=end - 29 * DAY)  # fmt: skip
+    state = mesh(issuer_source="configMap", issuer_from=published, issuer_certificate=later)
+    st, findings = run_one("issuer_expiry", observed(mesh_state=state))
+    assert (st.state, findings) == ("pass", ())
+    assert f"later than the certificate in ConfigMap {published}" in st.detail
+    # without cert-manager the fix is in the Secret, where the issuer is rotated
+    cfg_state = mesh(issuer_source="configMap", issuer_from=published)
+    _, (f,) = run_one("issuer_expiry", observed(mesh_state=cfg_state), now=end - 3 * DAY)
+    assert "rotate the issuer certificate in Secret linkerd/linkerd-identity-issuer" in f.message
