@@ -209,9 +209,10 @@ class Plan:
 
     def specs(self) -> Iterator[WatchSpec]:
         """Every watch of the plan, each once."""
-        yield from (self.trust_roots, self.config, self.control_pods)
+        yield from (self.trust_roots, self.config)
         if self.issuer is not None:
             yield self.issuer
+        yield self.control_pods
         if self.certificates is not None:
             yield self.certificates
         yield from self.services.values()
