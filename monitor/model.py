@@ -307,6 +307,14 @@ class CertManagerCertificate:
     renewal_time: datetime | None
     ready: bool | None
     message: str = ""
+    # What the spec asks of the issued certificate (its status says nothing else about it):
+    not_before: datetime | None = None  # status.notBefore
+    is_ca: bool = False  # spec.isCA (cert-manager's default: false)
+    common_name: str = ""
+    dns_names: tuple[str, ...] = ()
+    key_algorithm: str = "RSA"  # spec.privateKey.algorithm (cert-manager's default: RSA)
+    key_size: int | None = None  # spec.privateKey.size; None: the algorithm's default
+    issuer_ref: str = ""  # spec.issuerRef as "Kind/name"
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +325,8 @@ class MeshState:
     `issuer`, `config_anchors`, `proxies`, `policy` and each `services` entry.
     `issuer_certificate` is None both when there is no cert-manager Certificate and when
     it could not be read; `unknown` names the optional parts that could not be read.
+    With `issuer_source` "certificate" no issuer certificate is read (`issuer` is always
+    None): `issuer_certificate` is then the issuer's only source.
     """
 
     anchors: tuple[CertFacts, ...] | None = None
@@ -332,6 +342,7 @@ class MeshState:
     policy: MeshPolicy | None = None
     issuer_certificate: CertManagerCertificate | None = None
     unknown: frozenset[str] = frozenset()  # e.g. {"issuer_certificate"}
+    issuer_source: str = "secret"  # mesh.issuer.source: "certificate" reads no issuer cert
 
 
 def mesh_identity(service_account: str, namespace: str, linkerd_ns: str, trust_domain: str) -> str:

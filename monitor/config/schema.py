@@ -139,6 +139,23 @@ def _days(count: int) -> timedelta:
     return timedelta(days=count)
 
 
+ISSUER_CONFIG_MAP = "linkerd-identity-issuer-public"  # mesh.issuer.configMap's default
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerSourceConfig:
+    """Where the identity issuer is read: the Secret (its certificate; the key is dropped on
+    arrival), the cert-manager Certificate's spec and status, or a ConfigMap publishing the
+    certificate only. The last two never read the Secret."""
+
+    source: Literal["secret", "certificate", "configMap"] = "secret"
+    config_map: Name | None = None  # source configMap; None = ISSUER_CONFIG_MAP
+
+    @property
+    def config_map_name(self) -> str:
+        return self.config_map or ISSUER_CONFIG_MAP
+
+
 @dataclass(frozen=True, slots=True)
 class MeshConfig:
     kubeconfig: Path | None = None  # None = in-cluster
@@ -146,6 +163,7 @@ class MeshConfig:
     linkerd_namespace: Name = "linkerd"
     trust_domain: str = "cluster.local"
     pinned_trust_anchors: Annotated[tuple[Fingerprint, ...], UNIQUE] = ()  # lowercase hex
+    issuer: IssuerSourceConfig = IssuerSourceConfig()
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,6 +369,10 @@ def _validate(config: Config) -> None:
             )
     if config.alertmanager is not None:
         _check_alertmanager("alertmanager", config.alertmanager)
+    issuer = config.mesh.issuer
+    if issuer.config_map is not None and issuer.source != "configMap":
+        message = f"only used with source: configMap (source is {quote(issuer.source)})"
+        raise ConfigError("mesh.issuer.configMap", message)
     if config.poll.timeout > config.poll.interval:
         raise ConfigError(
             "poll.timeout",

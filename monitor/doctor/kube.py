@@ -48,12 +48,10 @@ VERBS = ("list", "watch")
 
 def needs_of(plan: Plan) -> list[tuple[str, WatchSpec]]:
     """Every watch of the plan with the need it serves."""
-    out = [
-        (TRUST_ROOTS, plan.trust_roots),
-        (LINKERD_CONFIG, plan.config),
-        (ISSUER_SECRET, plan.issuer),
-        (CONTROL_PODS, plan.control_pods),
-    ]
+    out = [(TRUST_ROOTS, plan.trust_roots), (LINKERD_CONFIG, plan.config)]
+    if plan.issuer is not None:  # None: read from the cert-manager Certificate (below)
+        out.append((ISSUER_SECRET, plan.issuer))
+    out.append((CONTROL_PODS, plan.control_pods))
     if plan.certificates is not None:
         out.append((CERTIFICATES, plan.certificates))
     out += [(SERVICES, s) for s in plan.services.values()]
@@ -175,6 +173,7 @@ def probe_kubernetes(cfg: Config, api: client.ApiClient | None = None) -> Source
             {b.key: {} for b in wanted},
             found.policy if found else None,
             found.cert_manager if found else None,
+            mesh.issuer,
         )
         for need, spec in needs_of(plan):
             name = f"{', '.join(VERBS)} {spec.target}"

@@ -77,7 +77,7 @@ def _mesh_rows(mesh: MeshState, known: MeshState | None) -> Iterator[CertRow]:
     """The anchors and the issuer as read this cycle; each from the last read that had it
     while it is unknown now."""
     anchors = known if mesh.anchors is None and known is not None else mesh
-    issuing = known if mesh.issuer is None and known is not None else mesh
+    issuing = known if _no_issuer(mesh) and known is not None else mesh
     issuer = (issuing.issuer.cert,) if issuing.issuer is not None else ()
     for role, where, certs in (
         ("trust_anchor", anchors.anchors_from, anchors.anchors or ()),
@@ -92,6 +92,21 @@ def _mesh_rows(mesh: MeshState, known: MeshState | None) -> Iterator[CertRow]:
                 cert.not_after.timestamp(),
                 cert.not_before.timestamp(),
             )
+    managed = issuing.issuer_certificate
+    if issuing.issuer_source == "certificate" and managed and managed.not_after is not None:
+        # the dates cert-manager reports for the certificate it wrote; no fingerprint
+        not_before = managed.not_before.timestamp() if managed.not_before else None
+        yield CertRow(
+            "issuer", "kubernetes", issuing.issuer_from, "", managed.not_after.timestamp(),
+            not_before,
+        )  # fmt: skip
+
+
+def _no_issuer(mesh: MeshState) -> bool:
+    """Nothing about the issuer's dates was read this cycle."""
+    if mesh.issuer_source == "certificate":
+        return mesh.issuer_certificate is None
+    return mesh.issuer is None
 
 
 def _device_rows(boundary: BoundaryConfig, devices: tuple[Device, ...]) -> Iterator[CertRow]:

@@ -85,6 +85,13 @@ def _rows(snapshot: Snapshot) -> Iterator[CertRow]:
                 "issuer", "kubernetes", mesh.issuer_from, cert.subject, cert.fingerprint_sha256,
                 cert.not_after,
             )  # fmt: skip
+    managed = mesh.issuer_certificate
+    if mesh.issuer_source == "certificate" and managed and managed.not_after is not None:
+        # mesh.issuer.source certificate: the dates cert-manager reports, no fingerprint
+        subject = f"CN={managed.common_name}" if managed.common_name else ""
+        yield CertRow(
+            "issuer", "kubernetes", mesh.issuer_from, subject, "", managed.not_after
+        )  # fmt: skip
     for device, f5 in sorted(snapshot.observed.f5.items()):
         yield from _device_rows(snapshot.config, device, f5)
 

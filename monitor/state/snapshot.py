@@ -236,7 +236,10 @@ def next_snapshot(
     if config is not None:
         known_f5 = {d.name: known_f5[d.name] for d in config.bigip if d.name in known_f5}
     mesh = observed.mesh
-    read = mesh.anchors is not None and mesh.issuer is not None
+    issuer_read = mesh.issuer is not None or (
+        mesh.issuer_source == "certificate" and mesh.issuer_certificate is not None
+    )
+    read = mesh.anchors is not None and issuer_read
     known_mesh = mesh if read else previous.known_mesh if previous else None
     return Snapshot(
         taken_at=now,

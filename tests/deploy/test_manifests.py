@@ -451,8 +451,9 @@ def planned_watches(config: Config) -> Iterator[tuple[str, str, str | None, str 
     services = {b.key: {"spec": {"selector": {"app": b.name}}} for b in wanted}
     kinds = tuple(PolicyKind(plural, kind, "v1beta3") for plural, kind in POLICY_KINDS.items())
     plan = plan_watches(
-        config.mesh.linkerd_namespace, config.mesh.trust_domain, wanted, services, kinds, True
-    )
+        config.mesh.linkerd_namespace, config.mesh.trust_domain, wanted, services, kinds, True,
+        config.mesh.issuer,
+    )  # fmt: skip
     for spec in plan.specs():
         group, _, namespace, plural = split_path(spec.api_path)
         yield group, plural, namespace, selected_name(spec.field_selector)

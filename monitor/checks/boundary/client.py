@@ -65,6 +65,7 @@ from monitor.checks.resolve import (
     per_device,
     resolve_client_cert,
 )
+from monitor.checks.trust.inputs import by_certificate
 from monitor.checks.trust.issuer import OUTLIVE_SLACK
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import Observed, SslCert
@@ -309,6 +310,13 @@ def client_cert_outlives_issuer(
             return parsed
         client, cert, leaf, chain = parsed
         above = signers_of(leaf, (*chain, *mesh_certs), anchors)
+        if not above and by_certificate(observed.mesh):  # the issuer may sign it: unread
+            detail = (
+                f"{device.name}: nothing of the chain or the anchors signs {client.where},"
+                " and the identity issuer, which may, is not read with mesh.issuer.source:"
+                " certificate"
+            )
+            return Outcome(unknowns=(Unknown(device.name, detail),), notes=client.notes)
         if not above:
             note = (
                 f"{device.name}: no certificate of the chain, the identity issuer or the"

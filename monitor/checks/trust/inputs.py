@@ -4,7 +4,9 @@ Owns, for the trust checks beside it (and the boundary checks and rotation plann
 need the same inputs):
 - The mesh inputs of the trust family, each returned as the value or an `Unknown` naming
   it. An input is unknown when its `MeshState` field is None or when its field name is
-  listed in `MeshState.unknown` (the source read it only in part).
+  listed in `MeshState.unknown` (the source read it only in part). With
+  `mesh.issuer.source: certificate` the issuer certificate is always unknown; its
+  cert-manager Certificate (`issuer_certificate`) stands in where its dates and spec do.
 - Where the trust anchors live, worded for messages (the trust-roots ConfigMap, or on
   Linkerd 2.10 `identityTrustAnchorsPEM` in `linkerd-config`) and as a finding object.
 - `issuing_anchors`: the anchors that sign the current issuer, by signature (never by
@@ -32,6 +34,10 @@ from monitor.model import CertManagerCertificate, Issuer, MeshState, ProxyBundle
 TRUST_ROOTS: Final = "linkerd-identity-trust-roots"
 LINKERD_CONFIG: Final = "linkerd-config"
 ISSUER_SECRET: Final = "linkerd-identity-issuer"
+NOT_READ: Final = (
+    f"{KUBERNETES}: the issuer certificate is not read with mesh.issuer.source: certificate"
+    " (only its cert-manager Certificate)"
+)
 
 
 def listed_unknown(mesh: MeshState, name: str) -> bool:
@@ -47,9 +53,46 @@ def mesh_anchors(mesh: MeshState) -> tuple[CertFacts, ...] | Unknown:
 
 
 def mesh_issuer(mesh: MeshState) -> Issuer | Unknown:
+    """The issuer certificate; unknown when it could not be read, and always with
+    `mesh.issuer.source: certificate`, which reads no certificate (`by_certificate`)."""
+    if by_certificate(mesh):
+        return Unknown(MESH, NOT_READ)
     if mesh.issuer is None or listed_unknown(mesh, "issuer"):
         return Unknown(MESH, f"{KUBERNETES}: identity issuer unknown")
     return mesh.issuer
+
+
+def by_certificate(mesh: MeshState) -> bool:
+    """The issuer is known only from its cert-manager Certificate (`mesh.issuer.source:
+    certificate`): dates and spec, no certificate, so no fingerprint, key or signature."""
+    return mesh.issuer_source == "certificate"
+
+
+def issuer_certificate(mesh: MeshState) -> CertManagerCertificate | Unknown:
+    """With `mesh.issuer.source: certificate`, the Certificate with the issued certificate's
+    dates (`status.notAfter` set); unknown otherwise."""
+    managed = cert_manager(mesh)
+    if isinstance(managed, Unknown):
+        return managed
+    if managed is None:
+        detail = f"{KUBERNETES}: no cert-manager Certificate writes the issuer Secret"
+        return Unknown(MESH, detail)
+    if managed.not_after is None:
+        detail = f"{KUBERNETES}: cert-manager Certificate {managed.name} has no status.notAfter"
+        return Unknown(MESH, detail)
+    return managed
+
+
+def spec_trusted(managed: CertManagerCertificate) -> CertManagerCertificate | Unknown:
+    """The Certificate when its spec describes the issued certificate: cert-manager reports
+    Ready only while the certificate in the Secret matches the spec."""
+    if managed.ready is True:
+        return managed
+    detail = (
+        f"{KUBERNETES}: cert-manager Certificate {managed.name} is not Ready, so its spec"
+        " may not describe the issued certificate"
+    )
+    return Unknown(MESH, detail)
 
 
 def config_anchors(mesh: MeshState) -> tuple[CertFacts, ...] | Unknown:
@@ -97,7 +140,18 @@ def roots_where(cfg: Config, mesh: MeshState) -> str:
 
 
 def issuer_secret(cfg: Config, mesh: MeshState) -> str:
-    return f"Secret {mesh.issuer_from or f'{cfg.mesh.linkerd_namespace}/{ISSUER_SECRET}'}"
+    """The issuer Secret, where the issuer is rotated (whatever it is read from)."""
+    if mesh.issuer_source == "secret" and mesh.issuer_from:
+        return f"Secret {mesh.issuer_from}"
+    return f"Secret {cfg.mesh.linkerd_namespace}/{ISSUER_SECRET}"
+
+
+def issuer_where(cfg: Config, mesh: MeshState) -> str:
+    """The object the issuer certificate was read from: the Secret, or the ConfigMap that
+    publishes it."""
+    if mesh.issuer_source == "configMap" and mesh.issuer_from:
+        return f"ConfigMap {mesh.issuer_from}"
+    return issuer_secret(cfg, mesh)
 
 
 @functools.lru_cache(maxsize=1024)

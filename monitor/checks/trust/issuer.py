@@ -4,7 +4,12 @@ Owns `issuer_algorithm` (Linkerd's "issuer cert is using supported crypto algori
 `issuer_not_ca` (the identity controller refuses a non-CA issuer: "issuer cert is not a
 CA", linkerd2#10391) and `issuer_outlives_anchor` (an issuer that ends after the anchor it
 hangs from gives a false sense of time: its leaves stop verifying when the anchor expires).
-Each finding's object is the issuer's SHA-256 fingerprint.
+Each finding's object is the issuer's SHA-256 fingerprint. With `mesh.issuer.source:
+certificate` there is no certificate: each check then reads the cert-manager Certificate
+(the finding's object is its name): `issuer_not_ca` from `spec.isCA` and `issuer_algorithm`
+from `spec.privateKey` while it is Ready (the signature algorithm stays unknown), and
+`issuer_outlives_anchor` from `status.notAfter` against every anchor (unknown when the
+answer depends on which anchor signs it).
 """
 
 from __future__ import annotations
@@ -14,16 +19,19 @@ from typing import Final
 
 from monitor.certs import CertFacts, issuer_algorithm_problem
 from monitor.checks.common import cert_evidence, describe, humane_duration, iso, when
-from monitor.checks.outcome import PASS, Drift, Evidence, Outcome, Unknown
+from monitor.checks.outcome import MESH, PASS, Drift, Evidence, Outcome, Unknown
 from monitor.checks.trust.inputs import (
+    by_certificate,
     direct_signer,
     fingerprints,
+    issuer_certificate,
     issuing_anchors,
     mesh_anchors,
     mesh_issuer,
+    spec_trusted,
 )
 from monitor.config.schema import BoundaryConfig, Config
-from monitor.model import Issuer, Observed
+from monitor.model import CertManagerCertificate, Issuer, MeshState, Observed
 
 # How much longer than its anchor an issuer may run before `issuer_outlives_anchor` warns.
 # An anchor and an issuer made together with the same lifetime end seconds or minutes
@@ -54,6 +62,8 @@ def issuer_algorithm(
     anchors; when none signed it (`issuer_chain` reports that), any RSA anchor in the
     bundle allows SHA256-RSA. The anchors are needed only when the verdict depends on them.
     """
+    if by_certificate(observed.mesh):
+        return _algorithm_by_spec(observed.mesh)
     issuer = mesh_issuer(observed.mesh)
     if isinstance(issuer, Unknown):
         return Outcome(unknowns=(issuer,))
@@ -86,6 +96,8 @@ def issuer_not_ca(
 ) -> Outcome:
     """Critical when the issuer lacks basicConstraints cA=true: the identity controller
     will not load it ("issuer cert is not a CA") and no proxy gets a certificate."""
+    if by_certificate(observed.mesh):
+        return _ca_by_spec(observed.mesh)
     issuer = mesh_issuer(observed.mesh)
     if isinstance(issuer, Unknown):
         return Outcome(unknowns=(issuer,))
@@ -117,6 +129,8 @@ def issuer_outlives_anchor(
     anchors sign it (a re-issued anchor with the same key), the latest one decides.
     """
     anchors = mesh_anchors(observed.mesh)
+    if by_certificate(observed.mesh) and not isinstance(anchors, Unknown):
+        return _outlives_by_dates(observed.mesh, anchors, now)
     issuer = mesh_issuer(observed.mesh)
     if isinstance(anchors, Unknown) or isinstance(issuer, Unknown):
         return Outcome(unknowns=tuple(u for u in (anchors, issuer) if isinstance(u, Unknown)))
@@ -144,3 +158,93 @@ def issuer_outlives_anchor(
         ("checked_at", iso(now)),
     )
     return Outcome(drifts=(Drift("warning", cert.fingerprint_sha256, message, evidence),))
+
+
+# --- mesh.issuer.source: certificate: the Certificate's spec and dates, no certificate -------
+
+
+def _spec_evidence(managed: CertManagerCertificate) -> Evidence:
+    return (
+        ("certificate", managed.name),
+        ("issuer_common_name", managed.common_name),
+        ("issuer_ref", managed.issuer_ref),
+        ("issuer_source", "certificate"),
+    )
+
+
+def _algorithm_by_spec(mesh: MeshState) -> Outcome:
+    """Critical when the spec's key is not ECDSA P-256 (cert-manager generates the key the
+    spec asks for: RSA 2048 unless told); otherwise unknown, since the algorithm that
+    signed the issuer is in the certificate only."""
+    managed = issuer_certificate(mesh)
+    managed = managed if isinstance(managed, Unknown) else spec_trusted(managed)
+    if isinstance(managed, Unknown):
+        return Outcome(unknowns=(managed,))
+    algorithm = managed.key_algorithm.upper()
+    size = managed.key_size or {"RSA": 2048, "ECDSA": 256}.get(algorithm)
+    if algorithm == "ECDSA" and size == 256:
+        detail = (
+            f"the issuer's signature algorithm is not read with mesh.issuer.source: certificate"
+            f" (Certificate {managed.name} asks for an ECDSA P-256 key, as Linkerd requires)"
+        )
+        return Outcome(unknowns=(Unknown(MESH, detail),))
+    key = f"{managed.key_algorithm} {size}" if size else managed.key_algorithm
+    message = (
+        f"identity issuer of cert-manager Certificate {managed.name} has a {key} key, which"
+        " Linkerd rejects (ECDSA P-256 only); set spec.privateKey: {algorithm: ECDSA, size:"
+        " 256} (with rotationPolicy: Always) and renew it"
+    )
+    evidence = (*_spec_evidence(managed), ("key_algorithm", managed.key_algorithm),
+                ("key_size", str(size or "")))  # fmt: skip
+    return Outcome(drifts=(Drift("critical", managed.name, message, evidence),))
+
+
+def _ca_by_spec(mesh: MeshState) -> Outcome:
+    """`issuer_not_ca` from `spec.isCA`, trusted while the Certificate is Ready."""
+    managed = issuer_certificate(mesh)
+    managed = managed if isinstance(managed, Unknown) else spec_trusted(managed)
+    if isinstance(managed, Unknown):
+        return Outcome(unknowns=(managed,))
+    if managed.is_ca:
+        return PASS
+    message = (
+        f"issuer cert is not a CA: cert-manager Certificate {managed.name} issues the identity"
+        " issuer without isCA: true, so Linkerd's identity controller refuses it; set"
+        " spec.isCA: true and renew it"
+    )
+    evidence = (*_spec_evidence(managed), ("is_ca", "false"))
+    return Outcome(drifts=(Drift("critical", managed.name, message, evidence),))
+
+
+def _outlives_by_dates(mesh: MeshState, anchors: tuple[CertFacts, ...], now: datetime) -> Outcome:
+    """Which anchor signs the issuer needs its certificate; its notAfter alone still
+    decides when it ends before every anchor (pass) or after every one (warning)."""
+    managed = issuer_certificate(mesh)
+    if isinstance(managed, Unknown):
+        return Outcome(unknowns=(managed,))
+    assert managed.not_after is not None  # issuer_certificate says so
+    end = managed.not_after
+    if not anchors or end - min(a.not_after for a in anchors) <= OUTLIVE_SLACK:
+        return PASS
+    anchor = max(anchors, key=lambda a: a.not_after)
+    if end - anchor.not_after <= OUTLIVE_SLACK:
+        detail = (
+            "which trust anchor signs the issuer is not read with mesh.issuer.source:"
+            f" certificate, and the issuer ({iso(end)}) outlives some anchors of the bundle"
+        )
+        return Outcome(unknowns=(Unknown(MESH, detail),))
+    stop, expires = ("stopped", "expired") if anchor.not_after <= now else ("will stop", "expires")
+    message = (
+        f"identity issuer of cert-manager Certificate {managed.name} outlives every trust"
+        f" anchor, the last {describe(anchor)}: leaves {stop} verifying when it {expires} at"
+        f" {when(anchor.not_after)}, while the issuer would still be in use until {when(end)};"
+        " rotate the anchor before then, or shorten the Certificate's spec.duration"
+    )
+    evidence = (
+        *_spec_evidence(managed),
+        ("issuer_not_after", iso(end)),
+        *cert_evidence("anchor", anchor),
+        ("outlives_by", humane_duration(end - anchor.not_after)),
+        ("checked_at", iso(now)),
+    )
+    return Outcome(drifts=(Drift("warning", managed.name, message, evidence),))

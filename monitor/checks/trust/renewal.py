@@ -20,24 +20,36 @@ Owns the one check whose rule depends on who renews the issuer:
   Secret has not caught up: noted in the state's detail and in the finding's evidence.
 - When the cert-manager Certificate could not be read, the state is unknown (a failed read
   must not turn a healthy 48h issuer critical), unless the issuer has already expired.
+- With `mesh.issuer.source: certificate` the Certificate is all there is: the grading by
+  renewal runs on its `status.notBefore`/`notAfter` (notBefore missing: notAfter minus
+  `spec.duration`, default 90 days), the finding's object is the Certificate's name (there
+  is no fingerprint), and without the Certificate (or its notAfter) the state is unknown.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, Protocol
 
 from monitor.catalogue import Severity
 from monitor.certs import CertFacts
 from monitor.checks.common import cert_evidence, describe, expiry_phrase, grade, iso, when
 from monitor.checks.outcome import PASS, Drift, Evidence, Outcome, Unknown
-from monitor.checks.trust.inputs import cert_manager, issuer_secret, mesh_issuer
+from monitor.checks.trust.inputs import (
+    by_certificate,
+    cert_manager,
+    issuer_certificate,
+    issuer_secret,
+    issuer_where,
+    mesh_issuer,
+)
 from monitor.config.durations import format_duration
 from monitor.config.schema import BoundaryConfig, Config, Threshold
 from monitor.model import CertManagerCertificate, Issuer, Observed
 
 GRACE: Final = timedelta(hours=1)  # how late a renewal may be before it counts as overdue
+DEFAULT_DURATION: Final = timedelta(days=90)  # cert-manager's spec.duration default
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +62,24 @@ class Renewal:
     ready: bool | None
 
 
-def renew_before(managed: CertManagerCertificate, cert: CertFacts) -> timedelta:
+class Validity(Protocol):
+    """What the grading needs of a certificate: a `CertFacts`, or `Period`."""
+
+    @property
+    def not_before(self) -> datetime: ...
+    @property
+    def not_after(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A validity known without the certificate (from a cert-manager Certificate's status)."""
+
+    not_before: datetime
+    not_after: datetime
+
+
+def renew_before(managed: CertManagerCertificate, cert: Validity) -> timedelta:
     """`renewBefore`, or cert-manager's default: a third of the duration (or lifetime)."""
     if managed.renew_before is not None:
         return managed.renew_before
@@ -59,7 +88,7 @@ def renew_before(managed: CertManagerCertificate, cert: CertFacts) -> timedelta:
 
 
 def renewal_state(
-    managed: CertManagerCertificate, cert: CertFacts, now: datetime, critical: timedelta
+    managed: CertManagerCertificate, cert: Validity, now: datetime, critical: timedelta
 ) -> Renewal:
     """The grade of a cert-manager renewed issuer at `now` (see the module docstring)."""
     remaining = cert.not_after - now
@@ -120,12 +149,40 @@ def _kubectl(managed: CertManagerCertificate) -> str:
     return f"kubectl {where}describe certificate {name}"
 
 
-def _by_renewal(
-    cfg: Config, issuer: Issuer, managed: CertManagerCertificate, secret: str, now: datetime
-) -> Outcome:
+@dataclass(frozen=True, slots=True)
+class _Subject:
+    """The issuer as a finding names it: words, evidence, object, validity."""
+
+    words: str  # `CN=… (sha256 …)`, or the Certificate's common name and name
+    evidence: Evidence
+    object: str  # the fingerprint, or the Certificate's `namespace/name`
+    validity: Validity
+
+
+def _of_cert(issuer: Issuer) -> _Subject:
     cert = issuer.cert
+    evidence = (*cert_evidence("issuer", cert), ("scheme", issuer.scheme))
+    return _Subject(describe(cert), evidence, cert.fingerprint_sha256, cert)
+
+
+def _of_certificate(managed: CertManagerCertificate, not_after: datetime) -> _Subject:
+    lifetime = managed.duration or DEFAULT_DURATION
+    validity = Period(managed.not_before or not_after - lifetime, not_after)
+    cn = f"CN={managed.common_name} " if managed.common_name else ""
+    words = f"{cn}(as cert-manager Certificate {managed.name} reports it)"
+    evidence = (
+        ("issuer_common_name", managed.common_name),
+        ("issuer_not_after", iso(not_after)),
+        ("issuer_source", "certificate"),
+    )
+    return _Subject(words, evidence, managed.name, validity)
+
+
+def _by_renewal(
+    cfg: Config, issuer: _Subject, managed: CertManagerCertificate, behind: str, now: datetime
+) -> Outcome:
+    cert = issuer.validity
     state = renewal_state(managed, cert, now, cfg.thresholds.issuer.critical)
-    behind = _secret_behind(managed, cert, secret)
     notes: list[str] = [behind] if behind else []
     if state.severity is None:
         if state.ready is not True:
@@ -144,14 +201,13 @@ def _by_renewal(
     if not reasons:
         reasons.append(f"cert-manager Certificate {managed.name} has not renewed it yet")
     message = (
-        f"identity issuer {describe(cert)} {expiry_phrase(cert.not_after, now)}; "
+        f"identity issuer {issuer.words} {expiry_phrase(cert.not_after, now)}; "
         + "; ".join(reasons)
         + f"; check `{_kubectl(managed)}` and the cert-manager logs (proxies cannot renew"
         " their certificates once it expires)"
     )
     evidence = (
-        *cert_evidence("issuer", cert),
-        ("scheme", issuer.scheme),
+        *issuer.evidence,
         *_cert_manager_evidence(managed, renew_before(managed, cert)),
         ("renewal_due", iso(state.due_at)),
         ("overdue", "yes" if state.overdue else "no"),
@@ -159,7 +215,7 @@ def _by_renewal(
     if behind:
         evidence += (("secret_behind_cert_manager", behind),)
     evidence += (("checked_at", iso(now)),)
-    drift = Drift(state.severity, cert.fingerprint_sha256, message, evidence)
+    drift = Drift(state.severity, issuer.object, message, evidence)
     return Outcome(drifts=(drift,), notes=tuple(notes))
 
 
@@ -182,6 +238,12 @@ def issuer_expiry(
     """The identity issuer graded by its remaining lifetime, or by cert-manager's renewal
     health when cert-manager renews it (module docstring)."""
     mesh = observed.mesh
+    if by_certificate(mesh):
+        only = issuer_certificate(mesh)
+        if isinstance(only, Unknown):
+            return Outcome(unknowns=(only,))
+        assert only.not_after is not None  # issuer_certificate says so
+        return _by_renewal(cfg, _of_certificate(only, only.not_after), only, "", now)
     issuer = mesh_issuer(mesh)
     if isinstance(issuer, Unknown):
         return Outcome(unknowns=(issuer,))
@@ -193,4 +255,5 @@ def issuer_expiry(
         return Outcome(unknowns=(managed,))
     if managed is None:
         return _by_threshold(issuer, cfg.thresholds.issuer, secret, now)
-    return _by_renewal(cfg, issuer, managed, secret, now)
+    behind = _secret_behind(managed, issuer.cert, issuer_where(cfg, mesh))
+    return _by_renewal(cfg, _of_cert(issuer), managed, behind, now)

@@ -137,6 +137,8 @@ def install_objects(install: LinkerdInstall, now: datetime) -> list[dict[str, An
     if install.release.trust_roots_configmap:
         out += _trust_roots(install, now)
     out.append(_issuer_secret(install))
+    if install.published_config_map:
+        out.append(_published_issuer(install, install.published_config_map))
     if install.cert_manager is not None:
         out.append(_certificate(install, install.cert_manager, now))
     return out
@@ -249,6 +251,19 @@ def _issuer_secret(install: LinkerdInstall) -> dict[str, Any]:
             "tls.key": _b64(key_pem),
         },
         "type": "kubernetes.io/tls",
+    }
+
+
+def _published_issuer(install: LinkerdInstall, name: str) -> dict[str, Any]:
+    """The issuer certificate as a user publishes it for readers without Secret access
+    (docs/configuration.md: a CronJob copying `tls.crt` and `ca.crt` out of the Secret,
+    never `tls.key`): a ConfigMap with plain PEM."""
+    chain_pem = "".join(c.pem for c in (install.issuer, *install.chain))
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta(name, install.namespace, {"app.kubernetes.io/name": "issuer-publisher"}),
+        "data": {"tls.crt": chain_pem, "ca.crt": install.ca_cert.pem},
     }
 
 

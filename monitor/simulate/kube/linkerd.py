@@ -72,6 +72,7 @@ class LinkerdInstall:
     cert_manager: CertManager | None
     default_inbound_policy: str
     cni: bool
+    published_config_map: str | None = None  # a ConfigMap publishing the issuer certificate
 
     @property
     def version(self) -> str:
@@ -130,7 +131,7 @@ def parse_linkerd(node: Node, certs: Mapping[str, GeneratedCert]) -> LinkerdInst
     config_node = node.get("configAnchors")
     config_anchors = anchors if config_node.value is None else cert_refs(config_node, certs)
     issuer_node = node.require("issuer")
-    issuer_node.mapping(("scheme", "cert", "chain", "caCert"))
+    issuer_node.mapping(("scheme", "cert", "chain", "caCert", "publishedConfigMap"))
     scheme = issuer_node.get("scheme").choice(SCHEMES, "linkerd.io/tls")
     ca_node = issuer_node.get("caCert")
     if ca_node.value is not None and scheme != "kubernetes.io/tls":
@@ -169,6 +170,7 @@ def parse_linkerd(node: Node, certs: Mapping[str, GeneratedCert]) -> LinkerdInst
             POLICIES, "all-unauthenticated"
         ),
         cni=node.get("cniEnabled").boolean(False),
+        published_config_map=issuer_node.get("publishedConfigMap").text("") or None,
     )
 
 

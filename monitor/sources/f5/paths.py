@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 FILESTORE = "/config/filestore/files_d"
-_SHELL_SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
+_SHELL_SAFE = re.compile(r"[A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,7 @@ def filestore_glob(path: str) -> str | None:
     if obj is None:
         return None
     segments = (obj.partition, *obj.folders, obj.name)
-    if not all(_SHELL_SAFE.match(s) for s in segments):
+    if not all(_SHELL_SAFE.fullmatch(s) for s in segments):
         return None
     inner = ":".join(segments)
     # <name>_<id>_<rev>: the digits keep `x` from matching a neighbour called `x_old`

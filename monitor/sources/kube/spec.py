@@ -35,7 +35,8 @@ def secret_without_keys(obj: Json) -> Json:
     """A Secret without private keys (`tls.key`, `key.pem`, `*.key`) and annotations.
 
     kubectl's last-applied-configuration annotation repeats the whole Secret, so the
-    annotations go too. Meant as `WatchSpec.transform` for Secrets.
+    annotations go too. Meant as `WatchSpec.transform` for Secrets, and for a ConfigMap
+    that publishes a certificate (a key published there by mistake is not kept either).
     """
     out = dict(obj)
     meta = out.get("metadata")

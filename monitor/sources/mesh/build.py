@@ -8,8 +8,11 @@ Owns the meaning of the control plane's objects for one poll (research/linkerd.m
   not exist (Linkerd 2.10), `identityTrustAnchorsPEM` itself (`anchors_from` says which),
   unless `identity.externalCA` is true, where a missing ConfigMap is an error (trust-manager
   has not written it);
-- the issuer: Secret `linkerd-identity-issuer` by scheme (`crt.pem`, or `tls.crt` + `ca.crt`;
-  extra intermediates after the first certificate), stored without private keys;
+- the issuer, as `mesh.issuer.source` says: Secret `linkerd-identity-issuer` by scheme
+  (`crt.pem`, or `tls.crt` + `ca.crt`; extra intermediates after the first certificate),
+  stored without private keys; or a ConfigMap publishing `tls.crt` (+ `ca.crt`), plain PEM;
+  or no certificate at all (`certificate`: the Certificate below is the only source, and
+  its absence an error);
 - the cert-manager Certificate that renews it (`certmanager`), when served;
 - the Linkerd version, from the control plane pods' `linkerd.io/proxy-version` (else
   their `linkerd.io/created-by`).
@@ -52,6 +55,7 @@ from monitor.sources.mesh.parse import (
     proxy_versions,
 )
 from monitor.sources.mesh.specs import (
+    CERT_MANAGER_GROUP,
     ISSUER,
     LINKERD_CONFIG,
     TRUST_ROOTS,
@@ -63,6 +67,7 @@ from monitor.sources.mesh.specs import (
 from monitor.sources.mesh.workloads import Workloads, workloads
 
 OPTIONAL = ("config_anchors", "external_ca", "proxies", "policy")
+PUBLISHED_KEYS = ("tls.crt", "ca.crt")  # a ConfigMap publishing the issuer: PEM, no key
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +185,15 @@ class _Build:
         return self.attempt(certificates, text, target, TRUST_ROOTS_KEY), roots, text
 
     def issuer(self, values: Mapping[str, Any] | None) -> Issuer | None:
-        view = self.read(self.plan.issuer)  # read first: its error counts even without values
-        if view is None or values is None:
+        spec = self.plan.issuer
+        if spec is None:  # mesh.issuer.source certificate: no certificate is read
+            return None
+        view = self.read(spec)  # read first: its error counts even without values
+        if view is None:
+            return None
+        if self.plan.issuer_source == "configMap":
+            return self.published_issuer(spec, view, values)
+        if values is None:
             return None
         target = f"secret {self.ns}/{ISSUER}"
         obj = view.find(self.ns, ISSUER)
@@ -202,7 +214,28 @@ class _Build:
                 message = f"{target}: {key} is not base64"
                 self.errors.append(SourceError("bad_pem", message, target))
                 return None
-        found = self.attempt(issuer_from_secret, scheme, data, target)
+        return self.parsed_issuer(scheme, data, target)
+
+    def published_issuer(
+        self, spec: WatchSpec, view: CollectionView, values: Mapping[str, Any] | None
+    ) -> Issuer | None:
+        """The issuer certificate as a ConfigMap publishes it (`tls.crt`, optional `ca.crt`,
+        plain PEM); the scheme, which only labels evidence, from the values when known."""
+        target = spec.target
+        name = self.plan.issuer_object.split("/", 1)[1]
+        obj = view.find(self.ns, name)
+        if obj is None:
+            message = f"{target}: not found (mesh.issuer.source: configMap; who publishes it?)"
+            self.errors.append(SourceError("http_404", message, target))
+            return None
+        data = {k: v.encode() for k in PUBLISHED_KEYS if (v := _string_data(obj, k)) is not None}
+        scheme = issuer_scheme(values) if values is not None else ""
+        return self.parsed_issuer(scheme, data, target, PUBLISHED_KEYS)
+
+    def parsed_issuer(
+        self, scheme: str, data: dict[str, bytes], target: str, keys: tuple[str, str] | None = None
+    ) -> Issuer | None:
+        found = self.attempt(issuer_from_secret, scheme, data, target, keys)
         if found is None:
             return None
         issuer, errors = found
@@ -210,17 +243,33 @@ class _Build:
         return issuer if isinstance(issuer, Issuer) else None
 
     def cert_manager(self) -> tuple[CertManagerCertificate | None, bool]:
-        """(the issuer's Certificate or None, whether that is unknown)."""
+        """(the issuer's Certificate or None, whether that is unknown). With
+        `mesh.issuer.source: certificate` it is the issuer's only source, so its absence is
+        an error (the issuer is then unknown), not a fact."""
+        required = self.plan.issuer_source == "certificate"
+        target = f"certificates.{CERT_MANAGER_GROUP} {self.ns}"
         if not self.plan.certificates_known:
             return None, True  # discovery failed: its error is reported by the caller
-        if self.plan.certificates is None:
-            return None, False  # cert-manager is not installed
+        if self.plan.certificates is None:  # cert-manager is not installed
+            if required:
+                message = (
+                    f"{target}: cert-manager Certificates are not served, and"
+                    " mesh.issuer.source: certificate reads the issuer from one"
+                )
+                self.errors.append(SourceError("http_404", message, target))
+            return None, required
         view = self.read(self.plan.certificates)
         if view is None:
             return None, True
         obj = issuer_certificate(view.items, ISSUER)
         if obj is None:
-            return None, False
+            if required:
+                message = (
+                    f"{target}: no Certificate has spec.secretName {ISSUER}, and"
+                    " mesh.issuer.source: certificate reads the issuer from it"
+                )
+                self.errors.append(SourceError("http_404", message, target))
+            return None, required
         managed, problems = certificate(obj)
         self.problems.extend(problems)
         return managed, False
@@ -286,13 +335,14 @@ def build_state(
         services=parts.services,
         linkerd_version=version,
         anchors_from=anchors_from,
-        issuer_from=f"{plan.linkerd_namespace}/{ISSUER}",
+        issuer_from=plan.issuer_object,
         config_anchors=copy,
         external_ca=external_ca,
         proxies=parts.proxies,
         pods=parts.pods,
         policy=parts.policy,
         issuer_certificate=managed,
+        issuer_source=plan.issuer_source,
     )
     unknown = {name for name in ("anchors", "issuer", *OPTIONAL) if getattr(state, name) is None}
     if managed_unknown:
@@ -306,13 +356,16 @@ def unknown_state(plan: Plan) -> MeshState:
     return MeshState(
         services=dict.fromkeys((b.key for b in plan.backends), None),
         anchors_from=f"{plan.linkerd_namespace}/{TRUST_ROOTS}",
-        issuer_from=f"{plan.linkerd_namespace}/{ISSUER}",
+        issuer_from=plan.issuer_object,
         unknown=frozenset(("anchors", "issuer", *OPTIONAL, "issuer_certificate")),
+        issuer_source=plan.issuer_source,
     )
 
 
 def unread_state(cfg: Config) -> MeshState:
     """The state of a poll of `cfg`'s mesh that read nothing (one that failed or did not end)."""
     mesh = cfg.mesh
-    plan = plan_watches(mesh.linkerd_namespace, mesh.trust_domain, backends(cfg), {}, None, None)
+    plan = plan_watches(
+        mesh.linkerd_namespace, mesh.trust_domain, backends(cfg), {}, None, None, mesh.issuer
+    )
     return unknown_state(plan)

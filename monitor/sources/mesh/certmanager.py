@@ -4,7 +4,11 @@ Owns finding that Certificate among the watched ones (the one whose `spec.secret
 issuer Secret; research/linkerd.md §6.2) and reading it: `spec.duration` and
 `spec.renewBefore` (metav1.Duration, Go's `time.Duration` text such as `25h0m0s`; newer
 cert-manager also has `spec.renewBeforePercentage`), `status.notAfter` and
-`status.renewalTime` (RFC 3339), and the `Ready` condition with its message. A field that
+`status.renewalTime` (RFC 3339), the `Ready` condition with its message, and, for
+`mesh.issuer.source: certificate`, what describes the issued certificate without reading
+it: `status.notBefore` and the spec's `isCA`, `commonName`, `dnsNames`,
+`privateKey.algorithm`/`size` (cert-manager's defaults: RSA; 2048 bits, 256 for ECDSA)
+and `issuerRef` (cert-manager API reference, `CertificateSpec`/`CertificateStatus`). A field that
 cannot be read is None and named in the returned problems (the cluster's, not ours).
 Pure: no I/O, no logging.
 """
@@ -20,6 +24,8 @@ from monitor.model import CertManagerCertificate
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
           "h": 3600.0}  # fmt: skip
+_MAX_NAMES = 100  # dnsNames kept (evidence only)
+_MAX_TEXT = 256  # characters kept of a name
 _PART = r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)"
 _WHOLE = re.compile(rf"[-+]?(?:{_PART})+")
 
@@ -84,6 +90,11 @@ def certificate(obj: Mapping[str, Any]) -> tuple[CertManagerCertificate, tuple[s
         if isinstance(cond, Mapping) and cond.get("type") == "Ready":
             ready = {"True": True, "False": False}.get(str(cond.get("status")))
             message = str(cond.get("message") or "")
+    key = _map(spec, "privateKey")
+    algorithm = key.get("algorithm")
+    size = key.get("size")
+    ref = _map(spec, "issuerRef")
+    dns = spec.get("dnsNames")
     managed = CertManagerCertificate(
         name=name,
         duration=duration,
@@ -92,5 +103,17 @@ def certificate(obj: Mapping[str, Any]) -> tuple[CertManagerCertificate, tuple[s
         renewal_time=read(status.get("renewalTime"), rfc3339, "status.renewalTime"),
         ready=ready,
         message=message,
+        not_before=read(status.get("notBefore"), rfc3339, "status.notBefore"),
+        is_ca=spec.get("isCA") is True,
+        common_name=_text(spec.get("commonName")),
+        dns_names=tuple(_text(d) for d in dns[:_MAX_NAMES]) if isinstance(dns, list) else (),
+        key_algorithm=_text(algorithm) or "RSA",
+        key_size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        issuer_ref=f"{_text(ref.get('kind')) or 'Issuer'}/{_text(ref.get('name'))}",
     )
     return managed, tuple(problems)
+
+
+def _text(value: Any) -> str:
+    """A short string field; anything else is ""."""
+    return value[:_MAX_TEXT] if isinstance(value, str) else ""

@@ -64,14 +64,19 @@ def certificates(text: str | bytes, target: str, what: str) -> tuple[CertFacts, 
 
 
 def issuer_from_secret(
-    scheme: str, data: Mapping[str, bytes], target: str
+    scheme: str,
+    data: Mapping[str, bytes],
+    target: str,
+    keys: tuple[str, str | None] | None = None,
 ) -> tuple[Issuer, tuple[SourceError, ...]]:
     """The issuer (first certificate), its chain (the rest) and, for kubernetes.io/tls,
     `ca.crt`. A missing or bad certificate entry raises; a bad `ca.crt` is an error next
-    to a known issuer."""
-    crt_key, ca_key = issuer_keys(scheme)
+    to a known issuer. `keys` (certificate key, CA key) overrides the scheme's keys (a
+    ConfigMap publishing the certificate)."""
+    crt_key, ca_key = keys or issuer_keys(scheme)
     if crt_key not in data:
-        raise failure("bad_pem", f"{target}: no {crt_key} entry (scheme {scheme})", target)
+        where = f"scheme {scheme}" if keys is None else "the published certificate"
+        raise failure("bad_pem", f"{target}: no {crt_key} entry ({where})", target)
     certs = certificates(data[crt_key], target, crt_key)
     errors: tuple[SourceError, ...] = ()
     ca_bundle: tuple[CertFacts, ...] = ()

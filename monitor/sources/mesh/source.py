@@ -27,7 +27,8 @@ parser that raised something unforeseen (`internal_error`, `build`) is logged on
 exception type while it keeps happening, its stack (never its message) at debug level.
 
 Key material is never kept: the issuer Secret is stored through `secret_without_keys`,
-pods through `specs.slim_pod`; nothing of a Secret is logged.
+pods through `specs.slim_pod`; nothing of a Secret is logged. With `mesh.issuer.source`
+`certificate` or `configMap` the Secret is not read at all (the key never crosses the wire).
 """
 
 from __future__ import annotations
@@ -238,8 +239,9 @@ class MeshSource:
         cert_manager = None if found is None else found.cert_manager
         mesh = self._cfg.mesh
         base = plan_watches(
-            mesh.linkerd_namespace, mesh.trust_domain, self._backends, {}, kinds, cert_manager
-        )
+            mesh.linkerd_namespace, mesh.trust_domain, self._backends, {}, kinds, cert_manager,
+            mesh.issuer,
+        )  # fmt: skip
         known = set(watches.specs())
         services: dict[str, Mapping[str, Any] | None] = {}
         for backend in self._backends:
@@ -248,8 +250,9 @@ class MeshSource:
             if view is not None and view.synced:  # stale data is good enough to plan with
                 services[backend.key] = view.find(backend.namespace, backend.name)
         return plan_watches(
-            mesh.linkerd_namespace, mesh.trust_domain, self._backends, services, kinds, cert_manager
-        )
+            mesh.linkerd_namespace, mesh.trust_domain, self._backends, services, kinds,
+            cert_manager, mesh.issuer,
+        )  # fmt: skip
 
     def close(self) -> None:
         """Stop every watch and close the API client's connection pools (if it is ours)."""

@@ -8,9 +8,10 @@ of watches (DESIGN section 4, "Access"). Pure: no I/O.
 
 Every watch is as narrow as the boundaries allow; nothing is watched cluster-wide:
 - the control plane's named objects by `fieldSelector=metadata.name=…` (the trust-roots and
-  `linkerd-config` ConfigMaps, the issuer Secret, stored without private keys), its pods by
-  the `linkerd.io/control-plane-component` label (the version), the cert-manager
-  `Certificate`s of its namespace (only when the cluster serves them);
+  `linkerd-config` ConfigMaps; the issuer as `mesh.issuer.source` says: the Secret, stored
+  without private keys, or the ConfigMap publishing its certificate, or nothing but the
+  Certificates), its pods by the `linkerd.io/control-plane-component` label (the version),
+  the cert-manager `Certificate`s of its namespace (only when the cluster serves them);
 - per backend Service: the Service by name, its EndpointSlices by
   `kubernetes.io/service-name`;
 - per backend namespace: the Namespace by name (its default-inbound-policy annotation),
@@ -26,7 +27,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.config.schema import Config
+from monitor.config.schema import Config, IssuerSourceConfig
 from monitor.sources.kube.spec import WatchSpec, secret_without_keys
 
 Json = dict[str, Any]
@@ -41,6 +42,7 @@ INIT = "linkerd-init"
 ANCHORS_ENV = "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS"
 POLICY_GROUP = "policy.linkerd.io"
 CERT_MANAGER_GROUP = "cert-manager.io"
+SECRET = IssuerSourceConfig()  # the default mesh.issuer: the Secret
 # Pods that can back an endpoint: EndpointSlices leave out pods that have finished.
 LIVE_PODS = "status.phase!=Succeeded,status.phase!=Failed"
 _POD_META = ("name", "namespace", "labels", "annotations", "ownerReferences", "deletionTimestamp")
@@ -187,7 +189,7 @@ class Plan:
     backends: tuple[Backend, ...]
     trust_roots: WatchSpec
     config: WatchSpec
-    issuer: WatchSpec
+    issuer: WatchSpec | None  # the Secret, or the ConfigMap publishing it; None: Certificate
     control_pods: WatchSpec
     certificates: WatchSpec | None
     certificates_known: bool
@@ -196,10 +198,21 @@ class Plan:
     namespaces: Mapping[str, WatchSpec] = field(default_factory=dict)  # backend namespace →
     pods: Mapping[str, WatchSpec] = field(default_factory=dict)  # backend namespace →
     policy: Mapping[str, tuple[WatchSpec, ...]] | None = None  # backend namespace →
+    issuer_source: str = "secret"  # mesh.issuer.source
+
+    @property
+    def issuer_object(self) -> str:
+        """`namespace/name` of the object the issuer is read from."""
+        if self.issuer is not None:
+            return self.issuer.target.split(" ", 1)[1]
+        return f"{self.linkerd_namespace}/{ISSUER}"  # the Certificate writing the Secret
 
     def specs(self) -> Iterator[WatchSpec]:
         """Every watch of the plan, each once."""
-        yield from (self.trust_roots, self.config, self.issuer, self.control_pods)
+        yield from (self.trust_roots, self.config)
+        if self.issuer is not None:
+            yield self.issuer
+        yield self.control_pods
         if self.certificates is not None:
             yield self.certificates
         yield from self.services.values()
@@ -217,11 +230,21 @@ def plan_watches(
     services: Mapping[str, Mapping[str, Any] | None],
     policy_kinds: tuple[PolicyKind, ...] | None,
     cert_manager: bool | None,
+    issuer: IssuerSourceConfig = SECRET,
 ) -> Plan:
     """The watches for `wanted`, given the backend Services read so far (`services`: key →
     the Service, None when it does not exist; a key missing while it is unknown), the served
-    policy kinds (None: unknown) and whether cert-manager Certificates are served."""
+    policy kinds (None: unknown) and whether cert-manager Certificates are served. The
+    issuer is watched where `issuer.source` says: the Secret (`secret`), the ConfigMap that
+    publishes its certificate (`configMap`), or only through the Certificates (`certificate`)."""
     ns = linkerd_namespace
+    issuer_spec: WatchSpec | None = None
+    if issuer.source == "secret":
+        issuer_spec = _named("secrets", ns, ISSUER, "secret", transform=secret_without_keys)
+    elif issuer.source == "configMap":
+        # a ConfigMap mistakenly publishing a key is stored without it, like the Secret
+        name = issuer.config_map_name
+        issuer_spec = _named("configmaps", ns, name, "configmap", transform=secret_without_keys)
     certificates = None
     if cert_manager:
         target = f"certificates.{CERT_MANAGER_GROUP} {ns}"
@@ -244,7 +267,7 @@ def plan_watches(
         backends=wanted,
         trust_roots=_named("configmaps", ns, TRUST_ROOTS, "configmap"),
         config=_named("configmaps", ns, LINKERD_CONFIG, "configmap"),
-        issuer=_named("secrets", ns, ISSUER, "secret", transform=secret_without_keys),
+        issuer=issuer_spec,
         control_pods=_pods(ns, CONTROL_PLANE, f"pods {ns} ({CONTROL_PLANE})"),
         certificates=certificates,
         certificates_known=cert_manager is not None,
@@ -264,4 +287,5 @@ def plan_watches(
         },
         pods=pods,
         policy=policy,
+        issuer_source=issuer.source,
     )

@@ -93,3 +93,19 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end }}
 {{- toYaml $byNamespace }}
 {{- end }}
+
+{{/* Where the config reads the identity issuer (mesh.issuer.source, docs/security.md) as YAML:
+{source: secret|certificate|configMap, configMaps: [the ConfigMap it reads, if any]}. */}}
+{{- define "f5-linkerd-monitor.issuerSource" -}}
+{{- $mesh := default (dict) .Values.config.mesh }}
+{{- $issuer := default (dict) $mesh.issuer }}
+{{- $source := default "secret" $issuer.source }}
+{{- if not (has $source (list "secret" "certificate" "configMap")) }}
+{{- fail (printf "config.mesh.issuer.source: expected secret, certificate or configMap, got %q" (toString $source)) }}
+{{- end }}
+{{- $configMaps := list }}
+{{- if eq $source "configMap" }}
+{{- $configMaps = list (default "linkerd-identity-issuer-public" $issuer.configMap) }}
+{{- end }}
+{{- toYaml (dict "source" $source "configMaps" $configMaps) }}
+{{- end }}

@@ -426,6 +426,18 @@ def test_no_signer_found_passes_with_a_note() -> None:
     )
 
 
+def test_without_the_issuer_certificate_a_client_cert_it_may_sign_is_unknown() -> None:
+    # mesh.issuer.source: certificate reads no issuer certificate; with the chain on the
+    # profile the issuer is found there, without it the answer is unknown, not a pass
+    by_cert = {"issuer": None, "issuer_source": "certificate", "unknown": frozenset({"issuer"})}
+    cert = client(not_after=NOW + 400 * DAY)
+    st, _ = run("client_cert_outlives_issuer", device(cert), **by_cert)
+    assert st.state == "warning"
+    st, findings = run("client_cert_outlives_issuer", device(cert, None), **by_cert)
+    assert (st.state, findings) == ("unknown", ())
+    assert "is not read with mesh.issuer.source: certificate" in st.detail
+
+
 def test_outlives_unknown_without_the_pem_or_anchors() -> None:
     st, _ = run("client_cert_outlives_issuer", device(parsed=False))
     assert st.state == "unknown"

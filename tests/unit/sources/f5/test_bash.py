@@ -271,6 +271,7 @@ def test_paths_and_their_encodings() -> None:
     )
     assert filestore_glob("/Common/a b.crt") is None
     assert filestore_glob("/Common/$(id)") is None
+    assert filestore_glob("/Common/ca.crt\n") is None  # a newline ends the shell command
 
 
 @pytest.mark.parametrize(
