@@ -156,6 +156,8 @@ def probe_device(
     timeout = cfg.poll.timeout.total_seconds()
     probes = connect(device.url, device.ca_file, device.insecure, timeout)
 
+    version = ""
+
     def report(reachable: bool, run: _Device | None = None) -> SourceReport:
         more = run.probes if run is not None else []
         return SourceReport(
@@ -166,6 +168,7 @@ def probe_device(
             reachable,
             run.missing if run is not None else {},
             tuple(run.problems) if run is not None else (),
+            version,
         )
 
     if probes[-1].status == "failed":
@@ -197,7 +200,8 @@ def probe_device(
             probes.append(Probe("TMOS version", "note", f"sys/version not readable ({err.reason})"))
         else:
             probes.append(Probe("login", "ok", how))
-            probes.append(Probe("TMOS version", "ok", _version(doc) or "not in the answer"))
+            version = _version(doc)
+            probes.append(Probe("TMOS version", "ok", version or "not in the answer"))
         run.partitions()
         run.collections()
         run.bash()

@@ -5,7 +5,9 @@ A `Probe` is one thing tried (DNS, a login, a collection, a review) and how it w
 (`reachable`), and which needs of `monitor.requirements` it does not grant (`missing`,
 need → why). `verdicts` turns the reports into the table of every check of the catalogue:
 it will run, it will be `unknown` and why (the source and the need, in words), or it does
-not apply to any configured boundary.
+not apply to any configured boundary. Besides the table, a device that reports no
+`subjectAlternativeName` (TMOS before 14.1) and refuses util/bash leaves the name checks
+unknown (`monitor.checks.access.needs_bash`).
 
 Exit code (`exit_code`): 2 when the config is bad or a source cannot be reached or logged
 in to (nothing of it could be read); 1 when something the config needs is not granted
@@ -20,7 +22,8 @@ from typing import Literal
 
 from monitor.catalogue import CHECKS_BY_FAMILY
 from monitor.checks import CHECKS
-from monitor.config.schema import Config
+from monitor.checks.access import NEEDS_SAN_FIELD, needs_bash
+from monitor.config.schema import BoundaryConfig, Config
 from monitor.requirements import NEEDS, REQUIREMENTS
 
 Status = Literal["ok", "refused", "failed", "note"]
@@ -43,6 +46,7 @@ class SourceReport:
     reachable: bool = True  # False: nothing of this source could be read
     missing: Mapping[str, str] = field(default_factory=dict)  # need → why
     problems: tuple[str, ...] = ()  # what is not granted but no check needs (still exit 1)
+    version: str = ""  # BIG-IP: the TMOS version read ("" when not known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +89,32 @@ def verdicts(reports: Iterable[SourceReport], cfg: Config) -> tuple[Verdict, ...
                 if report.kind == "kubernetes" or report.source in devices
                 for need in NEEDS
                 if need in needs and need in lacking[report.source]
-            )
+            ) + _names_without_bash(check, reports, lacking, boundaries)
             if not boundaries:
                 out.append(Verdict(check, family, False, (), applies=False))
             else:
                 out.append(Verdict(check, family, not why, why))
+    return tuple(out)
+
+
+def _names_without_bash(
+    check: str,
+    reports: tuple[SourceReport, ...],
+    lacking: Mapping[str, Mapping[str, str]],
+    boundaries: list[BoundaryConfig],
+) -> tuple[str, ...]:
+    """A name check on a device that reports no `subjectAlternativeName` (TMOS before 14.1,
+    or a version not read) needs util/bash there (`monitor.checks.access`)."""
+    if check not in NEEDS_SAN_FIELD:
+        return ()
+    out = []
+    for report in reports:
+        if report.kind != "bigip" or "util/bash" not in lacking[report.source]:
+            continue
+        on = [b for b in boundaries if report.source in b.devices]
+        reasons = {needs_bash(check, report.version, client_identity=bool(b.client_identity))
+                   for b in on} - {None}  # fmt: skip
+        out += [f"{report.source}: util/bash: {reason}" for reason in sorted(map(str, reasons))]
     return tuple(out)
 
 

@@ -127,6 +127,35 @@ def test_bash_refused_and_a_grant_withheld_names_exactly_the_unknown_checks(
     assert "checks will be unknown" in text
 
 
+def test_on_tmos_before_14_1_the_name_checks_need_bash_too(
+    world_with: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """TMOS 13.1 lists no `subjectAlternativeName`: without util/bash the names are unknown,
+    and doctor says so as the cycle finds it (clientIdentity is set: the policy check runs)."""
+    old = [
+        {"op": "add", "path": f"/bigip/devices/name={d}/version", "value": "13.1.0.8"}
+        for d in ("bigip-a", "bigip-b")
+    ]
+    _, config = world_with([*BASH_REFUSED, *old])
+    code, document = doctor(config, capsys)
+    assert code == 1
+    unknown = will(document, "unknown")
+    assert unknown == {
+        "client_cert_chain",
+        "client_cert_outlives_issuer",
+        "client_identity_mismatch",
+        "edge_sni_uncovered",
+    }
+    why = {c["check"]: c["why"] for c in document["checks"]}
+    assert any("TMOS 13.1.0.8" in w for w in why["edge_sni_uncovered"])
+    logging.disable(logging.WARNING)
+    try:
+        snapshot = check_once(load_config(config))
+    finally:
+        logging.disable(logging.NOTSET)
+    assert unknown == {s.check for s in snapshot.states if s.state == "unknown"}
+
+
 def test_an_unreachable_device_exits_2(world_with: Any, capsys: pytest.CaptureFixture[str]) -> None:
     _, config = world_with([])
     with socket.socket() as sock:  # a port nobody listens on
