@@ -44,7 +44,7 @@ def cases() -> list[Case]:
 
 
 def test_the_subset_covers_every_family() -> None:
-    assert {family_of(name) for name in SUBSET} == set(FAMILIES)
+    assert {family_of(name.split("-")[0]) for name in SUBSET} == set(FAMILIES)
     assert all(case.expect is not None and not case.xfail for case in cases())
 
 
