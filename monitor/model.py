@@ -41,6 +41,7 @@ REASONS = (
     "credentials_unreadable",
     "protocol_error",
     "paging_loop",
+    "response_too_large",
 )
 
 

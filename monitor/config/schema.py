@@ -212,6 +212,7 @@ class PollConfig:
     timeout: PositiveDuration = timedelta(seconds=30)
     f5_page_size: Annotated[int, between(1, 1000)] = 100
     f5_concurrency: Annotated[int, between(1, 32)] = 4
+    max_response_mib: Annotated[int, between(1, 1024)] = 64  # per response, BIG-IP and k8s
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,12 @@ TLS verified against `caFile` unless `insecure`), the semaphore that keeps at mo
 authentication (research/f5.md §1). Budget, retries and counting are the poll's
 `Exchange` (`exchange`).
 
+Every request, from connecting to the last byte of its body, ends by its own deadline
+(min(`poll.timeout`, what is left of the poll's budget)) whatever the peer's pace, and
+reads at most `poll.maxResponseMiB` of body (`transport`): a larger one is
+`response_too_large` and is not parsed. A body that JSON cannot decode, however deeply
+nested, is `bad_json`.
+
 Token auth:
 - `POST /mgmt/shared/authn/login` with the configured `loginProviderName` (default
   `tmos`); the token is kept across polls while it will outlive the next one (renewed
@@ -34,6 +40,7 @@ import json
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +51,7 @@ from monitor.config.schema import BigIPConfig
 from monitor.model import SourceError
 from monitor.sources.errors import SourceFailure, failure, status_reason
 from monitor.sources.f5.exchange import RETRY_REASONS, RETRY_STATUSES, Exchange
+from monitor.sources.f5.transport import DeadlineTransport, TooLarge, deadline, read_body
 from monitor.sources.http_errors import exception_reason, exception_text, response_text, scrub
 
 log = logging.getLogger(__name__)
@@ -52,6 +60,8 @@ LOGIN_PATH = "/mgmt/shared/authn/login"
 TOKENS_PATH = "/mgmt/shared/authz/tokens/"
 TOKEN_MARGIN = 60.0  # at least: renew this long before the token's own expiry
 DEFAULT_TOKEN_TIMEOUT = 1200
+DEFAULT_MAX_BODY = 64 * 1024 * 1024  # bytes of one response (poll.maxResponseMiB)
+DELETE_TIMEOUT = 5.0  # seconds for a best-effort token DELETE
 TOKEN_LIMIT_TEXT = "maximum active login tokens"
 LOGIN_RETRY_REASONS = frozenset({"connect_error"})
 # After one of these, the device's other requests of the poll are not sent.
@@ -88,8 +98,10 @@ class F5Client:
         transport: httpx.BaseTransport | None,
         clock: Callable[[], float],
         budget: float = 0.0,
+        max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
         self.device = device
+        self._max_body = max_body
         self._timeout = timeout
         self._concurrency = concurrency
         self._transport = transport
@@ -107,15 +119,17 @@ class F5Client:
 
     def _client(self) -> httpx.Client:
         if self._http is None:
+            limits = httpx.Limits(
+                max_connections=self._concurrency,
+                max_keepalive_connections=self._concurrency,
+            )
+            verify = self._verify()
             self._http = httpx.Client(
                 base_url=self.device.url,
-                verify=self._verify(),
+                verify=verify,
                 timeout=self._timeout,
-                transport=self._transport,
-                limits=httpx.Limits(
-                    max_connections=self._concurrency,
-                    max_keepalive_connections=self._concurrency,
-                ),
+                transport=self._transport or DeadlineTransport(verify, limits),
+                limits=limits,
                 headers={"Accept": "application/json"},
                 follow_redirects=False,
             )
@@ -176,10 +190,25 @@ class F5Client:
                     f"{name}: {what} not read: the poll's time budget ({ex.budget:g}s) ran out",
                     target,
                 )
+            at = time.monotonic() + min(self._timeout, left)
             try:
-                response = self._client().request(
-                    method, url, timeout=min(self._timeout, left), **kwargs
-                )
+                with deadline(at):
+                    client = self._client()
+                    auth = kwargs.pop("auth", None)
+                    request = client.build_request(
+                        method, url, timeout=min(self._timeout, left), **kwargs
+                    )
+                    sent = client.send(request, stream=True, auth=auth)
+                    response = read_body(sent, self._max_body, at)
+            except TooLarge as err:
+                ex.count("error")
+                size = f" ({err.announced} bytes announced)" if err.announced is not None else ""
+                raise failure(
+                    "response_too_large",
+                    f"{name}: {what}: the response is larger than the limit of"
+                    f" {err.limit} bytes{size} (poll.maxResponseMiB); not read",
+                    target,
+                ) from None
             except (httpx.HTTPError, OSError) as err:
                 ex.count("error")
                 reason = exception_reason(err)
@@ -232,8 +261,10 @@ class F5Client:
     def _json(self, ex: Exchange, response: httpx.Response, what: str, target: str) -> Any:
         try:
             return json.loads(response.content)
-        except ValueError as err:
-            text = scrub(str(err), self._secrets(ex))
+        except (ValueError, RecursionError) as err:
+            # RecursionError: nested deeper than the decoder's stack allows (a hostile body)
+            text = "nested too deeply" if isinstance(err, RecursionError) else str(err)
+            text = scrub(text, self._secrets(ex))
             raise failure(
                 "bad_json",
                 f"{self.device.name}: {what}: HTTP {response.status_code} with a body that is"
@@ -361,11 +392,18 @@ class F5Client:
 
     def _delete(self, ex: Exchange | None, value: str, auth_token: str) -> None:
         """Delete token `value`, ignoring every failure."""
+        wait = min(self._timeout, DELETE_TIMEOUT)
         try:
-            with self._slots:
-                response = self._client().delete(
-                    TOKENS_PATH + value, headers={"X-F5-Auth-Token": auth_token}
+            with self._slots, deadline(time.monotonic() + wait):
+                client = self._client()
+                request = client.build_request(
+                    "DELETE",
+                    TOKENS_PATH + value,
+                    headers={"X-F5-Auth-Token": auth_token},
+                    timeout=wait,
                 )
+                response = client.send(request, stream=True)
+                response.close()  # the answer's body is not needed
             if ex is not None:
                 ex.count(str(response.status_code))
         except (httpx.HTTPError, OSError):

@@ -158,7 +158,13 @@ class F5Source:
         self.budget = poll_budget(cfg.poll.interval, cfg.poll.timeout)
         concurrency = cfg.poll.f5_concurrency
         self._client = F5Client(
-            device, cfg.poll.timeout.total_seconds(), concurrency, transport, clock, self.budget
+            device,
+            cfg.poll.timeout.total_seconds(),
+            concurrency,
+            transport,
+            clock,
+            self.budget,
+            cfg.poll.max_response_mib * 1024 * 1024,
         )
         self._pool = ThreadPoolExecutor(
             max_workers=concurrency, thread_name_prefix=f"f5-{self.name}"

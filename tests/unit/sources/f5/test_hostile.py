@@ -1,0 +1,157 @@
+"""A hostile BIG-IP: deep JSON, huge bodies and dripping peers end as reasons, on time."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from monitor.sources.f5.source import F5Source
+from monitor.sources.f5.transport import DeadlineTransport, TooLarge, deadline, read_body
+from tests.unit.sources.f5.test_paging import Clock, FakeBigip, _config, no_sleep
+
+DEEP = b"[" * 200_000 + b"]" * 200_000
+
+
+def _poll(tmp_path: Path, fake: FakeBigip, max_mib: int = 64) -> F5Source:
+    cfg = _config(tmp_path)
+    cfg = dataclasses.replace(cfg, poll=dataclasses.replace(cfg.poll, max_response_mib=max_mib))
+    return F5Source(
+        cfg.bigip[0], cfg, transport=httpx.MockTransport(fake), clock=Clock(), sleep=no_sleep
+    )
+
+
+def test_deep_json_at_login_is_bad_json_not_a_recursion_error(tmp_path: Path) -> None:
+    fake = FakeBigip()
+    fake.login = lambda r: httpx.Response(200, content=DEEP)
+    source = _poll(tmp_path, fake)
+    state, status = source.poll()
+    source.close()
+    assert state is None
+    assert [e.reason for e in status.errors] == ["bad_json"]
+    assert "nested too deeply" in status.errors[0].message
+
+
+def test_deep_json_in_a_collection_is_bad_json_for_that_collection(tmp_path: Path) -> None:
+    fake = FakeBigip()
+    fake.routes["ltm/pool"] = lambda r: httpx.Response(200, content=DEEP)
+    source = _poll(tmp_path, fake)
+    state, status = source.poll()
+    source.close()
+    assert state is not None
+    assert [(e.reason, e.target) for e in status.errors] == [("bad_json", "ltm/pool")]
+
+
+def test_announced_oversize_body_is_response_too_large_and_not_read(tmp_path: Path) -> None:
+    read: list[int] = []
+
+    def body() -> Iterator[bytes]:
+        read.append(1)
+        yield b"{}"
+
+    fake = FakeBigip()
+    fake.routes["ltm/pool"] = lambda r: httpx.Response(
+        200, headers={"content-length": str(2 * 1024 * 1024)}, content=body()
+    )
+    source = _poll(tmp_path, fake, max_mib=1)
+    _state, status = source.poll()
+    source.close()
+    assert [(e.reason, e.target) for e in status.errors] == [("response_too_large", "ltm/pool")]
+    assert "limit of 1048576 bytes (2097152 bytes announced)" in status.errors[0].message
+    assert read == []
+
+
+def test_streamed_oversize_body_stops_at_the_cap(tmp_path: Path) -> None:
+    sent: list[int] = []
+
+    def body() -> Iterator[bytes]:
+        for _ in range(1000):  # 64 MiB if it were all read
+            sent.append(1)
+            yield b" " * 65536
+
+    fake = FakeBigip()
+    fake.login = lambda r: httpx.Response(200, content=body())
+    source = _poll(tmp_path, fake, max_mib=1)
+    state, status = source.poll()
+    source.close()
+    assert state is None
+    assert [e.reason for e in status.errors] == ["response_too_large"]
+    assert len(sent) <= 17  # 1 MiB and one chunk more
+
+
+# -- the deadline on a real socket -----------------------------------------------------------
+
+
+@pytest.fixture
+def dripping() -> Iterator[tuple[str, threading.Event]]:
+    """A plain HTTP server that sends its response one byte every 0.1 s, forever."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=drip, args=(conn,), daemon=True).start()
+
+    def drip(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)
+            head = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000
+            for byte in head:
+                if stop.wait(0.1):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}", stop
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+def test_headers_dripping_end_by_the_deadline(dripping: tuple[str, threading.Event]) -> None:
+    url, _ = dripping
+    limits = httpx.Limits(max_connections=1)
+    with httpx.Client(transport=DeadlineTransport(False, limits), timeout=5.0) as client:
+        started = time.monotonic()
+        with pytest.raises(httpx.TimeoutException), deadline(started + 1.0):
+            client.get(url)
+        took = time.monotonic() - started
+    # each byte comes well within the 5 s read timeout; only the deadline ends it
+    assert 0.9 <= took < 2.0
+
+
+def test_without_a_deadline_the_transport_is_plain_httpx() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"ok")
+
+    response = read_body(
+        httpx.Client(transport=httpx.MockTransport(handler)).send(
+            httpx.Request("GET", "http://x/"), stream=True
+        ),
+        10,
+        time.monotonic() + 5,
+    )
+    assert response.content == b"ok"
+    with pytest.raises(TooLarge):
+        read_body(
+            httpx.Client(transport=httpx.MockTransport(handler)).send(
+                httpx.Request("GET", "http://x/"), stream=True
+            ),
+            1,
+            time.monotonic() + 5,
+        )
