@@ -47,6 +47,7 @@ from typing import Any
 
 import httpx
 
+from monitor.config.files import ca_context
 from monitor.config.schema import BigIPConfig
 from monitor.model import SourceError
 from monitor.sources.errors import SourceFailure, failure, status_reason
@@ -140,8 +141,8 @@ class F5Client:
             return False
         ca_file = self.device.ca_file
         try:
-            return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
-        except (OSError, ssl.SSLError) as err:
+            return ca_context(ca_file)
+        except (OSError, ValueError) as err:  # ssl.SSLError is an OSError
             why = getattr(err, "strerror", None) or str(err) or type(err).__name__
             raise failure(
                 "tls_error", f"{self.device.name}: cannot load caFile {ca_file}: {why}"
