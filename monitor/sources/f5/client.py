@@ -31,13 +31,15 @@ Token auth:
 Basic auth: `Authorization: Basic` on every request; a 401 is `auth_failed`.
 
 Secrets: the password and the token live only in `Credentials` / `_Token`, whose reprs
-hide them; every message built here is scrubbed of both.
+hide them; every message built here is scrubbed of both, and httpx's request log line of
+a token DELETE shows `/mgmt/shared/authz/tokens/***` (a filter on the `httpx` logger).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import ssl
 import threading
 import time
@@ -81,6 +83,21 @@ class _Token:
     username: str
     expires_at: float  # when to renew it, by the injected clock
     dies_at: float  # when the device forgets it
+
+
+class _HideTokenPaths(logging.Filter):
+    """httpx logs each request's URL (at INFO); a token DELETE carries the token in its
+    path. Installed on httpx's own logger, so it holds whatever logging is configured."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if TOKENS_PATH in text:
+            record.msg, record.args = _TOKEN_IN_PATH.sub(TOKENS_PATH + "***", text), ()
+        return True
+
+
+_TOKEN_IN_PATH = re.compile(re.escape(TOKENS_PATH) + r"[^\s\"'?#/]+")
+logging.getLogger("httpx").addFilter(_HideTokenPaths())
 
 
 def is_denial(response: httpx.Response) -> bool:

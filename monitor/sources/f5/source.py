@@ -172,6 +172,12 @@ class F5Source:
         self._bash = BashReader(device.name, device.bundle_reader, clock)
         self._boundaries = tuple(b for b in cfg.boundaries if device.name in b.devices)
         self._file_problems: set[str] = set()  # logged once, until they go away
+        if device.insecure:  # at every start and reload: never a silent choice
+            log.warning(
+                "%s: insecure: true, the BIG-IP's TLS certificate is not verified (anyone on"
+                " the path can read the password and tokens); set caFile instead",
+                self.name,
+            )
 
     def __repr__(self) -> str:
         return f"F5Source(name={self.name!r}, url={self._device.url!r})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import socket
 import threading
 import time
@@ -14,7 +15,7 @@ import pytest
 
 from monitor.sources.f5.source import F5Source
 from monitor.sources.f5.transport import DeadlineTransport, TooLarge, deadline, read_body
-from tests.unit.sources.f5.test_paging import Clock, FakeBigip, _config, no_sleep
+from tests.unit.sources.f5.test_paging import PASSWORD, Clock, FakeBigip, _config, no_sleep
 
 DEEP = b"[" * 200_000 + b"]" * 200_000
 
@@ -155,3 +156,42 @@ def test_without_a_deadline_the_transport_is_plain_httpx() -> None:
             1,
             time.monotonic() + 5,
         )
+
+
+# -- secrets in logs ---------------------------------------------------------------------------
+
+
+def test_renewed_and_deleted_tokens_never_reach_a_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The canary: at DEBUG, every logger on, tokens renewed early, refused and deleted."""
+    caplog.set_level(logging.DEBUG)
+    issued = [f"CANARYTOKEN{i:02d}ABCDEFGHIJKLMNOP" for i in range(6)]
+    tokens = iter(issued)
+    fake = FakeBigip()
+    fake.login = lambda r: httpx.Response(
+        200, json={"token": {"token": next(tokens), "timeout": 600}}
+    )
+    clock = Clock()
+    cfg = _config(tmp_path)
+    source = F5Source(cfg.bigip[0], cfg, transport=httpx.MockTransport(fake), clock=clock)
+    source.poll()
+    clock.now += 550  # renewed early: the old one is deleted
+    source.poll()
+    fake.live = set()  # every token refused: a re-login, the refused one deleted
+    source.poll()
+    source.close()
+    deletes = [r for r in fake.requests if r.method == "DELETE"]
+    assert len(deletes) >= 2
+    assert "/mgmt/shared/authz/tokens/***" in caplog.text  # httpx's request lines were on
+    for token in issued:
+        assert token not in caplog.text
+    assert PASSWORD not in caplog.text
+
+
+def test_insecure_warns_at_every_start(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cfg = _config(tmp_path)  # insecure: true
+    for _ in range(2):
+        F5Source(cfg.bigip[0], cfg, transport=httpx.MockTransport(FakeBigip())).close()
+    warnings = [r for r in caplog.records if "TLS certificate is not verified" in r.getMessage()]
+    assert [r.levelno for r in warnings] == [logging.WARNING] * 2
