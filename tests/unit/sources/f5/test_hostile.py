@@ -195,3 +195,15 @@ def test_insecure_warns_at_every_start(tmp_path: Path, caplog: pytest.LogCapture
         F5Source(cfg.bigip[0], cfg, transport=httpx.MockTransport(FakeBigip())).close()
     warnings = [r for r in caplog.records if "TLS certificate is not verified" in r.getMessage()]
     assert [r.levelno for r in warnings] == [logging.WARNING] * 2
+
+
+def test_deep_json_in_an_error_body_is_reported_by_its_status(tmp_path: Path) -> None:
+    fake = FakeBigip()
+    fake.routes["ltm/pool"] = lambda r: httpx.Response(500, content=DEEP)
+    fake.login = lambda r: httpx.Response(401, content=DEEP)
+    source = _poll(tmp_path, fake)
+    state, status = source.poll()
+    source.close()
+    assert state is None
+    assert [e.reason for e in status.errors] == ["auth_failed"]
+    assert "body is not JSON" in status.errors[0].message
