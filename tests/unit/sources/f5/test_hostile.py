@@ -166,6 +166,7 @@ def test_renewed_and_deleted_tokens_never_reach_a_log_line(
 ) -> None:
     """The canary: at DEBUG, every logger on, tokens renewed early, refused and deleted."""
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # the CLI may have quietened it
     issued = [f"CANARYTOKEN{i:02d}ABCDEFGHIJKLMNOP" for i in range(6)]
     tokens = iter(issued)
     fake = FakeBigip()
