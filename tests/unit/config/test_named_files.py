@@ -129,3 +129,14 @@ def test_the_config_file_is_bounded(tmp_path: Path) -> None:
         read_limited(Path("/dev/zero"), 10)
     (tmp_path / "f").write_bytes(b"0123456789")
     assert read_limited(tmp_path / "f", 10) == b"0123456789"
+
+
+def test_the_web_config_and_its_files_are_bounded(tmp_path: Path) -> None:
+    from monitor.web.config import WebConfigError, load_web_config
+
+    with pytest.raises(WebConfigError, match="larger than 4 MiB"):
+        load_web_config(Path("/dev/zero"))
+    web = tmp_path / "web.yml"
+    web.write_text("tls_server_config:\n  cert_file: /dev/zero\n  key_file: /dev/zero\n")
+    with pytest.raises(WebConfigError, match="cannot read /dev/zero: larger than 4 MiB"):
+        load_web_config(web)
