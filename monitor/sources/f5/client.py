@@ -39,10 +39,8 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import ssl
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,7 +52,7 @@ from monitor.config.schema import BigIPConfig
 from monitor.model import SourceError
 from monitor.sources.errors import SourceFailure, failure, status_reason
 from monitor.sources.f5.exchange import RETRY_REASONS, RETRY_STATUSES, Exchange
-from monitor.sources.f5.transport import DeadlineTransport, TooLarge, deadline, read_body
+from monitor.sources.f5.transport import DeadlineTransport, TooLarge, hide_in_logs, send
 from monitor.sources.http_errors import exception_reason, exception_text, response_text, scrub
 
 log = logging.getLogger(__name__)
@@ -85,19 +83,7 @@ class _Token:
     dies_at: float  # when the device forgets it
 
 
-class _HideTokenPaths(logging.Filter):
-    """httpx logs each request's URL (at INFO); a token DELETE carries the token in its
-    path. Installed on httpx's own logger, so it holds whatever logging is configured."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if TOKENS_PATH in text:
-            record.msg, record.args = _TOKEN_IN_PATH.sub(TOKENS_PATH + "***", text), ()
-        return True
-
-
-_TOKEN_IN_PATH = re.compile(re.escape(TOKENS_PATH) + r"[^\s\"'?#/]+")
-logging.getLogger("httpx").addFilter(_HideTokenPaths())
+hide_in_logs(TOKENS_PATH)  # httpx logs the URL of a token DELETE, token and all
 
 
 def is_denial(response: httpx.Response) -> bool:
@@ -208,16 +194,9 @@ class F5Client:
                     f"{name}: {what} not read: the poll's time budget ({ex.budget:g}s) ran out",
                     target,
                 )
-            at = time.monotonic() + min(self._timeout, left)
+            timeout = min(self._timeout, left)
             try:
-                with deadline(at):
-                    client = self._client()
-                    auth = kwargs.pop("auth", None)
-                    request = client.build_request(
-                        method, url, timeout=min(self._timeout, left), **kwargs
-                    )
-                    sent = client.send(request, stream=True, auth=auth)
-                    response = read_body(sent, self._max_body, at)
+                response = send(self._client(), method, url, timeout, self._max_body, **kwargs)
             except TooLarge as err:
                 ex.count("error")
                 size = f" ({err.announced} bytes announced)" if err.announced is not None else ""
@@ -411,17 +390,10 @@ class F5Client:
     def _delete(self, ex: Exchange | None, value: str, auth_token: str) -> None:
         """Delete token `value`, ignoring every failure."""
         wait = min(self._timeout, DELETE_TIMEOUT)
+        headers = {"X-F5-Auth-Token": auth_token}
         try:
-            with self._slots, deadline(time.monotonic() + wait):
-                client = self._client()
-                request = client.build_request(
-                    "DELETE",
-                    TOKENS_PATH + value,
-                    headers={"X-F5-Auth-Token": auth_token},
-                    timeout=wait,
-                )
-                response = client.send(request, stream=True)
-                response.close()  # the answer's body is not needed
+            with self._slots:  # the answer's body is not needed: 0 bytes of it are read
+                response = send(self._client(), "DELETE", TOKENS_PATH + value, wait, 0, headers)
             if ex is not None:
                 ex.count(str(response.status_code))
         except (httpx.HTTPError, OSError):

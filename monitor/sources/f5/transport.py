@@ -10,13 +10,17 @@ operation fails at once with httpcore's own timeout, which httpx reports as
 `httpx.TimeoutException` (reason `timeout`). This covers keep-alive connections too,
 because the check is made by the stream on every operation, not when connecting.
 
-`read_body` reads a streamed response in chunks against the same deadline and a size
-cap, and returns it as a complete response (decoded body, no `Content-Encoding`).
+`send` makes one request so bounded, and `read_body` reads its streamed response in chunks
+against the same deadline and a size cap, returning it as a complete response (decoded
+body, no `Content-Encoding`). `hide_in_logs` keeps a secret that is part of a URL path
+(a token DELETE's) out of httpx's request log line.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
 import ssl
 import threading
 import time
@@ -124,6 +128,28 @@ class DeadlineTransport(httpx.HTTPTransport):
         )
 
 
+def send(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    timeout: float,
+    limit: int,
+    headers: dict[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+    **kwargs: Any,
+) -> httpx.Response:
+    """One request through `client`, ended by `timeout` seconds from now, its body read
+    whole (at most `limit` bytes; `limit` 0: closed unread, the response has no body)."""
+    at = time.monotonic() + timeout
+    with deadline(at):
+        request = client.build_request(method, url, headers=headers, timeout=timeout, **kwargs)
+        response = client.send(request, stream=True, auth=auth)
+        if limit == 0:
+            response.close()
+            return response
+        return read_body(response, limit, at)
+
+
 def read_body(response: httpx.Response, limit: int, at: float) -> httpx.Response:
     """The streamed `response` read whole: at most `limit` bytes (decoded), by `at`.
 
@@ -152,6 +178,24 @@ def read_body(response: httpx.Response, limit: int, at: float) -> httpx.Response
         content=b"".join(chunks),
         request=response.request,
     )
+
+
+class _HidePaths(logging.Filter):
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self._prefix, self._pattern = prefix, re.compile(re.escape(prefix) + r"[^\s\"'?#/]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if self._prefix in text:
+            record.msg, record.args = self._pattern.sub(self._prefix + "***", text), ()
+        return True
+
+
+def hide_in_logs(prefix: str) -> None:
+    """httpx logs each request's URL (at INFO): show what follows `prefix` in a path as
+    `***`. On httpx's own logger, so it holds whatever logging is configured."""
+    logging.getLogger("httpx").addFilter(_HidePaths(prefix))
 
 
 def _content_length(response: httpx.Response) -> int | None:
