@@ -13,9 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from monitor.sources.f5.bundles import MAX_NESTING, build_bundles
 from monitor.sources.f5.source import F5Source
 from monitor.sources.f5.transport import DeadlineTransport, TooLarge, deadline, read_body
 from tests.unit.sources.f5.test_paging import PASSWORD, Clock, FakeBigip, _config, no_sleep
+from tests.unit.sources.f5.test_parse import cert, server
 
 DEEP = b"[" * 200_000 + b"]" * 200_000
 
@@ -208,3 +210,21 @@ def test_deep_json_in_an_error_body_is_reported_by_its_status(tmp_path: Path) ->
     assert state is None
     assert [e.reason for e in status.errors] == ["auth_failed"]
     assert "body is not JSON" in status.errors[0].message
+
+
+@pytest.mark.parametrize(("depth", "known"), [(MAX_NESTING, True), (5000, False)])
+def test_bundles_nested_in_bundles_are_expanded_to_a_bound(depth: int, known: bool) -> None:
+    """A device may describe a chain of ca-bundle-managers each including the next: a
+    chain of thousands must be unknown with a reason, not a RecursionError."""
+    certs = {f"/Common/b{i}": cert(f"/Common/b{i}", None, bundle=True) for i in range(depth)}
+    certs["/Common/leaf.crt"] = cert("/Common/leaf.crt", "aa")
+    managers = {f"/Common/b{i}": (f"/Common/b{i + 1}",) for i in range(depth - 1)}
+    managers[f"/Common/b{depth - 1}"] = ("/Common/leaf.crt",)
+    got = build_bundles({"/p": server("/p", "/Common/b0")}, certs, managers, ("Common",))
+    bundle = got["/Common/b0"]
+    if known:
+        assert bundle.members is not None
+        assert [m.path for m in bundle.members] == ["/Common/leaf.crt"]
+    else:
+        assert bundle.members is None
+        assert f"nests bundles more than {MAX_NESTING} deep" in bundle.unknown_reason
