@@ -134,8 +134,9 @@ def test_headers_dripping_end_by_the_deadline(dripping: tuple[str, threading.Eve
         with pytest.raises(httpx.TimeoutException), deadline(started + 1.0):
             client.get(url)
         took = time.monotonic() - started
-    # each byte comes well within the 5 s read timeout; only the deadline ends it
-    assert 0.9 <= took < 2.0
+    # each byte comes well within the 5 s read timeout; only the deadline ends it (the
+    # 10,000-byte head would take 1,000 s); generous for a loaded machine
+    assert 0.9 <= took < 4.0
 
 
 def test_without_a_deadline_the_transport_is_plain_httpx() -> None:

@@ -57,7 +57,7 @@ def test_a_dripping_body_ends_by_its_deadline() -> None:
 
     started = time.monotonic()
     assert _reason(lambda: http.read_body(_Body(drip()), "t", 1024, 0.5)) == "timeout"
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 3.0  # unbounded otherwise; generous under load
 
 
 def test_deep_json_is_bad_json() -> None:
