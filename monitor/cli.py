@@ -140,6 +140,13 @@ def _validate_config(path: Path) -> int:
     config = _load(path)
     if config is None:
         return 2
+    from monitor.config.named_files import file_problems
+
+    problems = file_problems(config)
+    for problem in problems:
+        print(f"{path}: {problem}", file=sys.stderr)
+    if problems:
+        return 2
     if config.server.web_config is not None:  # the one file `run` cannot start without
         from monitor.web.config import WebConfigError, load_web_config
 

@@ -42,6 +42,7 @@ REASONS = (
     "protocol_error",
     "paging_loop",
     "internal_error",
+    "response_too_large",
 )
 
 

@@ -13,6 +13,7 @@ import base64
 import ssl
 from collections.abc import Mapping
 
+from monitor.config.files import ca_context
 from monitor.config.schema import AlertmanagerConfig
 from monitor.sources.errors import failure
 from monitor.sources.secrets import secret_from_env, secret_from_file
@@ -24,8 +25,8 @@ def verify_context(cfg: AlertmanagerConfig) -> ssl.SSLContext:
     """The TLS context for HTTPS: `caFile`, or the system's CAs. SourceFailure (tls_error)
     when the CA file cannot be loaded."""
     try:
-        return ssl.create_default_context(cafile=str(cfg.ca_file) if cfg.ca_file else None)
-    except (OSError, ssl.SSLError) as err:
+        return ca_context(cfg.ca_file)
+    except (OSError, ValueError) as err:  # ssl.SSLError is an OSError
         why = getattr(err, "strerror", None) or str(err) or type(err).__name__
         raise failure("tls_error", f"{OWNER}: cannot load caFile {cfg.ca_file}: {why}") from None
 

@@ -304,7 +304,7 @@ def _error_text(response: httpx.Response) -> str:
     """Alertmanager's error text: its 400s carry a JSON string, others a JSON message."""
     try:
         body = json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply
         return clip(response.text) or "empty body"
     if isinstance(body, str):
         return clip(body)

@@ -35,6 +35,7 @@ from monitor.config.decode import (
 from monitor.config.decode import ConfigError as ConfigError
 from monitor.config.durations import format_duration
 from monitor.config.durations import parse_duration as parse_duration
+from monitor.config.files import CONFIG_LIMIT, read_limited
 from monitor.config.strictyaml import quote
 
 # Field rules ------------------------------------------------------------------------------
@@ -246,6 +247,7 @@ class PollConfig:
     timeout: PositiveDuration = timedelta(seconds=30)
     f5_page_size: Annotated[int, between(1, 1000)] = 100
     f5_concurrency: Annotated[int, between(1, 32)] = 4
+    max_response_mib: Annotated[int, between(1, 1024)] = 64  # per response, BIG-IP and k8s
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +321,7 @@ class Config:
 def load_config(path: Path) -> Config:
     """Read, parse and validate the config file; raises ConfigError."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_limited(path, CONFIG_LIMIT).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ConfigError("", f"config file {path} is not valid UTF-8") from None
     except OSError as err:
@@ -393,6 +395,12 @@ def _check_unique_names(section: str, names: list[str]) -> None:
 
 
 def _check_device(path: str, device: BigIPConfig) -> None:
+    if not device.url.lower().startswith("https://"):
+        raise ConfigError(
+            f"{path}.url",
+            "must be https:// (iControl REST over http:// would send the password and"
+            " tokens in cleartext)",
+        )
     _exactly_one(
         path,
         username=device.username,
@@ -423,6 +431,18 @@ def _check_alertmanager(path: str, am: AlertmanagerConfig) -> None:
         raise ConfigError(f"{path}.{passwords[0]}", "needs username")
     if am.bearer_token_file is not None and am.username is not None:
         raise ConfigError(f"{path}.bearerTokenFile", "not allowed together with username")
+    if not am.url.lower().startswith("https://"):
+        credential = next(
+            (key for key, v in (("username", am.username),
+                                ("bearerTokenFile", am.bearer_token_file)) if v),
+            None,
+        )  # fmt: skip
+        if credential is not None:
+            raise ConfigError(
+                f"{path}.url",
+                f"must be https:// with {credential} (http:// would send the credentials in"
+                " cleartext)",
+            )
     if am.ca_file is not None and not am.url.lower().startswith("https://"):
         raise ConfigError(f"{path}.caFile", "only used with an https:// url")
 

@@ -32,6 +32,7 @@ from prometheus_client.registry import Collector
 
 from monitor import __version__
 from monitor.catalogue import STATES
+from monitor.config.schema import Config
 from monitor.model import REASONS, SourceStatus
 from monitor.render.metrics_rows import POOL_STATES, cert_rows, pool_counts
 from monitor.render.store import store_certs
@@ -54,6 +55,7 @@ CYCLE_TIMESTAMP = PREFIX + "last_cycle_timestamp_seconds"
 BUILD_INFO = PREFIX + "build_info"
 MESH_INFO = PREFIX + "mesh_info"
 BIGIP_INFO = PREFIX + "bigip_info"
+TLS_VERIFY = PREFIX + "bigip_tls_verify"
 FINDINGS_IGNORED = PREFIX + "findings_ignored"
 FINDING_FIRST_SEEN = PREFIX + "finding_first_seen_timestamp_seconds"
 ROTATION_PHASE = PREFIX + "rotation_phase"
@@ -83,6 +85,7 @@ METRIC_NAMES = (
     BUILD_INFO,
     MESH_INFO,
     BIGIP_INFO,
+    TLS_VERIFY,
     FINDINGS_IGNORED,
     FINDING_FIRST_SEEN,
     ROTATION_PHASE,
@@ -121,6 +124,8 @@ class _Collector(Collector):
             return
         yield _mesh_info(snapshot)
         yield _bigip_info(snapshot)
+        if snapshot.config is not None:
+            yield _tls_verify(snapshot.config)
         yield _checks(snapshot)
         yield from _findings(snapshot)
         yield _rotation(snapshot)
@@ -249,6 +254,18 @@ def _bigip_info(snapshot: Snapshot) -> GaugeMetricFamily:
         family.add_metric(
             (name, state.version or (me.version if me else ""), hostname, failover), 1
         )
+    return family
+
+
+def _tls_verify(config: Config) -> GaugeMetricFamily:
+    family = _gauge(
+        TLS_VERIFY,
+        "1 when the BIG-IP's TLS certificate is verified (caFile), 0 with insecure: true."
+        + _CACHED,
+        ("device",),
+    )
+    for device in sorted(config.bigip, key=lambda d: d.name):
+        family.add_metric((device.name,), 0 if device.insecure else 1)
     return family
 
 

@@ -74,7 +74,7 @@ def body_text(raw: bytes, content_type: str = "") -> str:
         return "empty body"
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply (hostile)
         return "body is not JSON"
     if isinstance(body, dict):
         for key in ("message", "errorMessage", "error"):

@@ -2,8 +2,9 @@
 
 Owns how a secret is read fresh for each use (so a rotated Secret applies to the next
 request) and how an unreadable one is reported: `credentials_unreadable`, naming the owner
-and the file or variable, never its content. Used by the BIG-IP credentials and the
-Alertmanager push.
+and the file or variable, never its content. A secret file is read up to 64 KiB: a path
+such as `/dev/zero` is an error, not a process that eats its memory. Used by the BIG-IP
+credentials and the Alertmanager push.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from monitor.config.files import SECRET_LIMIT, read_limited
 from monitor.sources.errors import failure
 
 
@@ -24,7 +26,7 @@ def secret_from_file(owner: str, what: str, path: Path) -> str:
     """The file's text without one trailing newline; SourceFailure (credentials_unreadable)
     naming `owner` and the file when it cannot be read or is empty."""
     try:
-        value = _strip_newline(path.read_text(encoding="utf-8"))
+        value = _strip_newline(read_limited(path, SECRET_LIMIT).decode("utf-8"))
     except (OSError, UnicodeDecodeError) as err:
         why = err.strerror if isinstance(err, OSError) and err.strerror else type(err).__name__
         raise failure(

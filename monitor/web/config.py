@@ -45,6 +45,7 @@ from typing import Final
 
 from monitor.config import strictyaml
 from monitor.config.decode import ConfigError, describe, did_you_mean
+from monitor.config.files import CA_LIMIT, CONFIG_LIMIT, read_limited
 from monitor.config.strictyaml import quote
 
 CLIENT_AUTH_TYPES: Final = (
@@ -170,7 +171,7 @@ class WebConfig:
 def load_web_config(path: Path) -> WebConfig:
     """Read and check the file at `path`, including the files it names."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, CONFIG_LIMIT).decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise WebConfigError("", f"cannot read: {_reason(err)}", path) from None
     try:
@@ -360,8 +361,7 @@ def _version(value: object, where: str) -> str:
 
 def _readable(where: str, path: Path) -> None:
     try:
-        with path.open("rb"):
-            pass
+        read_limited(path, CA_LIMIT)  # PEM files; OpenSSL would read /dev/zero forever
     except OSError as err:
         raise WebConfigError(where, f"cannot read {path}: {_reason(err)}") from None
 

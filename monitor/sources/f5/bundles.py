@@ -21,6 +21,7 @@ from monitor.model import CaBundle, ServerSslProfile, SslCert
 MANAGER_READER = "ca-bundle-manager"
 SINGLE_READER = "ssl-cert"
 NO_READER = "none"
+MAX_NESTING = 8  # bundles inside bundles: a deeper chain is not expanded (device data)
 
 
 class _Unknown(Exception):
@@ -73,6 +74,10 @@ class _Resolver:
                 members.append(cert)
                 continue
             inner = _manager_of(path, self.managers)
+            if len(seen) >= MAX_NESTING:
+                raise _Unknown(
+                    f"ca-bundle-manager {manager} nests bundles more than {MAX_NESTING} deep"
+                )
             if inner is None or inner in seen:
                 raise _Unknown(
                     f"member {path} of ca-bundle-manager {manager} is itself a bundle that no"

@@ -6,6 +6,12 @@ TLS verified against `caFile` unless `insecure`), the semaphore that keeps at mo
 authentication (research/f5.md §1). Budget, retries and counting are the poll's
 `Exchange` (`exchange`).
 
+Every request, from connecting to the last byte of its body, ends by its own deadline
+(min(`poll.timeout`, what is left of the poll's budget)) whatever the peer's pace, and
+reads at most `poll.maxResponseMiB` of body (`transport`): a larger one is
+`response_too_large` and is not parsed. A body that JSON cannot decode, however deeply
+nested, is `bad_json`.
+
 Token auth:
 - `POST /mgmt/shared/authn/login` with the configured `loginProviderName` (default
   `tmos`); the token is kept across polls while it will outlive the next one (renewed
@@ -25,7 +31,8 @@ Token auth:
 Basic auth: `Authorization: Basic` on every request; a 401 is `auth_failed`.
 
 Secrets: the password and the token live only in `Credentials` / `_Token`, whose reprs
-hide them; every message built here is scrubbed of both.
+hide them; every message built here is scrubbed of both, and httpx's request log line of
+a token DELETE shows `/mgmt/shared/authz/tokens/***` (a filter on the `httpx` logger).
 """
 
 from __future__ import annotations
@@ -40,10 +47,12 @@ from typing import Any
 
 import httpx
 
+from monitor.config.files import ca_context
 from monitor.config.schema import BigIPConfig
 from monitor.model import SourceError
 from monitor.sources.errors import SourceFailure, failure, status_reason
 from monitor.sources.f5.exchange import RETRY_REASONS, RETRY_STATUSES, Exchange
+from monitor.sources.f5.transport import DeadlineTransport, TooLarge, hide_in_logs, send
 from monitor.sources.http_errors import exception_reason, exception_text, response_text, scrub
 
 log = logging.getLogger(__name__)
@@ -52,6 +61,8 @@ LOGIN_PATH = "/mgmt/shared/authn/login"
 TOKENS_PATH = "/mgmt/shared/authz/tokens/"
 TOKEN_MARGIN = 60.0  # at least: renew this long before the token's own expiry
 DEFAULT_TOKEN_TIMEOUT = 1200
+DEFAULT_MAX_BODY = 64 * 1024 * 1024  # bytes of one response (poll.maxResponseMiB)
+DELETE_TIMEOUT = 5.0  # seconds for a best-effort token DELETE
 TOKEN_LIMIT_TEXT = "maximum active login tokens"
 LOGIN_RETRY_REASONS = frozenset({"connect_error"})
 # After one of these, the device's other requests of the poll are not sent.
@@ -72,6 +83,9 @@ class _Token:
     dies_at: float  # when the device forgets it
 
 
+hide_in_logs(TOKENS_PATH)  # httpx logs the URL of a token DELETE, token and all
+
+
 def is_denial(response: httpx.Response) -> bool:
     """A 401 that denies a resource to a known user (RBAC), not a bad token or password."""
     return response_text(response).startswith("Authorization failed: user=")
@@ -88,8 +102,10 @@ class F5Client:
         transport: httpx.BaseTransport | None,
         clock: Callable[[], float],
         budget: float = 0.0,
+        max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
         self.device = device
+        self._max_body = max_body
         self._timeout = timeout
         self._concurrency = concurrency
         self._transport = transport
@@ -107,15 +123,17 @@ class F5Client:
 
     def _client(self) -> httpx.Client:
         if self._http is None:
+            limits = httpx.Limits(
+                max_connections=self._concurrency,
+                max_keepalive_connections=self._concurrency,
+            )
+            verify = self._verify()
             self._http = httpx.Client(
                 base_url=self.device.url,
-                verify=self._verify(),
+                verify=verify,
                 timeout=self._timeout,
-                transport=self._transport,
-                limits=httpx.Limits(
-                    max_connections=self._concurrency,
-                    max_keepalive_connections=self._concurrency,
-                ),
+                transport=self._transport or DeadlineTransport(verify, limits),
+                limits=limits,
                 headers={"Accept": "application/json"},
                 follow_redirects=False,
             )
@@ -126,8 +144,8 @@ class F5Client:
             return False
         ca_file = self.device.ca_file
         try:
-            return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
-        except (OSError, ssl.SSLError) as err:
+            return ca_context(ca_file)
+        except (OSError, ValueError) as err:  # ssl.SSLError is an OSError
             why = getattr(err, "strerror", None) or str(err) or type(err).__name__
             raise failure(
                 "tls_error", f"{self.device.name}: cannot load caFile {ca_file}: {why}"
@@ -176,10 +194,18 @@ class F5Client:
                     f"{name}: {what} not read: the poll's time budget ({ex.budget:g}s) ran out",
                     target,
                 )
+            timeout = min(self._timeout, left)
             try:
-                response = self._client().request(
-                    method, url, timeout=min(self._timeout, left), **kwargs
-                )
+                response = send(self._client(), method, url, timeout, self._max_body, **kwargs)
+            except TooLarge as err:
+                ex.count("error")
+                size = f" ({err.announced} bytes announced)" if err.announced is not None else ""
+                raise failure(
+                    "response_too_large",
+                    f"{name}: {what}: the response is larger than the limit of"
+                    f" {err.limit} bytes{size} (poll.maxResponseMiB); not read",
+                    target,
+                ) from None
             except (httpx.HTTPError, OSError) as err:
                 ex.count("error")
                 reason = exception_reason(err)
@@ -232,8 +258,10 @@ class F5Client:
     def _json(self, ex: Exchange, response: httpx.Response, what: str, target: str) -> Any:
         try:
             return json.loads(response.content)
-        except ValueError as err:
-            text = scrub(str(err), self._secrets(ex))
+        except (ValueError, RecursionError) as err:
+            # RecursionError: nested deeper than the decoder's stack allows (a hostile body)
+            text = "nested too deeply" if isinstance(err, RecursionError) else str(err)
+            text = scrub(text, self._secrets(ex))
             raise failure(
                 "bad_json",
                 f"{self.device.name}: {what}: HTTP {response.status_code} with a body that is"
@@ -361,11 +389,11 @@ class F5Client:
 
     def _delete(self, ex: Exchange | None, value: str, auth_token: str) -> None:
         """Delete token `value`, ignoring every failure."""
+        wait = min(self._timeout, DELETE_TIMEOUT)
+        headers = {"X-F5-Auth-Token": auth_token}
         try:
-            with self._slots:
-                response = self._client().delete(
-                    TOKENS_PATH + value, headers={"X-F5-Auth-Token": auth_token}
-                )
+            with self._slots:  # the answer's body is not needed: 0 bytes of it are read
+                response = send(self._client(), "DELETE", TOKENS_PATH + value, wait, 0, headers)
             if ex is not None:
                 ex.count(str(response.status_code))
         except (httpx.HTTPError, OSError):

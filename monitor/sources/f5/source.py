@@ -161,7 +161,13 @@ class F5Source:
         self.budget = poll_budget(cfg.poll.interval, cfg.poll.timeout)
         concurrency = cfg.poll.f5_concurrency
         self._client = F5Client(
-            device, cfg.poll.timeout.total_seconds(), concurrency, transport, clock, self.budget
+            device,
+            cfg.poll.timeout.total_seconds(),
+            concurrency,
+            transport,
+            clock,
+            self.budget,
+            cfg.poll.max_response_mib * 1024 * 1024,
         )
         self._pool = ThreadPoolExecutor(
             max_workers=concurrency, thread_name_prefix=f"f5-{self.name}"
@@ -169,6 +175,12 @@ class F5Source:
         self._bash = BashReader(device.name, device.bundle_reader, clock)
         self._boundaries = tuple(b for b in cfg.boundaries if device.name in b.devices)
         self._file_problems: set[str] = set()  # logged once, until they go away
+        if device.insecure:  # at every start and reload: never a silent choice
+            log.warning(
+                "%s: insecure: true, the BIG-IP's TLS certificate is not verified (anyone on"
+                " the path can read the password and tokens); set caFile instead",
+                self.name,
+            )
 
     def __repr__(self) -> str:
         return f"F5Source(name={self.name!r}, url={self._device.url!r})"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from kubernetes import client, config
 
+from monitor.config.files import CONFIG_LIMIT, FileTooLarge
 from monitor.config.schema import MeshConfig
 from monitor.sources.errors import SourceFailure
 from monitor.sources.kube.errors import client_error
@@ -35,6 +36,8 @@ def build_api_client(mesh: MeshConfig, pool_size: int = DEFAULT_POOL_SIZE) -> cl
         else:
             if not mesh.kubeconfig.is_file():
                 raise FileNotFoundError(str(mesh.kubeconfig))
+            if mesh.kubeconfig.stat().st_size > CONFIG_LIMIT:  # the client reads it whole
+                raise FileTooLarge(mesh.kubeconfig, CONFIG_LIMIT)
             config.load_kube_config(  # type: ignore[no-untyped-call]
                 config_file=str(mesh.kubeconfig),
                 context=mesh.context,

@@ -90,8 +90,10 @@ class WatchedCollection:
         request_timeout: float = 10.0,
         page_size: int = 500,
         rng: random.Random | None = None,
+        max_body: int = http.MAX_BODY,
     ) -> None:
         self.spec = spec
+        self._max_body = max_body
         self._api, self._clock, self._rng = api_client, clock, rng or random.Random()
         self._watch_timeout, self._backoff = watch_timeout, backoff
         self._absent_recheck, self._timeout, self._page_size = (
@@ -311,10 +313,12 @@ class WatchedCollection:
             if token:
                 query.append(("continue", token))
             resp = self._open(query, self._timeout)
+            reuse = False
             try:
-                raw: bytes = resp.read()
+                raw = http.read_body(resp, self.spec.target, self._max_body, self._timeout)
+                reuse = True
             finally:
-                self._close(resp, reuse=True)
+                self._close(resp, reuse=reuse)
             doc = http.decode(raw, self.spec.target)
             del raw
             self._count("list_pages")
@@ -359,7 +363,7 @@ class WatchedCollection:
         self._listed, self._failures = False, 0
         clean = False
         try:
-            for line in http.lines(resp, self.spec.target):
+            for line in http.lines(resp, self.spec.target, self._max_body):
                 self._apply(http.decode(line, self.spec.target))
             clean = True
         except (http.Expired, SourceFailure):

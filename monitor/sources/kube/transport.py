@@ -2,7 +2,8 @@
 
 Owns `open_get` (one GET through the client's own connection pool, auth and TLS settings,
 the body left unread so a LIST can be decoded with `json.loads` and a WATCH streamed),
-`lines` (a streaming body split into newline-delimited JSON documents), `problem` (an
+`read_body` (a whole body, bounded in size and time), `lines` (a streaming body split into
+newline-delimited JSON documents, each bounded), `problem` (an
 error status, from the HTTP response or a watch `ERROR` event, as what the watch loop
 does next: `Expired` → relist, `NotServed` → the kind is absent, anything else a
 `SourceFailure` with a reason code), and `WatchSpec`'s path helpers.
@@ -14,6 +15,7 @@ headers, tokens and response bodies are never part of them.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -25,6 +27,7 @@ from monitor.sources.errors import SourceFailure, body_text, clip
 from monitor.sources.kube.errors import read_error
 
 MAX_LINE = 64 * 1024 * 1024  # bytes of one watch event; longer is a broken stream
+MAX_BODY = 64 * 1024 * 1024  # default bytes of a LIST page or discovery answer
 READ_SIZE = 64 * 1024
 
 
@@ -68,8 +71,32 @@ def _segments(resp: Any) -> Iterator[bytes]:
         yield segment
 
 
-def lines(resp: Any, target: str) -> Iterator[bytes]:
-    """The non-empty lines of a streaming body, as they arrive."""
+def read_body(resp: Any, target: str, limit: int, within: float) -> bytes:
+    """The whole body of a LIST page or discovery answer: at most `limit` bytes
+    (`response_too_large`, not parsed), read by `within` seconds from now however slowly
+    it arrives (`timeout`; each read also has the request's own read timeout)."""
+    deadline = time.monotonic() + within
+    announced = resp.headers.get("content-length", "") if resp.headers else ""
+    if announced.isdigit() and int(announced) > limit:
+        raise SourceFailure(_too_large(target, limit))
+    body = bytearray()
+    for chunk in _segments(resp):
+        body.extend(chunk)
+        if len(body) > limit:
+            raise SourceFailure(_too_large(target, limit))
+        if time.monotonic() > deadline:
+            message = f"{target}: timed out: the body took longer than {within:g}s"
+            raise SourceFailure(SourceError("timeout", message, target))
+    return bytes(body)
+
+
+def _too_large(target: str, limit: int) -> SourceError:
+    message = f"{target}: the response is larger than the limit of {limit} bytes; not read"
+    return SourceError("response_too_large", message, target)
+
+
+def lines(resp: Any, target: str, limit: int = MAX_LINE) -> Iterator[bytes]:
+    """The non-empty lines of a streaming body, as they arrive, each at most `limit`."""
     buffer = bytearray()
     for chunk in _segments(resp):
         buffer.extend(chunk)
@@ -79,8 +106,8 @@ def lines(resp: Any, target: str) -> Iterator[bytes]:
                 yield bytes(buffer[start:end])
             start = end + 1
         del buffer[:start]
-        if len(buffer) > MAX_LINE:
-            message = f"{target}: a watch event is longer than {MAX_LINE} bytes"
+        if len(buffer) > limit:
+            message = f"{target}: a watch event is longer than {limit} bytes"
             raise SourceFailure(SourceError("protocol_error", message, target))
     if buffer.strip():
         yield bytes(buffer)
@@ -92,6 +119,9 @@ def decode(raw: bytes, target: str) -> dict[str, Any]:
         doc = json.loads(raw)
     except ValueError as err:
         raise SourceFailure(read_error(err, target)) from None
+    except RecursionError:  # nested deeper than the decoder's stack: a hostile body
+        message = f"{target}: response is not JSON (nested too deeply)"
+        raise SourceFailure(SourceError("bad_json", message, target)) from None
     if not isinstance(doc, dict):
         raise SourceFailure(SourceError("bad_json", f"{target}: not a JSON object", target))
     return doc

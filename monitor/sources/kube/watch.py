@@ -31,6 +31,7 @@ from monitor.sources.kube.spec import (
     WatchSpec,
     WatchStats,
 )
+from monitor.sources.kube.transport import MAX_BODY
 
 __all__ = [
     "WatchSet",
@@ -54,9 +55,11 @@ class WatchSet:
         request_timeout: float = 10.0,
         page_size: int = 500,
         rng: random.Random | None = None,
+        max_body: int = MAX_BODY,
     ) -> None:
         self._api, self._clock = api_client, clock
         self._options = (watch_timeout, backoff, absent_recheck, request_timeout, page_size)
+        self._max_body = max_body
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
         self._collections: dict[WatchSpec, WatchedCollection] = {}
@@ -67,7 +70,7 @@ class WatchSet:
         return WatchedCollection(
             self._api, spec, clock=self._clock, watch_timeout=watch_timeout, backoff=backoff,
             absent_recheck=absent_recheck, request_timeout=request_timeout,
-            page_size=page_size, rng=random.Random(self._rng.random()),
+            page_size=page_size, rng=random.Random(self._rng.random()), max_body=self._max_body,
         )  # fmt: skip
 
     def ensure(self, specs: Iterable[WatchSpec], stop_timeout: float = 2.0) -> None:

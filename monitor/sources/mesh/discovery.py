@@ -57,8 +57,10 @@ class Discovered:
 class Discovery:
     """One round of discovery GETs through `api`; `requests` counts them by HTTP status."""
 
-    def __init__(self, api: client.ApiClient, timeout: float) -> None:
-        self._api, self._timeout = api, timeout
+    def __init__(
+        self, api: client.ApiClient, timeout: float, max_body: int = http.MAX_BODY
+    ) -> None:
+        self._api, self._timeout, self._max_body = api, timeout, max_body
         self.requests: Counter[str] = Counter()
 
     def _get(self, path: str) -> dict[str, Any] | None:
@@ -70,7 +72,11 @@ class Discovery:
             self.requests["error"] += 1
             raise SourceFailure(read_error(err, target)) from None
         try:
-            raw: bytes = resp.read()
+            raw = http.read_body(resp, target, self._max_body, self._timeout)
+        except SourceFailure:
+            resp.close()
+            self.requests["error"] += 1
+            raise
         except Exception as err:
             resp.close()
             self.requests["error"] += 1

@@ -121,7 +121,9 @@ class MeshSource:
         self._backends = backends(cfg)
         self._api, self._owns_api = api_client, api_client is None
         self._client_error: SourceError | None = None
+        self._max_body = cfg.poll.max_response_mib * 1024 * 1024
         self._options: dict[str, Any] = {"request_timeout": self._timeout,
+                                         "max_body": self._max_body,
                                          **(watch_options or {})}  # fmt: skip
         self._rediscover = rediscover
         self._watches: WatchSet | None = None
@@ -212,7 +214,7 @@ class MeshSource:
         if not due:
             return None, Counter()
         assert self._api is not None
-        discovery = Discovery(self._api, self._timeout)
+        discovery = Discovery(self._api, self._timeout, self._max_body)
         try:
             self._discovered = discovery.run()
             self._discovered_at = now

@@ -168,6 +168,21 @@ BAD_CONFIGS = [
     ("bad-alertmanager-no-url.yaml", "alertmanager.url: required"),
     ("bad-alertmanager-ca-on-http.yaml", "alertmanager.caFile: only used with an https:// url"),
     (
+        "bad-bigip-http-url.yaml",
+        "bigip[0].url: must be https:// (iControl REST over http:// would send the password"
+        " and tokens in cleartext)",
+    ),
+    (
+        "bad-alertmanager-http-credentials.yaml",
+        "alertmanager.url: must be https:// with username (http:// would send the credentials"
+        " in cleartext)",
+    ),
+    (
+        "bad-alertmanager-http-bearer.yaml",
+        "alertmanager.url: must be https:// with bearerTokenFile (http:// would send the"
+        " credentials in cleartext)",
+    ),
+    (
         "bad-alertmanager-inline-password.yaml",
         "alertmanager.password: inline passwords are not allowed; use passwordFile or passwordEnv",
     ),

@@ -518,3 +518,12 @@ def test_the_process_status_attached_to_a_snapshot_is_rendered_with_it() -> None
     assert samples[(metrics.RELOAD_OK, ())] == 0
     assert samples[(metrics.RELOAD_SUCCESS, ())] == T0.timestamp()
     assert (metrics.LEADER, ()) not in _samples(snapshot)  # `check`: no process status
+
+
+def test_tls_verify_is_0_for_an_insecure_device() -> None:
+    cfg = cd.config()
+    insecure = dataclasses.replace(cfg.bigip[1], insecure=True, ca_file=None)
+    cfg = dataclasses.replace(cfg, bigip=(cfg.bigip[0], insecure))
+    samples = _samples(_cycle(cfg=cfg))
+    assert samples[(metrics.TLS_VERIFY, (("device", cfg.bigip[0].name),))] == 1
+    assert samples[(metrics.TLS_VERIFY, (("device", insecure.name),))] == 0

@@ -153,6 +153,10 @@ f5_linkerd_mesh_info{anchors_from="linkerd/linkerd-identity-trust-roots",linkerd
 # HELP f5_linkerd_bigip_info A BIG-IP device read this cycle: its TMOS version (from the REST answers), and from cm/device its hostname and failover state (empty when unknown); always 1. Refreshed each poll interval.
 # TYPE f5_linkerd_bigip_info gauge
 f5_linkerd_bigip_info{device="bigip-a",failover_state="active",hostname="bigip-a.example.net",version="17.1.1"} 1.0
+# HELP f5_linkerd_bigip_tls_verify 1 when the BIG-IP's TLS certificate is verified (caFile), 0 with insecure: true. Refreshed each poll interval.
+# TYPE f5_linkerd_bigip_tls_verify gauge
+f5_linkerd_bigip_tls_verify{device="bigip-a"} 1.0
+f5_linkerd_bigip_tls_verify{device="bigip-b"} 1.0
 # HELP f5_linkerd_check State of a check for a boundary: one series per state, 1 for the current one (pass, warning, critical, unknown). Refreshed each poll interval.
 # TYPE f5_linkerd_check gauge
 f5_linkerd_check{boundary="shop",check="pool_member_extra",state="pass"} 0.0
@@ -240,6 +244,7 @@ f5_linkerd_source_errors_total{reason="internal_error",source="bigip",target="bi
 f5_linkerd_source_errors_total{reason="paging_loop",source="bigip",target="bigip-a"} 0.0
 f5_linkerd_source_errors_total{reason="protocol_error",source="bigip",target="bigip-a"} 0.0
 f5_linkerd_source_errors_total{reason="rate_limited",source="bigip",target="bigip-a"} 0.0
+f5_linkerd_source_errors_total{reason="response_too_large",source="bigip",target="bigip-a"} 0.0
 f5_linkerd_source_errors_total{reason="timeout",source="bigip",target="bigip-a"} 0.0
 f5_linkerd_source_errors_total{reason="tls_error",source="bigip",target="bigip-a"} 0.0
 f5_linkerd_source_errors_total{reason="watch_expired",source="bigip",target="bigip-a"} 0.0
@@ -257,6 +262,7 @@ f5_linkerd_source_errors_total{reason="internal_error",source="bigip",target="bi
 f5_linkerd_source_errors_total{reason="paging_loop",source="bigip",target="bigip-b"} 0.0
 f5_linkerd_source_errors_total{reason="protocol_error",source="bigip",target="bigip-b"} 0.0
 f5_linkerd_source_errors_total{reason="rate_limited",source="bigip",target="bigip-b"} 0.0
+f5_linkerd_source_errors_total{reason="response_too_large",source="bigip",target="bigip-b"} 0.0
 f5_linkerd_source_errors_total{reason="timeout",source="bigip",target="bigip-b"} 0.0
 f5_linkerd_source_errors_total{reason="tls_error",source="bigip",target="bigip-b"} 0.0
 f5_linkerd_source_errors_total{reason="watch_expired",source="bigip",target="bigip-b"} 0.0
@@ -274,6 +280,7 @@ f5_linkerd_source_errors_total{reason="internal_error",source="kubernetes",targe
 f5_linkerd_source_errors_total{reason="paging_loop",source="kubernetes",target="kubernetes"} 0.0
 f5_linkerd_source_errors_total{reason="protocol_error",source="kubernetes",target="kubernetes"} 0.0
 f5_linkerd_source_errors_total{reason="rate_limited",source="kubernetes",target="kubernetes"} 0.0
+f5_linkerd_source_errors_total{reason="response_too_large",source="kubernetes",target="kubernetes"} 0.0
 f5_linkerd_source_errors_total{reason="timeout",source="kubernetes",target="kubernetes"} 0.0
 f5_linkerd_source_errors_total{reason="tls_error",source="kubernetes",target="kubernetes"} 0.0
 f5_linkerd_source_errors_total{reason="watch_expired",source="kubernetes",target="kubernetes"} 1.0
