@@ -30,6 +30,7 @@ start and after every reload, and competes for the shard's own Lease.
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -301,7 +302,15 @@ def serve(
         log.error("server.webConfig: %s", err)
         return 2
     except OSError as err:
-        log.error("cannot listen on %s: %s", cfg.server.listen, err)
+        busy = err.errno == errno.EADDRINUSE
+        log.error(
+            "cannot listen on %s: %s%s",
+            cfg.server.listen,
+            err.strerror or err,
+            "; another process holds the port: set server.listen in the config to another HOST:PORT"
+            if busy
+            else "",
+        )
         return 1
     stop_on_signals(stop, hup, wake)
     scheduler = BackgroundScheduler(timezone=UTC)

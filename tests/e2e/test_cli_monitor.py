@@ -5,6 +5,7 @@ same world. The `rotation` steps, through `cli.main` in-process: tests/unit/test
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import threading
 import time
@@ -225,6 +226,22 @@ def test_a_broken_web_config_is_named_by_validate_config_and_run(tmp_path: Path)
         assert missing in result.stderr
         assert "cannot listen" not in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_run_on_a_busy_port_says_how_to_choose_another(tmp_path: Path) -> None:
+    with running_world(DEMO, tmp_path / "world") as (_, config_file), socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        doc = yaml.safe_load(config_file.read_text())
+        doc["server"] = {"listen": f"127.0.0.1:{holder.getsockname()[1]}"}
+        config_file.write_text(yaml.safe_dump(doc))
+        result = subprocess.run(
+            [*CLI, "run", "--config", str(config_file)],
+            capture_output=True, text=True, timeout=60, check=False, cwd=ROOT,
+        )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "another process holds the port: set server.listen" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 # --- `--shard` -----------------------------------------------------------------------------------
