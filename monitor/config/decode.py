@@ -108,8 +108,14 @@ UNIQUE = Rule(_unique)
 POSITIVE = Rule(_positive)
 
 
+# Keys whose units would lose their capitals in camel case (`maxResponseMib`).
+KEY_NAMES = {"max_response_mib": "maxResponseMiB"}
+
+
 def camel_case(name: str) -> str:
     """The YAML key for a dataclass field: `f5_page_size` -> `f5PageSize`."""
+    if name in KEY_NAMES:
+        return KEY_NAMES[name]
     first, *rest = name.split("_")
     return first + "".join(part[:1].upper() + part[1:] for part in rest)
 

@@ -54,9 +54,13 @@ def run_doctor(path: Path, output: str) -> int:
     except ConfigError as err:
         print(f"{path}: {err}", file=sys.stderr)
         return 2
-    for noisy in ("monitor.sources",):  # the probes report failures themselves
-        logging.getLogger(noisy).setLevel(logging.ERROR)
-    report = diagnose(cfg)
+    noisy = logging.getLogger("monitor.sources")  # the probes report failures themselves
+    level = noisy.level
+    noisy.setLevel(logging.ERROR)
+    try:
+        report = diagnose(cfg)
+    finally:
+        noisy.setLevel(level)
     sys.stdout.write(render(report, output))
     failed = [p.name for s in report.sources for p in s.probes if p.status == "failed"]
     refused = not any(s.reachable for s in report.sources) and set(failed) <= {"TCP", "API server"}

@@ -103,21 +103,34 @@ def test_the_readme_and_getting_started_show_a_whole_config() -> None:
 
 @pytest.mark.parametrize(("where", "text"), example_configs(), ids=lambda v: str(v)[:40])
 def test_example_configs_validate(where: str, text: str, tmp_path: Path) -> None:
-    """`validate-config` accepts each example as printed; the files it names (relative to
-    the example) exist as dummies."""
+    """`validate-config` accepts each example as printed; the files it names exist (a CA
+    file holds a PEM certificate, the kubeconfig is one; an absolute path is moved under
+    the test's folder)."""
     import subprocess
 
     import yaml
 
+    from monitor.simulate.httpserver import sim_server_identity
     from tests.support.paths import CLI
+    from tests.support.sim_bigip import NOW
 
+    ca_pem = sim_server_identity(NOW, "docs-example")[0].pem
+    kubeconfig = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n"
     doc = yaml.safe_load(text)
-    for device in doc["bigip"]:
-        for key in ("usernameFile", "passwordFile", "caFile"):
-            value = device.get(key)
-            if isinstance(value, str) and not value.startswith("/"):
-                (tmp_path / value).parent.mkdir(parents=True, exist_ok=True)
-                (tmp_path / value).write_text("dummy\n")
+    named = [
+        (k, d.get(k)) for d in doc["bigip"] for k in ("usernameFile", "passwordFile", "caFile")
+    ]
+    named.append(("kubeconfig", (doc.get("mesh") or {}).get("kubeconfig")))
+    paths = {value: key for key, value in named if isinstance(value, str)}  # each path once
+    for value, key in paths.items():
+        content = {"caFile": ca_pem, "kubeconfig": kubeconfig}.get(key, "dummy\n")
+        if value.startswith("/"):  # a path on the reader's machine: one here instead
+            local = tmp_path / "abs" / value.lstrip("/")
+            text = text.replace(value, str(local))
+        else:
+            local = tmp_path / value
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_text(content)
     config = tmp_path / "config.yaml"
     config.write_text(text)
     run = subprocess.run(
