@@ -102,7 +102,7 @@ def test_fault_is_contained(rig: Rig, kind: Kind) -> None:
 
 def test_docs_list_every_kind_with_its_reason() -> None:
     text = (ROOT / "docs" / "operations.md").read_text()
-    section = text.split("## Fault matrix", 1)[1].split("\n## ", 1)[0]
+    section = text.split("### Fault matrix", 1)[1].split("\n## ", 1)[0]
     rows = {
         m.group(1): m.group(2)
         for m in re.finditer(r"^\| `(\w+)` \|[^|]*\|[^|]*\| (`\w+`|none[^|]*?) \|", section, re.M)
