@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from monitor.config.files import CONFIG_LIMIT, read_limited
 from monitor.config.schema import BigIPConfig, Config, ConfigError, load_config
 from monitor.sources.mesh.specs import backends
 
@@ -46,7 +47,7 @@ def _stamp(path: Path) -> Stamp:
 
 def _digest(path: Path) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return hashlib.sha256(read_limited(path, CONFIG_LIMIT)).hexdigest()
     except OSError as err:
         return f"unreadable: {err.errno}"
 

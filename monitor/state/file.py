@@ -31,12 +31,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from monitor.config.files import read_limited
 from monitor.rotation.plan import RotationMemory
 from monitor.state.ignore import FindingKey
 from monitor.state.snapshot import RETENTION, Seen, Snapshot
 
 FORMAT: Final = "f5-linkerd-monitor/state"
 VERSION: Final = 1
+# A state file is the monitor's own, a few MB at the design's scale; a larger one is not.
+STATE_LIMIT: Final = 64 * 1024 * 1024
 
 
 class StateFileError(ValueError):
@@ -174,7 +177,7 @@ def load(path: Path, now: datetime) -> Restored:
     """The state in `path`; a fresh start (with a `warning` unless the file is simply
     missing) when it cannot be read or understood."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, STATE_LIMIT).decode("utf-8")
     except FileNotFoundError:
         return Restored()
     except (OSError, UnicodeDecodeError) as err:

@@ -127,6 +127,18 @@ def test_a_corrupt_file_is_a_fresh_start_with_a_warning(
     assert restored.warning.endswith("starting fresh")
 
 
+def test_a_file_over_the_size_bound_is_not_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("monitor.state.file.STATE_LIMIT", 1024)
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"format": FORMAT, "pad": "x" * 2048}))
+    restored = load(path, T0)
+    assert restored.seen == {}
+    assert restored.warning is not None
+    assert "larger than" in restored.warning
+
+
 def test_a_missing_file_is_a_quiet_fresh_start(tmp_path: Path) -> None:
     restored = load(tmp_path / "absent.json", T0)
     assert (restored.seen, restored.warning) == ({}, None)
