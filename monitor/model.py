@@ -2,7 +2,7 @@
 
 The sources (`monitor.sources.*`) fill these from the BIG-IP and Kubernetes APIs;
 the checks (`monitor.checks`) read them and produce `CheckState`s and `Finding`s;
-`monitor.state.snapshot`, `monitor.render.metrics` and `monitor.web.server` render them.
+`monitor.state.snapshot`, `monitor.render.exposition` and `monitor.web.server` render them.
 Nothing here does I/O or reads the clock.
 
 Unknown is neither fine nor drift: an object that was looked for and is absent
