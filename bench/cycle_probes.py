@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import monitor.daemon.cycle as cycle_module
 from monitor.config.schema import Config
 from monitor.daemon.cycle import configured_sources
-from monitor.render import metrics
+from monitor.render import exposition
 from monitor.render.findings import findings_document
 from monitor.render.page import render_page
 from monitor.render.rotation import rotation_document
@@ -171,7 +171,7 @@ class Publisher:
         snap = replace(snapshot, process=self._status)
         call = self._timer.call
         self.out = {
-            "metrics": call("metrics", metrics.render, snap),
+            "metrics": call("metrics", exposition.render, snap),
             "page": call("page", render_page, snap),
             "findings_json": call(
                 "findings_json", lambda: json.dumps(findings_document(snap), indent=2).encode()

@@ -9,7 +9,7 @@ assembles the `Monitor` as `monitor.daemon.cycle.build_monitor` does (the real `
   `advance` (the snapshot) and the state file's `save`, patched in `monitor.daemon.cycle` for
   the duration of the run only;
 - the publication, as the daemon's `Published.of` makes it, part by part: `/metrics`
-  (`monitor.render.metrics.render`), the status page (`render_page`), `/api/findings` and
+  (`monitor.render.exposition.render`), the status page (`render_page`), `/api/findings` and
   `/api/rotation` (`json.dumps(..., indent=2)` of their documents).
 Cycle `cold` is the first (BIG-IP logins and TLS handshakes, bash reads of the
 boundaries' certificate files, the mesh's discovery and every LIST); the `warm` ones

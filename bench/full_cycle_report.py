@@ -116,7 +116,7 @@ def _phases(rows: list[CycleRow]) -> list[str]:
         "checks": "checks (`run_checks`)",
         "rotation": "rotation plan",
         "snapshot": "snapshot (`StateStore.advance`)",
-        "metrics": "/metrics (`metrics.render`)",
+        "metrics": "/metrics (`exposition.render`)",
         "page": "status page (`render_page`)",
         "findings_json": "/api/findings JSON",
         "rotation_json": "/api/rotation JSON",

@@ -12,7 +12,7 @@ The packages follow the path of a poll; each imports only those on the lines bel
     rotation/        the trust-anchor rotation planner
     checks/ sources/ simulate/   pure checks; the I/O with BIG-IP and Kubernetes; the
                      simulated world
-    config/ model    the expected state; the observed state
+    config/ model/   the expected state; the observed state
     catalogue, requirements, certs/, policy/   check ids; what each check needs to read;
                      certificate parsing; Linkerd policy
 """

@@ -1,7 +1,8 @@
 """The expected state: the config file, read strictly into frozen dataclasses.
 
-Owns the config format (`schema`: every section, its defaults and cross-field rules), the
-generic YAML-to-dataclass decoding with path-named errors (`decode`), strict YAML loading
-shared with scenario files (`strictyaml`) and Prometheus-style durations (`durations`).
+Owns the config format (`schema`: every section, its defaults and cross-field rules;
+`fields`: the validated field types such as names, URLs and listen addresses), the generic
+YAML-to-dataclass decoding with path-named errors (`decode`), strict YAML loading shared
+with scenario files (`strictyaml`) and Prometheus-style durations (`durations`).
 May import `monitor.catalogue` only: everything else builds on the config, not the reverse.
 """

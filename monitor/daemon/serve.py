@@ -54,7 +54,7 @@ from monitor.daemon.cycle import (
 from monitor.daemon.reload import ConfigFile, plan_reload
 from monitor.daemon.shard import Shard, describe, shard_config
 from monitor.daemon.stopping import stop_on_signals
-from monitor.render import metrics
+from monitor.render import exposition
 from monitor.state.snapshot import ProcessStatus, PushStats, Snapshot
 from monitor.web.server import Published, WebServer
 
@@ -222,9 +222,9 @@ class Daemon:
         if snapshot is not None:
             self._publish(Published.of(replace(snapshot, process=status)))
         elif not status.leader:
-            self._publish(Published.follower(metrics.render(None, status), status.holder))
+            self._publish(Published.follower(exposition.render(None, status), status.holder))
         else:  # a leader before its first cycle
-            self._publish(replace(Published.of(None), metrics=metrics.render(None, status)))
+            self._publish(replace(Published.of(None), metrics=exposition.render(None, status)))
 
     def _stop_monitor(self, why: str) -> None:
         if self.monitor is not None:

@@ -1,7 +1,7 @@
 """Every view of a snapshot: /metrics, the status page, the findings and rotation documents.
 
-Owns the metric names and the exposition text (`metrics`, with the certificate and
-pool-member series derived in `metrics_rows`), the status page (`page_data`: what it
+Owns the metric names (`metrics`) and the exposition text (`exposition`, with the
+certificate and pool-member series derived in `metrics_rows`), the status page (`page_data`: what it
 shows; `page`: the HTML), the certificate timeline that the page and the findings share
 (`timeline`), each BIG-IP's whole certificate store that the timeline and the metrics
 share (`store`), the findings as JSON and as a table (`findings`) and the

@@ -1,10 +1,11 @@
 """What the metrics count about the boundaries: certificates by role and pool members.
 
 Owns the derivation behind `f5_linkerd_certificate_*` and `f5_linkerd_pool_members`
-(`monitor.render.metrics` names and renders them): which certificates a boundary depends on, by
-role, resolved with the checks' own resolvers (the CA bundle named by the server-ssl
-`caFile`: `bundle_cert`; the server-ssl `cert` and its `chain`: `client_cert`; the client-ssl
-`certKeyChain` certificates and chains: `edge_cert`; the mesh's anchors and issuer), and
+(`monitor.render.metrics` names them, `monitor.render.exposition` renders them): which
+certificates a boundary depends on, by role, resolved with the checks' own resolvers (the CA
+bundle named by the server-ssl `caFile`: `bundle_cert`; the server-ssl `cert` and its
+`chain`: `client_cert`; the client-ssl `certKeyChain` certificates and chains: `edge_cert`;
+the mesh's anchors and issuer), and
 how a boundary's pool members pair with the backend's ready endpoints, by the checks' own
 matching (`monitor.checks.matching.match_members`). A certificate that cannot be read this cycle (a
 device or the mesh not read, a collection that failed) keeps its rows from the last read

@@ -42,7 +42,7 @@ from typing import Any, Final
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from monitor import __version__
-from monitor.render import metrics
+from monitor.render import exposition
 from monitor.render.findings import findings_document
 from monitor.render.page import render_page
 from monitor.render.rotation import rotation_document
@@ -92,7 +92,7 @@ class Published:
         rotation: dict[str, Any] = rotation_document(snapshot) if snapshot else {"boundaries": []}
         return Published(
             snapshot=snapshot,
-            metrics=metrics.render(snapshot),
+            metrics=exposition.render(snapshot),
             findings_json=json.dumps(document, indent=2).encode(),
             index_html=render_page(snapshot),
             rotation_json=json.dumps(rotation, indent=2).encode(),

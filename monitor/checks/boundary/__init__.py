@@ -4,9 +4,10 @@ Owns the family's registry `CHECKS`, in catalogue order; every check applies to 
 boundaries only. The checks live in `bundle` (the CA bundle: `bundle_missing_anchor`,
 `bundle_stale_anchor`, `bundle_cert_expiry`; and `sni_mismatch`), `profile` (the
 server-ssl profile's own settings), `client` (the client certificate BIG-IP presents) and
-`policy` (what the backend's Linkerd policy makes of it); `certs` holds the certificate
-helpers they share. May import `monitor.checks`' shared modules, `monitor.checks.trust`'s
-`inputs`, `monitor.policy`, `monitor.certs`, `monitor.config` and `monitor.model`.
+`policy` (what the backend's Linkerd policy makes of it, with the policy, the pods and
+`authorize` for BIG-IP in `admission`); `certs` holds the certificate helpers they share.
+May import `monitor.checks`' shared modules, `monitor.checks.trust`'s `inputs`,
+`monitor.policy`, `monitor.certs`, `monitor.config` and `monitor.model`.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ Owns the family's registry `CHECKS`, in catalogue order. The checks live in `vir
 virtual server: missing, disabled, its pool, its server-ssl profile), `members` (pool
 members against the ready endpoints, through `monitor.checks.matching`) and `mesh`
 (`pool_member_unmeshed` on mesh-tls boundaries, `open_onramp` on plaintext ones). May
-import `monitor.checks`' shared modules, `monitor.checks.boundary.policy` (the backend's
-policy), `monitor.policy`, `monitor.config` and `monitor.model`.
+import `monitor.checks`' shared modules, `monitor.checks.boundary.admission` (the
+backend's policy and pods), `monitor.policy`, `monitor.config` and `monitor.model`.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from monitor.checks.boundary.policy import BackendPod, backend_pods, mesh_policy
+from monitor.checks.boundary.admission import BackendPod, backend_pods, mesh_policy
 from monitor.checks.common import bounded
 from monitor.checks.matching import endpoint_key
 from monitor.checks.outcome import MESH, Drift, Outcome, Unknown

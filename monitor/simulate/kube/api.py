@@ -1,9 +1,9 @@
 """Kubernetes API request semantics over the store, independent of HTTP.
 
 Owns what the apiserver answers: path parsing into (resource, version, namespace,
-name), `Status` errors with the real messages (NotFound, Forbidden from missing
-RBAC, Conflict, AlreadyExists, Expired, BadRequest, MethodNotAllowed), LIST with
-label/field selectors, `limit`/`continue` paging over a consistent snapshot, GET,
+name), which `Status` error when (NotFound, Forbidden from missing RBAC, Conflict,
+AlreadyExists, Expired, BadRequest, MethodNotAllowed; the documents are in `status`),
+LIST with label/field selectors, `limit`/`continue` paging over a consistent snapshot, GET,
 the lease writes leader election needs, and the event filtering of WATCH (a
 MODIFIED object that stops matching a selector is DELETED for that watch).  Lists of
 built-in types carry no apiVersion/kind on their items, custom resources' lists do.
@@ -30,6 +30,14 @@ from monitor.simulate.kube.select import (
     parse_field_selector,
     parse_label_selector,
 )
+from monitor.simulate.kube.status import (
+    METHOD_NOT_ALLOWED,
+    NOT_SERVED,
+    ApiError,
+    not_found,
+    status_details,
+    status_doc,
+)
 from monitor.simulate.kube.store import Change, Conflict, Expired, KubeStore, Obj, stamp
 
 CONTINUE_EXPIRED = (
@@ -38,68 +46,6 @@ CONTINUE_EXPIRED = (
     "response to retrieve the remainder of the results. Continuing with the provided token "
     "results in an inconsistent list - objects that were created, modified, or deleted between "
     "the time the first chunk was returned and now may show up in the list."
-)
-
-
-def status_doc(
-    code: int, reason: str, message: str, details: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Success" if code < 400 else "Failure",
-    }
-    if message:
-        out["message"] = message
-    if reason:
-        out["reason"] = reason
-    out["details"] = dict(details or {})
-    out["code"] = code
-    return out
-
-
-class ApiError(Exception):
-    def __init__(
-        self,
-        code: int,
-        reason: str,
-        message: str,
-        details: Mapping[str, Any] | None = None,
-        continue_token: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code, self.reason, self.message = code, reason, message
-        self.details = dict(details or {})
-        self.continue_token = continue_token
-
-    def status(self) -> dict[str, Any]:
-        doc = status_doc(self.code, self.reason, self.message, self.details)
-        if not self.details:
-            del doc["details"]
-        if self.continue_token:
-            doc["metadata"] = {"continue": self.continue_token}
-        return doc
-
-
-def _details(res: ApiResource, name: str | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if name:
-        out["name"] = name
-    if res.group:
-        out["group"] = res.group
-    out["kind"] = res.plural
-    return out
-
-
-def not_found(res: ApiResource, name: str) -> ApiError:
-    return ApiError(404, "NotFound", f'{res.group_resource} "{name}" not found',
-                    _details(res, name))  # fmt: skip
-
-
-NOT_SERVED = ApiError(404, "NotFound", "the server could not find the requested resource", {})
-METHOD_NOT_ALLOWED = ApiError(
-    405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {}
 )
 
 
@@ -144,7 +90,7 @@ def forbidden(user: str, verb: str, target: Target, name: str | None) -> ApiErro
         f'{subject} is forbidden: User "{user}" cannot {verb} resource "{res.plural}" '
         f'in API group "{res.group}" {scope}'
     )
-    return ApiError(403, "Forbidden", message, _details(res, name))
+    return ApiError(403, "Forbidden", message, status_details(res, name))
 
 
 def check_access(
@@ -321,7 +267,7 @@ def write_object(
         obj = store.delete((res.group, res.plural, ns, str(target.name)))
         if obj is None:
             raise not_found(res, str(target.name))
-        details = {**_details(res, target.name), "uid": obj["metadata"].get("uid")}
+        details = {**status_details(res, target.name), "uid": obj["metadata"].get("uid")}
         return 200, status_doc(200, "", "", details)
     body = _body(raw)
     meta = dict(body.get("metadata") or {})
@@ -350,7 +296,7 @@ def write_object(
         created = store.create((res.group, res.plural, ns, name), obj)
         if created is None:
             raise ApiError(409, "AlreadyExists", f'{res.group_resource} "{name}" already exists',
-                           _details(res, name))  # fmt: skip
+                           status_details(res, name))  # fmt: skip
         return 201, present(created, res, target.version)
     name = str(target.name)
     if meta.get("name") not in (None, name):
@@ -367,7 +313,7 @@ def write_object(
             409, "Conflict",
             f'Operation cannot be fulfilled on {res.group_resource} "{name}": the object has '
             "been modified; please apply your changes to the latest version and try again",
-            _details(res, name),
+            status_details(res, name),
         ) from None  # fmt: skip
     if updated is None:
         raise not_found(res, name)

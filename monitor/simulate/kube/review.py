@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.simulate.kube.api import ApiError, withheld
+from monitor.simulate.kube.api import withheld
 from monitor.simulate.kube.model import KubeWorld
 from monitor.simulate.kube.resources import ResourceIndex
+from monitor.simulate.kube.status import ApiError
 
 PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 RESOURCE = "selfsubjectaccessreviews.authorization.k8s.io"

@@ -37,15 +37,12 @@ import yaml
 from monitor.simulate.faults import COMMON_FAULTS, KUBE_FAULTS, Fault, FaultPlan
 from monitor.simulate.httpserver import SimHandler, SimServer
 from monitor.simulate.kube.api import (
-    NOT_SERVED,
-    ApiError,
     Target,
     check_access,
     get_object,
     list_objects,
     narrowed_name,
     parse_path,
-    status_doc,
     write_object,
 )
 from monitor.simulate.kube.meta import timestamp
@@ -61,6 +58,7 @@ from monitor.simulate.kube.resources import (
 from monitor.simulate.kube.review import PATH as REVIEW_PATH
 from monitor.simulate.kube.review import RESOURCE as REVIEW_RESOURCE
 from monitor.simulate.kube.review import review
+from monitor.simulate.kube.status import NOT_SERVED, ApiError, status_doc
 from monitor.simulate.kube.store import Key, KubeStore, key_of
 from monitor.simulate.kube.watch import WatchStream, parse_watch
 

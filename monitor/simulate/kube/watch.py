@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.simulate.kube.api import (
-    ApiError,
     Selection,
     Target,
     bookmark,
@@ -30,6 +29,7 @@ from monitor.simulate.kube.api import (
     selection,
     watch_event,
 )
+from monitor.simulate.kube.status import ApiError
 from monitor.simulate.kube.store import Expired, KubeStore
 
 

@@ -12,27 +12,12 @@ reads at most `poll.maxResponseMiB` of body (`transport`): a larger one is
 `response_too_large` and is not parsed. A body that JSON cannot decode, however deeply
 nested, is `bad_json`.
 
-Token auth:
-- `POST /mgmt/shared/authn/login` with the configured `loginProviderName` (default
-  `tmos`); the token is kept across polls while it will outlive the next one (renewed
-  when less than max(60 s, the poll budget) of its `timeout` is left, by the injected
-  clock). A token renewed early is deleted, so one replica holds one live token per
-  device. `logout()` deletes the current one.
-- A 401 whose message names a user (`Authorization failed: user=…`) is a denial of that
-  resource (RBAC): the token is fine and is not renewed. Any other 401 (`X-F5-Auth-Token
-  does not exist.`) costs one re-login per poll, shared by the requests that met it, and
-  each of them is sent once more; the replaced token is deleted unless the device said
-  it no longer exists.
-- 400 `… maximum active login tokens` at login: the user's 100 tokens are held by other
-  clients; reported as `auth_failed` saying so.
-- Tokens are not PATCHed to live longer: a token that outlives its process (a crash, a
-  SIGKILL) keeps one of the user's 100 slots until it expires, so the default 1,200 s
-  is kept and a re-login every ~19 minutes is the price.
-Basic auth: `Authorization: Basic` on every request; a 401 is `auth_failed`.
+Token auth (the login, renewal and deletion of tokens) is done here with the protocol
+facts of `tokens`. Basic auth: `Authorization: Basic` on every request; a 401 is
+`auth_failed`.
 
-Secrets: the password and the token live only in `Credentials` / `_Token`, whose reprs
-hide them; every message built here is scrubbed of both, and httpx's request log line of
-a token DELETE shows `/mgmt/shared/authz/tokens/***` (a filter on the `httpx` logger).
+Secrets: the password and the token live only in `Credentials` / `Token`, whose reprs
+hide them; every message built here is scrubbed of both.
 """
 
 from __future__ import annotations
@@ -42,7 +27,6 @@ import logging
 import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -52,19 +36,24 @@ from monitor.config.schema import BigIPConfig
 from monitor.model import SourceError
 from monitor.sources.errors import SourceFailure, failure, status_reason
 from monitor.sources.f5.exchange import RETRY_REASONS, RETRY_STATUSES, Exchange
-from monitor.sources.f5.transport import DeadlineTransport, TooLarge, hide_in_logs, send
+from monitor.sources.f5.tokens import (
+    DEFAULT_TOKEN_TIMEOUT,
+    DELETE_TIMEOUT,
+    LOGIN_PATH,
+    LOGIN_RETRY_REASONS,
+    TOKEN_LIMIT_TEXT,
+    TOKEN_MARGIN,
+    TOKENS_PATH,
+    Token,
+    header,
+    is_denial,
+)
+from monitor.sources.f5.transport import DeadlineTransport, TooLarge, send
 from monitor.sources.http_errors import exception_reason, exception_text, response_text, scrub
 
 log = logging.getLogger(__name__)
 
-LOGIN_PATH = "/mgmt/shared/authn/login"
-TOKENS_PATH = "/mgmt/shared/authz/tokens/"
-TOKEN_MARGIN = 60.0  # at least: renew this long before the token's own expiry
-DEFAULT_TOKEN_TIMEOUT = 1200
 DEFAULT_MAX_BODY = 64 * 1024 * 1024  # bytes of one response (poll.maxResponseMiB)
-DELETE_TIMEOUT = 5.0  # seconds for a best-effort token DELETE
-TOKEN_LIMIT_TEXT = "maximum active login tokens"
-LOGIN_RETRY_REASONS = frozenset({"connect_error"})
 # After one of these, the device's other requests of the poll are not sent.
 FATAL = frozenset({"connect_error", "tls_error", "auth_failed"})
 _EXCEPTION_WORDS = {
@@ -73,22 +62,6 @@ _EXCEPTION_WORDS = {
     "tls_error": "TLS failure",
     "protocol_error": "broken response",
 }
-
-
-@dataclass(slots=True)
-class _Token:
-    value: str = field(repr=False)
-    username: str
-    expires_at: float  # when to renew it, by the injected clock
-    dies_at: float  # when the device forgets it
-
-
-hide_in_logs(TOKENS_PATH)  # httpx logs the URL of a token DELETE, token and all
-
-
-def is_denial(response: httpx.Response) -> bool:
-    """A 401 that denies a resource to a known user (RBAC), not a bad token or password."""
-    return response_text(response).startswith("Authorization failed: user=")
 
 
 class F5Client:
@@ -114,7 +87,7 @@ class F5Client:
         self._slots = threading.BoundedSemaphore(concurrency)
         self._auth_lock = threading.Lock()
         self._http: httpx.Client | None = None
-        self._token: _Token | None = None
+        self._token: Token | None = None
 
     def __repr__(self) -> str:
         return f"F5Client(device={self.device.name!r}, url={self.device.url!r})"
@@ -284,12 +257,12 @@ class F5Client:
         token = self._token or self._renew(ex, None, what, target)
         if token is None:  # cannot happen: a login without a stale token returns one
             raise failure("auth_failed", f"{self.device.name}: {what}: no token", target)
-        response = self._attempts(ex, method, url, what, target, headers=_header(token), **kwargs)
+        response = self._attempts(ex, method, url, what, target, headers=header(token), **kwargs)
         if response.status_code == 401 and not is_denial(response):
             gone = "does not exist" in response_text(response)
             fresh = self._renew(ex, token, what, target, gone)
             if fresh is not None:
-                headers = _header(fresh)
+                headers = header(fresh)
                 response = self._attempts(ex, method, url, what, target, headers=headers, **kwargs)
         return response
 
@@ -311,7 +284,7 @@ class F5Client:
 
     # -- tokens --------------------------------------------------------------------------
 
-    def _login(self, ex: Exchange) -> _Token:
+    def _login(self, ex: Exchange) -> Token:
         started = self._clock()
         creds = ex.creds
         body = {
@@ -354,11 +327,11 @@ class F5Client:
             "%s: logged in as %s (token timeout %ss)", self.device.name, creds.username, timeout
         )
         margin = min(self._margin, timeout / 2)
-        return _Token(value, creds.username, started + timeout - margin, started + timeout)
+        return Token(value, creds.username, started + timeout - margin, started + timeout)
 
     def _renew(
-        self, ex: Exchange, stale: _Token | None, what: str, target: str, gone: bool = True
-    ) -> _Token | None:
+        self, ex: Exchange, stale: Token | None, what: str, target: str, gone: bool = True
+    ) -> Token | None:
         """A token to use instead of `stale` (refused with a 401, or None: there was none):
         the one another thread already got, or a new login; None when `stale` itself came
         from a re-login of this poll (the 401 is then not about the token)."""
@@ -412,7 +385,3 @@ class F5Client:
         if self._http is not None:
             self._http.close()
             self._http = None
-
-
-def _header(token: _Token) -> dict[str, str]:
-    return {"X-F5-Auth-Token": token.value}

@@ -1,8 +1,9 @@
 """`WatchedCollection`: one Kubernetes collection kept current by LIST then WATCH.
 
-Owns the background thread of one `WatchSpec` and the state it keeps (the objects,
-the resourceVersion, synced/absent/error), read through `snapshot()`; the value types
-are in `spec`, the HTTP plumbing in `transport`, `WatchSet` in `watch`.
+Owns the background thread of one `WatchSpec`, which fills the state it keeps (the
+objects, the resourceVersion, synced/absent/error: `CollectionState` in `state`, read
+through `snapshot()`); the value types are in `spec`, the HTTP plumbing in `transport`,
+`WatchSet` in `watch`.
 
 The thread (DESIGN section 4, "Access"): a paged LIST (`limit`/`continue`, raw JSON,
 never the generated models) stores every object keyed by `namespace/name` and remembers
@@ -29,7 +30,6 @@ import logging
 import random
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -40,13 +40,8 @@ from monitor.sources.errors import SourceFailure
 from monitor.sources.kube import transport as http
 from monitor.sources.kube.errors import read_error
 from monitor.sources.kube.items import page_items, prepared
-from monitor.sources.kube.spec import (
-    CollectionView,
-    Json,
-    WatchSpec,
-    WatchStats,
-    object_key,
-)
+from monitor.sources.kube.spec import Json, WatchSpec, object_key
+from monitor.sources.kube.state import CollectionState
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +62,7 @@ class _Stopped(Exception):
     """stop() was called: leave the thread quietly."""
 
 
-class WatchedCollection:
+class WatchedCollection(CollectionState):
     """One collection kept current by one background thread (see the module docstring).
 
     Options: `clock` stamps `synced_at` / `error_since`; `watch_timeout` is the range the
@@ -92,32 +87,18 @@ class WatchedCollection:
         rng: random.Random | None = None,
         max_body: int = http.MAX_BODY,
     ) -> None:
-        self.spec = spec
+        super().__init__(spec, clock)
         self._max_body = max_body
-        self._api, self._clock, self._rng = api_client, clock, rng or random.Random()
+        self._api, self._rng = api_client, rng or random.Random()
         self._watch_timeout, self._backoff = watch_timeout, backoff
         self._absent_recheck, self._timeout, self._page_size = (
             absent_recheck, request_timeout, page_size)  # fmt: skip
         self._rbac = spec.rbac_hint
         selectors = (("labelSelector", spec.label_selector), ("fieldSelector", spec.field_selector))
         self._base_query = [(k, v) for k, v in selectors if v]
-        self._cond = threading.Condition()
-        self._objects: dict[str, Json] = {}
-        self._items: tuple[Json, ...] | None = ()
-        self._synced = self._absent = self._watching = False
-        self._error: SourceError | None = None
-        self._error_since: float | None = None
-        self._synced_at: float | None = None
-        self._rv: str | None = None
-        self._counts: Counter[str] = Counter()
-        self._events: Counter[str] = Counter()
-        self._errors: Counter[str] = Counter()
         self._failures = 0  # consecutive failures: the backoff exponent
         self._listed = False  # the next WATCH connect directly follows a LIST
         self._expired_in_row = 0  # 410s with no good watch event between them
-        self._stopping = threading.Event()
-        self._wake = threading.Event()  # ends a backoff wait early (`retry_now`, `stop`)
-        self._outcomes = 0  # attempts that ended, cleared or failed: what `wait_retried` awaits
         self._response: Any = None
         self._thread: threading.Thread | None = None
 
@@ -158,32 +139,6 @@ class WatchedCollection:
     def alive(self) -> bool:
         """The thread is running."""
         return self._thread is not None and self._thread.is_alive()
-
-    # -- reads -------------------------------------------------------------------------------
-    def snapshot(self) -> CollectionView:
-        """The current state; cheap while nothing changes (the item tuple is cached)."""
-        with self._cond:
-            if self._items is None:
-                self._items = tuple(self._objects[k] for k in sorted(self._objects))
-            return CollectionView(
-                self._items, self._synced, self._error, self._absent, self._rv,
-                self._watching, self._synced_at, self._error_since,
-            )  # fmt: skip
-
-    def wait_synced(self, timeout: float) -> bool:
-        """True once synced; False after `timeout`, or at once when the collection has
-        never synced and its last attempt failed (the error is in `snapshot()`)."""
-        with self._cond:
-            self._cond.wait_for(
-                lambda: self._synced or self._error is not None or self._stopping.is_set(),
-                timeout,
-            )
-            return self._synced
-
-    def stats(self) -> WatchStats:
-        """The counters since start (see WatchStats)."""
-        with self._cond:
-            return WatchStats(**self._counts, events=dict(self._events), errors=dict(self._errors))
 
     # -- the thread --------------------------------------------------------------------------
     def _run(self) -> None:
@@ -243,31 +198,10 @@ class WatchedCollection:
         self._wake.clear()
         return self._stopping.is_set()
 
-    def retry_now(self) -> int | None:
-        """A failed collection tries again now instead of at the end of its backoff (a poll
-        asks, so that a fault that ended is over by the next cycle whatever the backoff
-        reached). The number to pass to `wait_retried`; None when nothing failed."""
-        with self._cond:
-            if self._error is None:
-                return None
-            self._wake.set()
-            return self._outcomes
-
-    def wait_retried(self, outcomes: int, timeout: float) -> None:
-        """Wait up to `timeout` for the attempt after `retry_now` to end, well or not."""
-        with self._cond:
-            self._cond.wait_for(
-                lambda: self._outcomes > outcomes or self._stopping.is_set(), timeout
-            )
-
     def _backoff_delay(self, attempt: int) -> float:
         """Full jitter: uniform(0, min(max, initial * 2^(attempt-1)))."""
         initial, cap = self._backoff
         return self._rng.uniform(0.0, min(cap, initial * 2 ** min(attempt - 1, 30)))
-
-    def _count(self, name: str) -> None:
-        with self._cond:
-            self._counts[name] += 1
 
     def _open(self, query: list[tuple[str, str]], timeout: float | tuple[float, float]) -> Any:
         """A 200 response with its body unread; raises Expired/NotServed/SourceFailure."""

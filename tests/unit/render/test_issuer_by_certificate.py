@@ -9,7 +9,7 @@ from datetime import timedelta
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.model import CertManagerCertificate, CheckResult, MeshState
-from monitor.render import metrics
+from monitor.render import exposition
 from monitor.render.timeline import certificate_rows
 from monitor.state.snapshot import Snapshot, next_snapshot
 from tests.support import checkdata as cd
@@ -36,7 +36,7 @@ def with_mesh(snap: Snapshot, mesh: MeshState) -> Snapshot:
 
 
 def issuer_series(snap: Snapshot) -> list[tuple[dict[str, str], float]]:
-    text = metrics.render(snap).decode()
+    text = exposition.render(snap).decode()
     return [
         (dict(s.labels), s.value)
         for family in text_string_to_metric_families(text)

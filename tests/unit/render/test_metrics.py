@@ -27,7 +27,7 @@ from monitor.model import (
     SourceStatus,
     SslCert,
 )
-from monitor.render import metrics
+from monitor.render import exposition, metrics
 from monitor.rotation.context import PHASES
 from monitor.rotation.plan import RotationPlan
 from monitor.state.snapshot import KNOWN_CODES, ProcessStatus, Snapshot, next_snapshot
@@ -143,7 +143,7 @@ def _snapshot_with_certs() -> tuple[Snapshot, CertFacts, CertFacts]:
 
 def test_exposition_has_a_full_state_set_and_certificate_timestamps() -> None:
     snapshot, anchor, issuer = _snapshot_with_certs()
-    text = metrics.render(snapshot).decode()
+    text = exposition.render(snapshot).decode()
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(text)
@@ -188,15 +188,14 @@ def test_exposition_has_a_full_state_set_and_certificate_timestamps() -> None:
 
 def test_every_family_name_comes_from_the_metric_names_list() -> None:
     snapshot, _, _ = _snapshot_with_certs()
-    names = {
-        family.name for family in text_string_to_metric_families(metrics.render(snapshot).decode())
-    }
+    text = exposition.render(snapshot).decode()
+    names = {family.name for family in text_string_to_metric_families(text)}
     assert names <= set(metrics.METRIC_NAMES)
     assert metrics.BUILD_INFO in names
 
 
 def test_before_the_first_cycle_only_build_info_is_exposed() -> None:
-    names = {f.name for f in text_string_to_metric_families(metrics.render(None).decode())}
+    names = {f.name for f in text_string_to_metric_families(exposition.render(None).decode())}
     assert names == {metrics.BUILD_INFO}
 
 
@@ -205,7 +204,7 @@ def test_promtool_accepts_the_exposition() -> None:
     snapshot, _, _ = _snapshot_with_certs()
     result = subprocess.run(
         [promtool, "check", "metrics"],
-        input=metrics.render(snapshot),
+        input=exposition.render(snapshot),
         capture_output=True,
         timeout=30,
         check=False,
@@ -218,7 +217,7 @@ def test_mesh_info_carries_the_linkerd_version() -> None:
     snap = next_snapshot(None, observed(mesh=mesh), CheckResult(), T0, 0.1)
     samples = [
         s
-        for family in text_string_to_metric_families(metrics.render(snap).decode())
+        for family in text_string_to_metric_families(exposition.render(snap).decode())
         for s in family.samples
         if s.name == metrics.MESH_INFO
     ]
@@ -254,7 +253,7 @@ def test_rotation_phase_is_a_full_state_set_and_findings_have_first_seen() -> No
     snap = _snapshot_with_rotation_and_findings()
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(metrics.render(snap).decode())
+        for family in text_string_to_metric_families(exposition.render(snap).decode())
         for s in family.samples
     }
     phases = {
@@ -280,7 +279,7 @@ def test_promtool_accepts_the_rotation_and_finding_families() -> None:
     promtool = require_tool("promtool")
     result = subprocess.run(
         [promtool, "check", "metrics"],
-        input=metrics.render(_snapshot_with_rotation_and_findings()),
+        input=exposition.render(_snapshot_with_rotation_and_findings()),
         capture_output=True,
         timeout=30,
         check=False,
@@ -294,7 +293,7 @@ def test_promtool_accepts_the_rotation_and_finding_families() -> None:
 def _samples(snapshot: Snapshot | None, process: ProcessStatus | None = None) -> Samples:
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(metrics.render(snapshot, process).decode())
+        for family in text_string_to_metric_families(exposition.render(snapshot, process).decode())
         for s in family.samples
     }
 

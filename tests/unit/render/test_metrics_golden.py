@@ -34,7 +34,7 @@ from monitor.model import (
     SourceStatus,
     SslCert,
 )
-from monitor.render import metrics
+from monitor.render import exposition, metrics
 from monitor.rotation.plan import RotationPlan
 from monitor.state.snapshot import ProcessStatus, PushStats, Snapshot, next_snapshot
 from tests.conftest import require_tool
@@ -362,7 +362,7 @@ f5_linkerd_alertmanager_alerts{state="resolved"} 1.0
 
 
 def test_the_exposition_of_the_golden_snapshot_is_exactly_the_expected_text() -> None:
-    assert metrics.render(golden_snapshot()).decode() == _versions(GOLDEN)
+    assert exposition.render(golden_snapshot()).decode() == _versions(GOLDEN)
 
 
 # A follower with `alertmanager:` configured (it pushes nothing, yet keeps its totals).
@@ -377,11 +377,11 @@ FOLLOWER_STATUS = ProcessStatus(
 
 
 def test_a_follower_exports_only_its_process_status() -> None:
-    assert metrics.render(None, FOLLOWER_STATUS).decode() == _versions(FOLLOWER)
+    assert exposition.render(None, FOLLOWER_STATUS).decode() == _versions(FOLLOWER)
 
 
 def test_the_push_and_the_interval_are_left_out_when_unknown() -> None:
-    text = metrics.render(
+    text = exposition.render(
         None, dataclasses.replace(FOLLOWER_STATUS, poll_interval=0, push=None)
     ).decode()
     assert metrics.POLL_INTERVAL not in text
@@ -389,7 +389,7 @@ def test_the_push_and_the_interval_are_left_out_when_unknown() -> None:
 
 
 def test_every_help_text_says_when_the_value_is_refreshed() -> None:
-    for text in (metrics.render(golden_snapshot()), metrics.render(None, FOLLOWER_STATUS)):
+    for text in (exposition.render(golden_snapshot()), exposition.render(None, FOLLOWER_STATUS)):
         for family in text_string_to_metric_families(text.decode()):
             if family.name != metrics.BUILD_INFO:
                 assert "Refreshed each poll interval" in family.documentation, family.name
@@ -397,7 +397,7 @@ def test_every_help_text_says_when_the_value_is_refreshed() -> None:
 
 def test_promtool_accepts_the_golden_and_the_follower_exposition() -> None:
     promtool = require_tool("promtool")
-    for text in (metrics.render(golden_snapshot()), metrics.render(None, FOLLOWER_STATUS)):
+    for text in (exposition.render(golden_snapshot()), exposition.render(None, FOLLOWER_STATUS)):
         result = subprocess.run(
             [promtool, "check", "metrics"], input=text, capture_output=True, timeout=30, check=False
         )

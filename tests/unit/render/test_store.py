@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.config.schema import Config
 from monitor.model import CaBundle, CheckResult, F5State, Observed, SourceStatus, SslCert
-from monitor.render import metrics
+from monitor.render import exposition, metrics
 from monitor.render.store import StoreCert, common_name, excluded, store_certs
 from monitor.state.snapshot import Snapshot, next_snapshot
 from tests.support import checkdata as cd
@@ -59,7 +59,7 @@ def _cycle(
 
 def _series(snapshot: Snapshot) -> dict[tuple[str, str, str, str], float]:
     """(device, partition, path, scope) → value of every store series."""
-    text = metrics.render(snapshot).decode()
+    text = exposition.render(snapshot).decode()
     return {
         (s.labels["device"], s.labels["partition"], s.labels["path"], s.labels["scope"]): s.value
         for family in text_string_to_metric_families(text)

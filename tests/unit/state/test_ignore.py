@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.config.schema import IgnoreRule
 from monitor.model import CheckResult, CheckState, Finding, MeshState, Observed, SourceStatus
-from monitor.render import metrics
+from monitor.render import exposition, metrics
 from monitor.render.findings import exit_code, findings_document, table
 from monitor.state.ignore import apply_ignores, is_active, match, rule_matches
 from monitor.state.snapshot import next_snapshot
@@ -212,7 +212,7 @@ def test_metrics_reflect_the_state_after_ignoring() -> None:
     snap = _snapshots([rule()])
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(metrics.render(snap).decode())
+        for family in text_string_to_metric_families(exposition.render(snap).decode())
         for s in family.samples
     }
     labels = (("boundary", "shop"), ("check", "pool_member_extra"))

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from monitor.checks import CHECKS, run_checks
-from monitor.checks.boundary.policy import probe_addresses
+from monitor.checks.boundary.admission import probe_addresses
 from monitor.model import F5State, MeshState, Observed
 from monitor.policy.model import MeshPolicy
 from tests.support.certhelpers import CLIENT_AUTH, Issued, leaf

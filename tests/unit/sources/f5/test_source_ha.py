@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.config.schema import Config, parse_config
 from monitor.model import REASONS, CheckResult, MeshState, Observed, SourceStatus
-from monitor.render import metrics
+from monitor.render import exposition, metrics
 from monitor.simulate.faults import Fault
 from monitor.sources.f5.source import F5Source
 from monitor.state.snapshot import KNOWN_CODES, next_snapshot
@@ -122,7 +122,7 @@ def test_a_dead_device_is_down_and_the_others_are_read_meanwhile(tmp_path: Path)
     second = next_snapshot(first, observed, CheckResult(), T0, took)
     samples = {
         (s.name, s.labels.get("target"), s.labels.get("reason") or s.labels.get("code")): s.value
-        for family in text_string_to_metric_families(metrics.render(second).decode())
+        for family in text_string_to_metric_families(exposition.render(second).decode())
         for s in family.samples
     }
     errors = metrics.SOURCE_ERRORS + "_total"
