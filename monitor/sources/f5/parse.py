@@ -230,8 +230,8 @@ def parse_client_ssl(item: Item) -> ClientSslProfile:
 
 def epoch_time(value: Any) -> datetime | None:
     """Epoch seconds (int, or digits in a string) → aware UTC datetime; None if odd."""
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())  # ASCII only: "²" is a digit to isdigit(), not to int()
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     if not 0 <= value <= _MAX_EPOCH:

@@ -33,6 +33,13 @@ def parse_values(text: str, target: str) -> Mapping[str, Any]:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise failure("bad_json", f"{target}: values is not valid YAML{where}", target) from None
+    except (ValueError, TypeError, OverflowError) as err:
+        # the safe constructors raise these for scalars that parse but do not construct:
+        # an impossible date (2025-02-30), an int beyond Python's digit limit, `!!float x`
+        why = clip(str(err))
+        raise failure("bad_json", f"{target}: values holds a bad scalar ({why})", target) from None
+    except RecursionError:
+        raise failure("bad_json", f"{target}: values is nested too deeply", target) from None
     if not isinstance(doc, dict):
         raise failure("bad_json", f"{target}: values is not a YAML mapping", target)
     return doc
