@@ -156,7 +156,8 @@ def _init_ignored(containers: list[Mapping[str, Any]]) -> list[str]:
     for container in containers:
         if container.get("name") != INIT:
             continue
-        args = [str(a) for a in container.get("args") or [] if isinstance(a, str | int)]
+        raw = container.get("args")
+        args = [str(a) for a in (raw if isinstance(raw, list) else []) if isinstance(a, str | int)]
         for i, arg in enumerate(args):
             flag, eq, value = arg.partition("=")
             if flag == "--inbound-ports-to-ignore":

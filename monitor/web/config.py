@@ -346,7 +346,20 @@ def _strings(value: object, where: str) -> tuple[str, ...]:
 def _path(value: object, where: str, base: Path) -> Path | None:
     if value is None or value == "":
         return None
-    return base / Path(_string(value, where)).expanduser()
+    text = _string(value, where)
+    if "\0" in text or not text.isprintable() or _unencodable(text):
+        # YAML's "\0" and "\ud800" escapes: no file can have such a name (open() raises
+        # ValueError), and the name is not echoed, since it cannot be printed either
+        raise WebConfigError(where, "not a file name (a NUL, control or invalid character)")
+    return base / Path(text).expanduser()
+
+
+def _unencodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _version(value: object, where: str) -> str:
@@ -362,7 +375,7 @@ def _readable(where: str, path: Path) -> None:
     try:
         with path.open("rb"):
             pass
-    except OSError as err:
+    except (OSError, ValueError) as err:
         raise WebConfigError(where, f"cannot read {path}: {_reason(err)}") from None
 
 

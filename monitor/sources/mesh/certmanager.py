@@ -80,7 +80,8 @@ def certificate(obj: Mapping[str, Any]) -> tuple[CertManagerCertificate, tuple[s
         renew_before = duration * (float(percent) / 100.0)
     ready: bool | None = None
     message = ""
-    for cond in status.get("conditions") or []:
+    conditions = status.get("conditions")
+    for cond in conditions if isinstance(conditions, list) else []:
         if isinstance(cond, Mapping) and cond.get("type") == "Ready":
             ready = {"True": True, "False": False}.get(str(cond.get("status")))
             message = str(cond.get("message") or "")

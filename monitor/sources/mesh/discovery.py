@@ -87,8 +87,8 @@ class Discovery:
         return http.decode(raw, target)
 
     def _resources(self, group: str, version: str) -> set[str]:
-        doc = self._get(f"/apis/{group}/{version}") or {}
-        items = doc.get("resources")
+        doc = self._get(f"/apis/{group}/{version}")
+        items = doc.get("resources") if isinstance(doc, dict) else None
         return {
             str(r.get("name"))
             for r in (items if isinstance(items, list) else [])
@@ -96,11 +96,13 @@ class Discovery:
         }
 
     def run(self) -> Discovered:
-        doc = self._get("/apis") or {}
+        doc = self._get("/apis")
+        found = doc.get("groups") if isinstance(doc, dict) else None
         groups: dict[str, list[str]] = {}
-        for group in doc.get("groups") or []:
+        for group in found if isinstance(found, list) else []:
             if isinstance(group, dict) and isinstance(group.get("name"), str):
-                versions = [v.get("version") for v in group.get("versions") or []
+                listed = group.get("versions")
+                versions = [v.get("version") for v in (listed if isinstance(listed, list) else [])
                             if isinstance(v, dict)]  # fmt: skip
                 groups[group["name"]] = [v for v in versions if isinstance(v, str)]
         best: dict[str, str] = {}
