@@ -15,9 +15,12 @@ Measured from outside, as an operator would: the daemon's `cycle N done` log lin
 its cycles; after every cycle the soak reads the live tokens of each simulated device (at
 most one each, always); at the end of every round (the quiet cycles after a fault, just
 after a cycle ended) it samples the daemon's RSS, open file descriptors and threads from
-`/proc`, scrapes `/metrics` and counts the simulated API server's open watches. After
-`--warmup` cycles, the baseline is the median of the warm-up's last samples; the final
-figure is the median of the last samples. Bounds (exit status 1 when one is broken): RSS
+`/proc` (file descriptors also by peer), scrapes `/metrics` and counts the simulated API
+server's open watches. The warm-up (`--warmup`, default 1,500 cycles) is one period of the
+schedule: 60 rounds, after which every change has met every fault (10 changes, 12 faults)
+and every pool and cache has seen its worst case; the baseline is the median of the
+warm-up's last samples (`--window` cycles), the final figure the median of the last
+samples. `--cycles` (default 6,500) counts the warm-up in: 5,000 cycles are measured. Bounds (exit status 1 when one is broken): RSS
 growth at most `--rss-growth` (default 5 %), file descriptors and threads at the end equal
 to the baseline and never above the warm-up's highest, at most one live token per device,
 the daemon alive until SIGTERM and gone within 10 s of it. The figures are written as
@@ -27,6 +30,7 @@ markdown to `--out` (default `bench/soak.md`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import queue
 import re
@@ -42,6 +46,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -108,6 +113,7 @@ class Sample:
     fds: int
     threads: int
     watches: int
+    fd_kinds: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -124,6 +130,7 @@ class Run:
     exit_code: int | None = None
     stop_seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
+    sim_tracebacks: int = 0
 
 
 def _proc(pid: int) -> tuple[int, int, int]:
@@ -135,6 +142,39 @@ def _proc(pid: int) -> tuple[int, int, int]:
         elif line.startswith("Threads:"):
             threads = int(line.split()[1])
     return rss, len(os.listdir(f"/proc/{pid}/fd")), threads
+
+
+def _sockets(pid: int) -> dict[str, tuple[int, int]]:
+    """socket inode → (local port, remote port) of a process's TCP sockets."""
+    found = {}
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+                fields = line.split()
+                local, remote, inode = fields[1], fields[2], fields[9]
+                found[inode] = (int(local.rsplit(":", 1)[1], 16), int(remote.rsplit(":", 1)[1], 16))
+    return found
+
+
+def fd_kinds(pid: int, peers: dict[int, str], listen: int) -> dict[str, int]:
+    """The open file descriptors of a process by what they are: a connection to one of
+    `peers` (port → name), the listener and its clients, other sockets, pipes, files."""
+    sockets = _sockets(pid)
+    kinds: dict[str, int] = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            local, remote = sockets.get(target[8:-1], (0, 0))
+            kind = peers.get(remote) or ("server" if local == listen else "socket")
+        elif target.startswith(("pipe:", "anon_inode:")):
+            kind = target.split(":")[0]
+        else:
+            kind = "file"
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return dict(sorted(kinds.items()))
 
 
 def _config(world: World, out: Path, interval: str, port: int) -> Path:
@@ -183,6 +223,8 @@ def soak(cycles: int, interval: str, round_every: int, work: Path) -> Run:
     port = _free_port()
     config = _config(world, work, interval, port)
     run = Run(max_tokens={d: 0 for d in world.bigip_devices})
+    peers = {urlsplit(world.bigip.url(d)).port or 0: d for d in world.bigip_devices}
+    peers[urlsplit(world.kube.url).port or 0] = "kubernetes"
     proc = subprocess.Popen(
         [sys.executable, "-m", "monitor", "--log-level", "info", "run", "--config", str(config)],
         stdout=subprocess.PIPE,
@@ -219,7 +261,8 @@ def soak(cycles: int, interval: str, round_every: int, work: Path) -> Run:
                 rounds = run.cycles // round_every
                 rss, fds, threads = _proc(proc.pid)
                 watches = world.kube.stats().open_watches
-                run.samples.append(Sample(run.cycles, rss, fds, threads, watches))
+                kinds = fd_kinds(proc.pid, peers, port)
+                run.samples.append(Sample(run.cycles, rss, fds, threads, watches, kinds))
                 run.scrapes += _scrape(port)
                 world.apply(_event(rounds))
                 run.changes += 1
@@ -310,10 +353,23 @@ def judge(run: Run, cycles: int, warmup: int, window: int, rss_bound: float) -> 
     )
 
 
+def _kinds(kinds: dict[str, int]) -> str:
+    return ", ".join(f"{k} {n}" for k, n in kinds.items()) or "none"
+
+
+def _most(samples: list[Sample]) -> dict[str, int]:
+    most: dict[str, int] = {}
+    for sample in samples:
+        for kind, count in sample.fd_kinds.items():
+            most[kind] = max(most.get(kind, 0), count)
+    return dict(sorted(most.items()))
+
+
 def report(run: Run, verdict: Verdict, args: argparse.Namespace, command: str) -> str:
     facts = machine()
     b, f = verdict.baseline, verdict.final
     after = [s for s in run.samples if s.cycle > args.warmup]
+    warm_last = [s for s in run.samples if s.cycle <= args.warmup][-1]
     durations = sorted(run.durations)
     p99 = durations[int(len(durations) * 0.99) - 1] if durations else 0.0
     rows = [
@@ -377,6 +433,15 @@ def report(run: Run, verdict: Verdict, args: argparse.Namespace, command: str) -
         f"Most live tokens at once on each simulated BIG-IP, read after every cycle: {tokens}"
         " (bound 1).",
         "",
+        "File descriptors by what they are (connections by peer; `server`: the daemon's"
+        " listener and its scrape connections), at the end of the warm-up, at the end, and the"
+        f" most after the warm-up: {_kinds(warm_last.fd_kinds)}; {_kinds(after[-1].fd_kinds)};"
+        f" {_kinds(_most(after))}.",
+        "",
+        f"The simulated servers logged {run.sim_tracebacks} tracebacks of connections cut"
+        " (the faults' resets and truncated bodies, and the daemon's deadlines): not counted"
+        " as problems.",
+        "",
         f"SIGTERM at the end: exit status {run.exit_code} after {run.stop_seconds:.1f} s.",
         "",
         "Problems: " + ("; ".join(verdict.problems) if verdict.problems else "none") + ".",
@@ -387,17 +452,24 @@ def report(run: Run, verdict: Verdict, args: argparse.Namespace, command: str) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
-    parser.add_argument("--cycles", type=int, default=5000)
+    parser.add_argument("--cycles", type=int, default=6500, help="cycles in all, warm-up included")
     parser.add_argument("--interval", default="200ms", help="poll.interval and poll.timeout")
     parser.add_argument("--round", type=int, default=25, help="cycles between changes")
-    parser.add_argument("--warmup", type=int, default=500, help="cycles before the baseline")
+    parser.add_argument(
+        "--warmup", type=int, default=1500, help="cycles before the baseline (one period)"
+    )
     parser.add_argument("--window", type=int, default=250, help="cycles in a median")
     parser.add_argument("--rss-growth", type=float, default=0.05)
     parser.add_argument("--out", default=str(RESULTS), help="results file, or - for none")
     args = parser.parse_args(argv)
     command = "python -m bench.soak" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else "")
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
-        run = soak(args.cycles, args.interval, args.round, Path(tmp))
+        # the simulated servers print a traceback for every connection a fault (or the
+        # daemon's deadline) cut; they go to a file, counted in the report
+        sim_log = Path(tmp) / "simulators.log"
+        with sim_log.open("w") as sink, contextlib.redirect_stderr(sink):
+            run = soak(args.cycles, args.interval, args.round, Path(tmp))
+        run.sim_tracebacks = sim_log.read_text().count("Traceback")
         if run.errors:
             print((Path(tmp) / "daemon.log").read_text()[-4000:], file=sys.stderr)
     verdict = judge(run, args.cycles, args.warmup, args.window, args.rss_growth)

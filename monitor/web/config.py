@@ -351,7 +351,12 @@ def _path(value: object, where: str, base: Path) -> Path | None:
         # YAML's "\0" and "\ud800" escapes: no file can have such a name (open() raises
         # ValueError), and the name is not echoed, since it cannot be printed either
         raise WebConfigError(where, "not a file name (a NUL, control or invalid character)")
-    return base / Path(text).expanduser()
+    try:
+        return base / Path(text).expanduser()
+    except RuntimeError:  # `~name` of a user this system does not know
+        raise WebConfigError(
+            where, f"cannot expand {quote(text.split('/')[0])}: no such user"
+        ) from None
 
 
 def _unencodable(text: str) -> bool:

@@ -88,7 +88,10 @@ def test_values_reject_with_source_failure(text: str) -> None:
     pem=st.sampled_from(PEMS) | st.text(max_size=100),
 )
 def test_issuer_secret_rejects_with_source_failure(data: Any, scheme: str, pem: str) -> None:
-    decoded = {k: (v.encode() if isinstance(v, str) else pem.encode()) for k, v in data.items()}
+    def raw(value: Any) -> bytes:
+        return (value if isinstance(value, str) else pem).encode("utf-8", "surrogatepass")
+
+    decoded = {k: raw(v) for k, v in data.items()}
     decoded.setdefault("crt.pem", pem.encode())
     with contextlib.suppress(SourceFailure):
         parse.issuer_from_secret(scheme, decoded, "secret linkerd/linkerd-identity-issuer")

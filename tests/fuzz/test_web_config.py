@@ -87,5 +87,6 @@ def test_structure_parses_or_raises_web_config_error(doc: Any) -> None:
 @given(text=st.text(max_size=300) | st.sampled_from(ODD_TEXT))
 @example(text='tls_server_config: {cert_file: "a\\0b", key_file: server.key}')
 @example(text='tls_server_config: {cert_file: "\\ud800", key_file: server.key}')
+@example(text="tls_server_config: {cert_file: ~nosuchuser/x.crt, key_file: server.key}")
 def test_text_parses_or_raises_web_config_error(text: str) -> None:
     _check(text)
