@@ -20,10 +20,11 @@ server's open watches. The warm-up (`--warmup`, default 1,500 cycles) is one per
 schedule: 60 rounds, after which every change has met every fault (10 changes, 12 faults)
 and every pool and cache has seen its worst case; the baseline is the median of the
 warm-up's last samples (`--window` cycles), the final figure the median of the last
-samples. `--cycles` (default 6,500) counts the warm-up in: 5,000 cycles are measured. Bounds (exit status 1 when one is broken): RSS
-growth at most `--rss-growth` (default 5 %), file descriptors and threads at the end equal
-to the baseline and never above the warm-up's highest, at most one live token per device,
-the daemon alive until SIGTERM and gone within 10 s of it. The figures are written as
+samples. `--cycles` (default 6,500) counts the warm-up in: 5,000 cycles are measured.
+Bounds (exit status 1 when one is broken): RSS growth at most `--rss-growth` (default 5 %),
+file descriptors and threads at the end equal to the baseline and never above the
+warm-up's highest, at most one live token per device, the daemon alive until SIGTERM and
+gone within 10 s of it. The figures are written as
 markdown to `--out` (default `bench/soak.md`).
 """
 

@@ -3,7 +3,8 @@ own error type, never with another exception.
 
 Two settings profiles: `fuzz-test` (the default, a few hundred examples per target, for
 `make test`) and `fuzz-deep` (at least 10,000 per target, `make fuzz`), chosen by the
-environment variable `FUZZ_PROFILE`. Each test takes its settings from `FUZZ`. Samples to
+environment variable `FUZZ_PROFILE`; `FUZZ_EXAMPLES=N` sets the number of examples of
+either. Each test takes its settings from `FUZZ`. Samples to
 mutate (real objects of the simulated world) and the strategies live in
 `tests.fuzz.samples`.
 """
@@ -23,3 +24,5 @@ settings.register_profile(
 )
 PROFILE = os.environ.get("FUZZ_PROFILE", "fuzz-test")
 FUZZ = settings.get_profile(PROFILE)
+if os.environ.get("FUZZ_EXAMPLES", "").isdigit():  # a quick look deeper, or a longer one
+    FUZZ = settings(FUZZ, max_examples=int(os.environ["FUZZ_EXAMPLES"]))

@@ -37,11 +37,11 @@ from monitor.sources.f5.parse import (
 )
 from tests.fuzz import FUZZ
 from tests.fuzz.samples import (
+    JSON,
     certificate_pems,
     device_collections,
     device_stats,
     expanded,
-    json_values,
     mutated,
 )
 
@@ -58,21 +58,8 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
 
 @pytest.mark.parametrize("collection", sorted(PARSERS))
 def test_item_parsers_raise_only_malformed(collection: str) -> None:
-    parse = PARSERS[collection]
-
-    @FUZZ
-    @given(item=mutated(expanded(collection)[0], most=5))
-    def check(item: Any) -> None:
-        if not isinstance(item, dict):
-            return  # parse_items rejects non-objects before the parser sees them
-        with contextlib.suppress(Malformed):
-            parse(item)
-
-    check()
-
-
-@pytest.mark.parametrize("collection", sorted(PARSERS))
-def test_parse_items_never_raises(collection: str) -> None:
+    """Each item alone (`Malformed` or a result), and the items as a page (`parse_items`:
+    never raises, every bad item a `bad_json` error)."""
     parse = PARSERS[collection]
     key: Callable[[Any], str] = (
         (lambda obj: str(obj[0]))
@@ -81,8 +68,12 @@ def test_parse_items_never_raises(collection: str) -> None:
     )
 
     @FUZZ
-    @given(items=st.lists(mutated(expanded(collection)[0], most=5) | json_values(), max_size=3))
+    @given(items=st.lists(mutated(expanded(collection)[0], most=5) | JSON, min_size=1, max_size=3))
     def check(items: list[Any]) -> None:
+        for item in items:
+            if isinstance(item, dict):  # parse_items rejects non-objects before the parser
+                with contextlib.suppress(Malformed):
+                    parse(item)
         parsed, errors = parse_items(parse, [("k8s", i) for i in items], collection, "bigip-a", key)
         assert len(parsed) + len(errors) <= len(items)
         assert all(e.reason == "bad_json" for e in errors)
@@ -119,9 +110,7 @@ def _page(collection: str) -> dict[str, Any]:
 
 @FUZZ
 @given(
-    pages=st.lists(
-        mutated(_page("sys/file/ssl-cert"), most=5) | json_values(), min_size=1, max_size=6
-    ),
+    pages=st.lists(mutated(_page("sys/file/ssl-cert"), most=5) | JSON, min_size=1, max_size=6),
     page_size=st.integers(1, 5),
     partition=st.sampled_from([None, "k8s", "Common"]),
 )
@@ -177,7 +166,7 @@ def _answers() -> st.SearchStrategy[Any]:
     ).map(lambda t: t[0].encode()[: t[1]] + t[2] + t[0].encode()[t[1] :])
     encoded = (raw | mangled).map(lambda b: {"commandResult": base64.b64encode(b).decode()})
     text = st.text(max_size=200).map(lambda t: {"commandResult": t})
-    return encoded | text | json_values()
+    return encoded | text | JSON
 
 
 @FUZZ
@@ -231,3 +220,10 @@ def test_certfiles_never_raise(
     assert set(new_certs) == set(certs)
     assert all(isinstance(p, str) for p in problems)
     assert set(new_bundles) <= set(certs)
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "１２"])
+def test_unicode_digits_are_no_expiry(value: str) -> None:
+    """Found by fuzzing: `"²".isdigit()` is true and `int("²")` raises ValueError."""
+    cert = parse_ssl_cert({"fullPath": "/Common/x.crt", "expirationDate": value})
+    assert cert.not_after is None
