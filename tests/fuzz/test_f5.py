@@ -14,8 +14,9 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from monitor.config.schema import BackendConfig, BoundaryConfig, ServiceRef
@@ -23,10 +24,12 @@ from monitor.model import SslCert
 from monitor.sources.errors import SourceFailure
 from monitor.sources.f5 import bundles, certfiles
 from monitor.sources.f5.bash import BashReader
+from monitor.sources.f5.exchange import retry_after
 from monitor.sources.f5.ha import parse_device, parse_sync_status
 from monitor.sources.f5.paging import read_collection
 from monitor.sources.f5.parse import (
     Malformed,
+    member_port,
     parse_ca_bundle_manager,
     parse_client_ssl,
     parse_items,
@@ -35,9 +38,17 @@ from monitor.sources.f5.parse import (
     parse_ssl_cert,
     parse_virtual,
 )
+from monitor.sources.f5.paths import (
+    decode_path,
+    encode_path,
+    filestore_glob,
+    parse_destination,
+    split_path,
+)
 from tests.fuzz import FUZZ
 from tests.fuzz.samples import (
     JSON,
+    ODD_TEXT,
     certificate_pems,
     device_collections,
     device_stats,
@@ -227,3 +238,27 @@ def test_unicode_digits_are_no_expiry(value: str) -> None:
     """Found by fuzzing: `"²".isdigit()` is true and `int("²")` raises ValueError."""
     cert = parse_ssl_cert({"fullPath": "/Common/x.crt", "expirationDate": value})
     assert cert.not_after is None
+
+
+_TEXT = st.text(max_size=40) | st.sampled_from(ODD_TEXT)
+_ADDRESS = st.sampled_from(["10.0.0.1", "10.0.0.1%2", "2001:db8::1", "/Common/10.0.0.1", "vs"])
+
+
+@FUZZ
+@given(
+    text=_TEXT | st.tuples(_ADDRESS, st.sampled_from([":", "."]), _TEXT).map("".join),
+    header=_TEXT,
+)
+@example(text="10.0.0.1:²", header="²")
+@example(text="10.0.0.1:" + "9" * 5000, header="9" * 5000)
+def test_paths_and_headers_never_raise(text: str, header: str) -> None:
+    """Destinations, member names, object paths and Retry-After: odd text never raises."""
+    destination = parse_destination(text)
+    assert destination is None or 0 <= destination.port <= 65535
+    with contextlib.suppress(Malformed):
+        assert 0 <= member_port(text) <= 65535
+    if split_path(text) is not None:
+        filestore_glob(text)
+    decode_path(encode_path(text))
+    raw = header.encode("utf-8", "surrogatepass").replace(b"\r", b"").replace(b"\n", b"")
+    assert retry_after(httpx.Response(503, headers=[(b"retry-after", raw)])) >= 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from monitor.policy.authorize import authorize, open_to_unauthenticated
@@ -20,7 +20,7 @@ from monitor.policy.parse import mesh_policy
 from monitor.policy.pods import pod_info
 from monitor.sources.mesh.specs import slim_pod
 from tests.fuzz import FUZZ
-from tests.fuzz.samples import kube_objects, mutated
+from tests.fuzz.samples import ODD_TEXT, kube_objects, mutated
 
 EXTRA = yaml.safe_load_all("""
 apiVersion: policy.linkerd.io/v1alpha1
@@ -104,6 +104,47 @@ def test_policy_never_raises(
     assert all(isinstance(message, str) for _, message in problems)
     info, pod_problems = pod_info(pod)
     assert all(isinstance(message, str) for _, message in pod_problems)
+    if info is not None:
+        authorize(policy, info, port, client)
+        open_to_unauthenticated(policy, info, port)
+
+
+ANNOTATIONS = (
+    "config.linkerd.io/default-inbound-policy",
+    "config.linkerd.io/skip-inbound-ports",
+    "config.linkerd.io/opaque-ports",
+    "config.linkerd.io/proxy-require-identity-inbound-ports",
+    "config.linkerd.io/proxy-inbound-connect-timeout",
+)
+
+
+@FUZZ
+@given(
+    annotations=st.dictionaries(
+        st.sampled_from(ANNOTATIONS),
+        st.sampled_from(ODD_TEXT)
+        | st.text(max_size=20)
+        | st.sampled_from(["443", "1-²", "4000-4100,²"]),
+    ),
+    port=st.sampled_from([443, 4191, 0, 65535]),
+    client=CLIENTS,
+)
+@example(
+    annotations={"config.linkerd.io/skip-inbound-ports": "²"},
+    port=443,
+    client=Client(None, None, False),
+)
+def test_pod_annotations_never_raise(
+    annotations: dict[str, str], port: int, client: Client
+) -> None:
+    """Entries of Unicode digits ("²", "١٢") are no ports, to `pod_info` and `authorize`."""
+    pod = {**PODS[0], "metadata": {**PODS[0]["metadata"], "annotations": annotations}}
+    namespace = {
+        **NAMESPACES[0],
+        "metadata": {**NAMESPACES[0]["metadata"], "annotations": annotations},
+    }
+    policy, _ = mesh_policy(POLICY, values=VALUES, namespaces=[namespace])
+    info, _ = pod_info(pod)
     if info is not None:
         authorize(policy, info, port, client)
         open_to_unauthenticated(policy, info, port)
