@@ -25,7 +25,7 @@ DEFAULT_POLICY_ANNOTATION = "config.linkerd.io/default-inbound-policy"
 SKIP_INBOUND_ANNOTATION = "config.linkerd.io/skip-inbound-ports"
 REQUIRE_IDENTITY_ANNOTATION = "config.linkerd.io/proxy-require-identity-inbound-ports"
 _PROXY_OWN_PORTS = ("4190", "4191")  # control and admin: in linkerd-init's ignore list
-_PORT_ENTRY = re.compile(r"^([0-9]{1,5})(?:-([0-9]{1,5}))?$")  # ASCII only: "١٢" is \\d
+_PORT_ENTRY = re.compile(r"^([0-9]{1,5})(?:-([0-9]{1,5}))?$")  # ASCII only: "١٢" matches \d
 PROXY = "linkerd-proxy"
 INIT = "linkerd-init"
 

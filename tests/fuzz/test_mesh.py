@@ -39,7 +39,7 @@ from monitor.sources.mesh.specs import (
 )
 from monitor.sources.mesh.workloads import proxy_bundle
 from tests.fuzz import FUZZ
-from tests.fuzz.samples import ODD_TEXT, certificate_pems, kube_objects, mutated
+from tests.fuzz.samples import JSON, ODD_TEXT, certificate_pems, kube_objects, mutated
 
 
 def _one(kind: str, name: str | None = None) -> dict[str, Any]:
@@ -245,3 +245,26 @@ def test_cert_manager_certificate_never_raises(obj: dict[str, Any]) -> None:
     assert all(isinstance(p, str) for p in problems)
     issuer_certificate([obj, CERTIFICATE], "linkerd-identity-issuer")
     del managed
+
+
+@FUZZ
+@given(
+    text=st.text(max_size=30)
+    | st.sampled_from(ODD_TEXT)
+    | st.sampled_from(["9999999999999h", "1e400h", "v" + "9" * 5000, "v1beta" + "9" * 5000])
+    | st.sampled_from(["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+01:00"]),
+    code=JSON,
+)
+def test_durations_times_versions_and_status_never_raise(text: str, code: Any) -> None:
+    """Found by fuzzing: a Go duration beyond timedelta's range, a time whose offset takes
+    it past year 1 or 9999, a discovery version of thousands of digits, a Status code of
+    1e400 (OverflowError or ValueError each)."""
+    from monitor.sources.kube.transport import status_event
+    from monitor.sources.mesh.certmanager import go_duration, rfc3339
+    from monitor.sources.mesh.discovery import version_key
+
+    go_duration(text)
+    moment = rfc3339(text)
+    assert moment is None or moment.utcoffset() is not None
+    version_key(text)
+    status_event({"code": code, "message": text}, "watch pods", "")

@@ -20,7 +20,7 @@ from monitor.model import CertManagerCertificate
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
           "h": 3600.0}  # fmt: skip
-_PART = r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)"
+_PART = r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)"
 _WHOLE = re.compile(rf"[-+]?(?:{_PART})+")
 
 
@@ -34,7 +34,10 @@ def go_duration(text: Any) -> timedelta | None:
     if not _WHOLE.fullmatch(text):
         return None
     seconds = sum(float(n) * _UNITS[u] for n, u in re.findall(_PART, text))
-    return timedelta(seconds=-seconds if text.startswith("-") else seconds)
+    try:
+        return timedelta(seconds=-seconds if text.startswith("-") else seconds)
+    except (OverflowError, ValueError):  # beyond timedelta's range (Go's ends at 290 years)
+        return None
 
 
 def rfc3339(text: Any) -> datetime | None:
@@ -43,9 +46,11 @@ def rfc3339(text: Any) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
+        # in UTC now: an offset at the ends of the range (0001-01-01T00:00:00+01:00)
+        # overflows here rather than in a check's arithmetic
+        return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _map(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:

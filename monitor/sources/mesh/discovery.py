@@ -35,7 +35,7 @@ POLICY_KINDS = {
 }
 CERT_MANAGER_VERSION = "v1"
 _RBAC = '"get" on the discovery endpoints (ClusterRole system:discovery)'
-_VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
+_VERSION = re.compile(r"^v([0-9]{1,9})(?:(alpha|beta)([0-9]{1,9}))?$")
 
 
 def version_key(version: str) -> tuple[int, int, int]:
