@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from monitor.certs import (
@@ -85,9 +85,15 @@ def test_pem_text_never_raises(text: str) -> None:
     _consistent(parse_pem_bundle(text))
 
 
+V4 = DERS[0].replace(b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x03", 1)  # version 4
+
+
 @FUZZ
 @given(data=INPUTS)
+@example(data=V4)
 def test_der_never_raises(data: bytes) -> None:
+    """Found by fuzzing: cryptography's InvalidVersion and DuplicateExtension are no
+    ValueErrors, and escaped `parse_der` and `parse_pem_bundle`."""
     _consistent(parse_der(data))
     _consistent(parse_any(data))
 
@@ -99,3 +105,9 @@ def test_der_never_raises(data: bytes) -> None:
 def test_fingerprints_never_raise(text: str) -> None:
     found = normalize_fingerprint(text)
     assert found is None or len(found) == 64
+
+
+def test_a_version_4_certificate_is_bad_der() -> None:
+    assert DERS[0] != V4
+    parsed = parse_der(V4)
+    assert [e.code for e in parsed.errors] == ["bad_der"]
