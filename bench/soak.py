@@ -21,10 +21,13 @@ schedule: 60 rounds, after which every change has met every fault (10 changes, 1
 and every pool and cache has seen its worst case; the baseline is the median of the
 warm-up's last samples (`--window` cycles), the final figure the median of the last
 samples. `--cycles` (default 6,500) counts the warm-up in: 5,000 cycles are measured.
-Bounds (exit status 1 when one is broken): RSS growth at most `--rss-growth` (default 5 %),
-file descriptors and threads at the end equal to the baseline and never above the
-warm-up's highest, at most one live token per device, the daemon alive until SIGTERM and
-gone within 10 s of it. The figures are written as
+Bounds (exit status 1 when one is broken): RSS growth at most `--rss-growth` (default 5 %);
+threads, and file descriptors other than connections to the polled APIs (files, pipes, the
+listener), at the end equal to the baseline and never above the warm-up's highest;
+connections to each API within its client's pool (`f5Concurrency` per BIG-IP, the mesh
+source's pool for Kubernetes: an idle keep-alive connection kept for later is no leak,
+one beyond the pool would be); at most one live token per device; the daemon alive until
+SIGTERM and gone within 10 s of it. The figures are written as
 markdown to `--out` (default `bench/soak.md`).
 """
 
@@ -52,9 +55,12 @@ from urllib.parse import urlsplit
 import yaml
 
 from bench.f5_poll import machine
+from monitor.config.schema import load_config
 from monitor.simulate.faults import Fault
 from monitor.simulate.scenario import PatchOp, TimelineEvent
 from monitor.simulate.world import Scenario, World
+from monitor.sources.mesh.source import pool_size
+from monitor.sources.mesh.specs import backends
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "monitor" / "simulate" / "scenarios" / "demo.yaml"
@@ -131,6 +137,7 @@ class Run:
     exit_code: int | None = None
     stop_seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
+    pools: dict[str, int] = field(default_factory=dict)  # peer → the client's pool size
     sim_tracebacks: int = 0
 
 
@@ -187,6 +194,15 @@ def _config(world: World, out: Path, interval: str, port: int) -> Path:
     return path
 
 
+def _pools(config: Path) -> dict[str, int]:
+    """The most connections the daemon's clients keep to each API: `f5Concurrency` per
+    BIG-IP, the mesh source's pool for Kubernetes (a connection per watch, and a margin)."""
+    cfg = load_config(config)
+    pools = {device.name: cfg.poll.f5_concurrency for device in cfg.bigip}
+    pools["kubernetes"] = pool_size(backends(cfg))
+    return pools
+
+
 def _free_port() -> int:
     import socket
 
@@ -223,7 +239,7 @@ def soak(cycles: int, interval: str, round_every: int, work: Path) -> Run:
     world.start(play_timeline=False)
     port = _free_port()
     config = _config(world, work, interval, port)
-    run = Run(max_tokens={d: 0 for d in world.bigip_devices})
+    run = Run(max_tokens={d: 0 for d in world.bigip_devices}, pools=_pools(config))
     peers = {urlsplit(world.bigip.url(d)).port or 0: d for d in world.bigip_devices}
     peers[urlsplit(world.kube.url).port or 0] = "kubernetes"
     proc = subprocess.Popen(
@@ -313,6 +329,30 @@ def _median(samples: list[Sample], attr: str) -> int:
     return int(statistics.median(getattr(s, attr) for s in samples))
 
 
+def _fd_problems(run: Run, warm: list[Sample], after: list[Sample]) -> list[str]:
+    """File descriptors: those that are no connection to a polled API (files, pipes, the
+    listener) end where the warm-up ended and never exceed its highest; connections to a
+    polled API stay within that client's pool (an idle keep-alive connection a pool keeps
+    for later is not a leak; one beyond the pool would be)."""
+    problems = []
+    pooled = set(run.pools)
+    for kind in sorted({k for s in run.samples for k in s.fd_kinds}):
+        counts = [s.fd_kinds.get(kind, 0) for s in after]
+        if kind in pooled:
+            if max(counts) > run.pools[kind]:
+                problems.append(
+                    f"fds: {max(counts)} connections to {kind} (pool {run.pools[kind]})"
+                )
+            continue
+        top = max(s.fd_kinds.get(kind, 0) for s in warm)
+        if counts[-1] != warm[-1].fd_kinds.get(kind, 0) or max(counts) > top:
+            problems.append(
+                f"fds ({kind}): {warm[-1].fd_kinds.get(kind, 0)} after the warm-up, {counts[-1]}"
+                f" at the end, at most {max(counts)} after the warm-up (warm-up: at most {top})"
+            )
+    return problems
+
+
 def judge(run: Run, cycles: int, warmup: int, window: int, rss_bound: float) -> Verdict:
     problems = list(run.errors)
     if run.cycles < cycles:
@@ -330,14 +370,13 @@ def judge(run: Run, cycles: int, warmup: int, window: int, rss_bound: float) -> 
     growth = final.rss_kib / baseline.rss_kib - 1
     if growth > rss_bound:
         problems.append(f"RSS grew {growth:.1%} after the warm-up (bound {rss_bound:.0%})")
-    for attr in ("fds", "threads"):
-        top = max(getattr(s, attr) for s in warm)
-        high = max(getattr(s, attr) for s in after)
-        if getattr(final, attr) != getattr(baseline, attr) or high > top:
-            problems.append(
-                f"{attr}: {getattr(baseline, attr)} after the warm-up, {getattr(final, attr)}"
-                f" at the end, at most {high} after the warm-up (warm-up: at most {top})"
-            )
+    top, high = max(s.threads for s in warm), max(s.threads for s in after)
+    if final.threads != baseline.threads or high > top:
+        problems.append(
+            f"threads: {baseline.threads} after the warm-up, {final.threads} at the end, at"
+            f" most {high} after the warm-up (warm-up: at most {top})"
+        )
+    problems += _fd_problems(run, warm, after)
     for device, most in sorted(run.max_tokens.items()):
         if most > 1:
             problems.append(f"{device}: {most} live tokens at once")
@@ -437,7 +476,7 @@ def report(run: Run, verdict: Verdict, args: argparse.Namespace, command: str) -
         "File descriptors by what they are (connections by peer; `server`: the daemon's"
         " listener and its scrape connections), at the end of the warm-up, at the end, and the"
         f" most after the warm-up: {_kinds(warm_last.fd_kinds)}; {_kinds(after[-1].fd_kinds)};"
-        f" {_kinds(_most(after))}.",
+        f" {_kinds(_most(after))}. The clients' pools: {_kinds(run.pools)}.",
         "",
         f"The simulated servers logged {run.sim_tracebacks} tracebacks of connections cut"
         " (the faults' resets and truncated bodies, and the daemon's deadlines): not counted"
