@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_DIR ?= .demo
 
-.PHONY: all demo test lint typecheck unit system-tools deploy-tools venv lock clean bench dashboards deploy
+.PHONY: all demo test lint typecheck unit system-tools deploy-tools venv lock clean bench dashboards deploy fuzz soak
 
 all: test
 
@@ -56,6 +56,17 @@ deploy: venv
 # BIG-IPs, 200 boundaries, 20,000 meshed pods); writes bench/results.md. Not part of `test`.
 bench: venv
 	$(BIN)/python -m bench
+
+# The fuzz tests of tests/fuzz at depth: at least 10,000 examples per target (`make test` runs
+# the same tests with a few hundred). Not part of `test`; takes about an hour on 2 cores.
+fuzz: venv
+	FUZZ_PROFILE=fuzz-deep $(BIN)/pytest -q -p no:cacheprovider -o timeout=0 tests/fuzz
+
+# The real daemon for 6,500 cycles at a 200 ms interval against the simulated demo world,
+# with churn and faults; bounds RSS growth, file descriptors, threads and live tokens and
+# writes bench/soak.md. Not part of `test`; takes about 25 minutes.
+soak: venv
+	$(BIN)/python -m bench.soak
 
 lock: venv
 	{ echo "# Pinned versions for the venv that 'make' builds (pip install -c constraints.txt)."; \

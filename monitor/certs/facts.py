@@ -165,8 +165,8 @@ def _ext(exts: x509.Extensions, cls: type[_E]) -> _E | None:
 
 
 def cert_facts(cert: x509.Certificate) -> CertFacts:
-    """Facts about `cert`. Raises ValueError only when cryptography cannot decode one of
-    its extensions; `parse_*` turn that into a `bad_der` error."""
+    """Facts about `cert`. Raises one of `_DECODE_ERRORS` when cryptography cannot decode
+    one of its fields; `parse_*` turn that into a `bad_der` error."""
     der = cert.public_bytes(serialization.Encoding.DER)
     exts = cert.extensions
     key_type, key_size, curve = _key_info(cert)
@@ -209,15 +209,27 @@ def cert_facts(cert: x509.Certificate) -> CertFacts:
     )
 
 
+# What cryptography raises for DER it cannot read: ValueError, and three exceptions that are
+# not ValueErrors (a version other than v1/v3, an extension given twice, a general name
+# of an unknown type), found by fuzzing.
+_DECODE_ERRORS = (
+    ValueError,
+    UnsupportedAlgorithm,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
+
+
 def facts_from_der(der: bytes) -> CertFacts | str:
     """CertFacts, or the reason the bytes are not a usable certificate."""
     try:
         cert = _load_der(der)
-    except ValueError as exc:
+    except _DECODE_ERRORS as exc:
         return f"not an X.509 certificate ({len(der)} bytes of DER): {exc}"
     try:
         return cert_facts(cert)
-    except ValueError as exc:
+    except _DECODE_ERRORS as exc:
         return f"certificate fields cannot be decoded: {exc}"
 
 

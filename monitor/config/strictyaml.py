@@ -30,10 +30,14 @@ def load(text: str) -> object:
     """yaml.safe_load, but duplicate keys are errors; every failure is a one-line YamlError."""
     try:
         return yaml.load(text, Loader=_StrictLoader)
+    except YamlError:
+        raise
     except yaml.YAMLError as err:
         raise YamlError("", _yaml_message(err)) from None
     except RecursionError:
         raise YamlError("", "invalid YAML: nested too deeply") from None
+    except (ValueError, TypeError, OverflowError) as err:  # a scalar the constructors refuse
+        raise YamlError("", "invalid YAML: " + " ".join(str(err).split())[:200]) from None
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -42,6 +46,19 @@ class _StrictLoader(yaml.SafeLoader):
     def construct_document(self, node: yaml.Node) -> Any:
         _reject_duplicate_keys(node, "", set())
         return super().construct_document(node)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """Any constructor's ValueError (an int beyond Python's digit limit, `!!float x`)
+        as a ConstructorError with the node's position."""
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError) as err:
+            if isinstance(err, YamlError):
+                raise
+            problem = " ".join(str(err).split())[:200]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {node.tag.rsplit(':', 1)[-1]}: {problem}", node.start_mark
+            ) from None
 
     def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
         try:

@@ -125,9 +125,15 @@ def port_listed(entries: tuple[str, ...], port: int) -> bool:
     """Whether `port` is among annotation entries (`443`, `4000-4100`); bad entries are skipped."""
     for entry in entries:
         low, _, high = entry.strip().partition("-")
-        if low.isdigit() and (high or low).isdigit() and int(low) <= port <= int(high or low):
+        first, last = _port(low), _port(high or low)
+        if first is not None and last is not None and first <= port <= last:
             return True
     return False
+
+
+def _port(text: str) -> int | None:
+    """A port number of ASCII digits (`"²".isdigit()` is true, and int() refuses it)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 5 else None
 
 
 # --- which authorizations apply ----------------------------------------------------------

@@ -25,7 +25,7 @@ DEFAULT_POLICY_ANNOTATION = "config.linkerd.io/default-inbound-policy"
 SKIP_INBOUND_ANNOTATION = "config.linkerd.io/skip-inbound-ports"
 REQUIRE_IDENTITY_ANNOTATION = "config.linkerd.io/proxy-require-identity-inbound-ports"
 _PROXY_OWN_PORTS = ("4190", "4191")  # control and admin: in linkerd-init's ignore list
-_PORT_ENTRY = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?$")
+_PORT_ENTRY = re.compile(r"^([0-9]{1,5})(?:-([0-9]{1,5}))?$")  # ASCII only: "١٢" matches \d
 PROXY = "linkerd-proxy"
 INIT = "linkerd-init"
 
@@ -156,7 +156,8 @@ def _init_ignored(containers: list[Mapping[str, Any]]) -> list[str]:
     for container in containers:
         if container.get("name") != INIT:
             continue
-        args = [str(a) for a in container.get("args") or [] if isinstance(a, str | int)]
+        raw = container.get("args")
+        args = [str(a) for a in (raw if isinstance(raw, list) else []) if isinstance(a, str | int)]
         for i, arg in enumerate(args):
             flag, eq, value = arg.partition("=")
             if flag == "--inbound-ports-to-ignore":

@@ -347,7 +347,25 @@ def _strings(value: object, where: str) -> tuple[str, ...]:
 def _path(value: object, where: str, base: Path) -> Path | None:
     if value is None or value == "":
         return None
-    return base / Path(_string(value, where)).expanduser()
+    text = _string(value, where)
+    if "\0" in text or not text.isprintable() or _unencodable(text):
+        # YAML's "\0" and "\ud800" escapes: no file can have such a name (open() raises
+        # ValueError), and the name is not echoed, since it cannot be printed either
+        raise WebConfigError(where, "not a file name (a NUL, control or invalid character)")
+    try:
+        return base / Path(text).expanduser()
+    except RuntimeError:  # `~name` of a user this system does not know
+        raise WebConfigError(
+            where, f"cannot expand {quote(text.split('/')[0])}: no such user"
+        ) from None
+
+
+def _unencodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _version(value: object, where: str) -> str:
@@ -362,7 +380,7 @@ def _version(value: object, where: str) -> str:
 def _readable(where: str, path: Path) -> None:
     try:
         read_limited(path, CA_LIMIT)  # PEM files; OpenSSL would read /dev/zero forever
-    except OSError as err:
+    except (OSError, ValueError) as err:
         raise WebConfigError(where, f"cannot read {path}: {_reason(err)}") from None
 
 

@@ -94,7 +94,13 @@ def peer_allowed(der: bytes | None, allowed: tuple[str, ...]) -> bool:
         sans = x509.load_der_x509_certificate(der).extensions.get_extension_for_class(
             x509.SubjectAlternativeName
         )
-    except (ValueError, x509.ExtensionNotFound):
+    except (  # ValueError and three that are not: what cryptography raises for bad DER
+        ValueError,
+        x509.ExtensionNotFound,
+        x509.InvalidVersion,
+        x509.DuplicateExtension,
+        x509.UnsupportedGeneralNameType,
+    ):
         return False
     names: list[str] = []
     names += sans.value.get_values_for_type(x509.DNSName)

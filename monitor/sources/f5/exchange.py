@@ -59,7 +59,8 @@ def backoff(attempt: int, rng: random.Random) -> float:
 def retry_after(response: httpx.Response | None) -> float:
     """A `Retry-After: <seconds>` header's value, else 0 (HTTP dates are ignored)."""
     value = str(response.headers.get("retry-after", "")) if response is not None else ""
-    return float(value) if value.strip().isdigit() else 0.0
+    value = value.strip()
+    return float(value) if value.isascii() and value.isdigit() else 0.0  # not "²"
 
 
 class Exchange:

@@ -134,13 +134,18 @@ def strip_route_domain(address: str) -> str:
     return _ROUTE_DOMAIN.sub("", address)
 
 
+def _is_port(text: str) -> bool:
+    """ASCII digits, at most five (`"²".isdigit()` is true, and int() refuses it)."""
+    return text.isascii() and text.isdigit() and len(text) <= 5
+
+
 def member_port(name: str) -> int:
     """The port of a member named `node:port`, or IPv6 `2001:db8::1.443` (`any` is 0)."""
     node, sep, port = name.rpartition(":")
-    if sep and (":" in node or not (port.isdigit() or port == "any")):
+    if sep and (":" in node or not (_is_port(port) or port == "any")):
         node, sep, port = name.rpartition(".")  # IPv6 writes `.` before the port
         sep = sep if ":" in node else ""
-    if not sep or not (port.isdigit() or port == "any"):
+    if not sep or not (_is_port(port) or port == "any"):
         raise Malformed(f"no port in member name {name!r}")
     number = 0 if port == "any" else int(port)
     if not 0 <= number <= 65535:
@@ -233,8 +238,8 @@ def parse_client_ssl(item: Item) -> ClientSslProfile:
 
 def epoch_time(value: Any) -> datetime | None:
     """Epoch seconds (int, or digits in a string) → aware UTC datetime; None if odd."""
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())  # ASCII only: "²" is a digit to isdigit(), not to int()
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     if not 0 <= value <= _MAX_EPOCH:

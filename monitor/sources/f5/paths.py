@@ -80,7 +80,13 @@ class Destination:
         return f"{host}:{self.port}"
 
 
-_RD = re.compile(r"^(.*?)(?:%(\d+))?$")
+_RD = re.compile(r"^(.*?)(?:%([0-9]{1,5}))?$")
+
+
+def _is_port(text: str) -> bool:
+    """ASCII digits, at most five: `"²".isdigit()` is true but int() refuses it, and a
+    string of thousands of digits is beyond int()'s limit."""
+    return text.isascii() and text.isdigit() and len(text) <= 5
 
 
 def parse_destination(text: str) -> Destination | None:
@@ -91,7 +97,7 @@ def parse_destination(text: str) -> Destination | None:
         partition, _, rest = rest[1:].partition("/")
     for sep in (":", "."):
         host, found, port = rest.rpartition(sep)
-        if not found or not (port.isdigit() or port == "any"):
+        if not found or not (_is_port(port) or port == "any"):
             continue
         match = _RD.match(host)
         if match is None:

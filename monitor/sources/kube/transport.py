@@ -147,7 +147,7 @@ def status_event(obj: Any, target: str, rbac: str) -> Exception:
                                          target))  # fmt: skip
     try:
         code = int(obj.get("code") or 0)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a code of 1e400
         code = 0
     message = obj.get("message")
     raw = json.dumps({"message": clip(message) if isinstance(message, str) else ""}).encode()

@@ -283,8 +283,11 @@ class _Build:
             return found
         created = set()
         for pod in view.items:
-            annotations = (pod.get("metadata") or {}).get("annotations") or {}
-            text = annotations.get("linkerd.io/created-by")
+            meta = pod.get("metadata")
+            annotations = meta.get("annotations") if isinstance(meta, dict) else None
+            text = (
+                annotations.get("linkerd.io/created-by") if isinstance(annotations, dict) else None
+            )
             if isinstance(text, str) and text.split():
                 created.add(text.split()[-1])  # "linkerd/helm stable-2.14.10"
         return ",".join(sorted(created))

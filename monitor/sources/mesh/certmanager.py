@@ -26,7 +26,7 @@ _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0
           "h": 3600.0}  # fmt: skip
 _MAX_NAMES = 100  # dnsNames kept (evidence only)
 _MAX_TEXT = 256  # characters kept of a name
-_PART = r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)"
+_PART = r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)"
 _WHOLE = re.compile(rf"[-+]?(?:{_PART})+")
 
 
@@ -40,7 +40,10 @@ def go_duration(text: Any) -> timedelta | None:
     if not _WHOLE.fullmatch(text):
         return None
     seconds = sum(float(n) * _UNITS[u] for n, u in re.findall(_PART, text))
-    return timedelta(seconds=-seconds if text.startswith("-") else seconds)
+    try:
+        return timedelta(seconds=-seconds if text.startswith("-") else seconds)
+    except (OverflowError, ValueError):  # beyond timedelta's range (Go's ends at 290 years)
+        return None
 
 
 def rfc3339(text: Any) -> datetime | None:
@@ -49,9 +52,11 @@ def rfc3339(text: Any) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
+        # in UTC now: an offset at the ends of the range (0001-01-01T00:00:00+01:00)
+        # overflows here rather than in a check's arithmetic
+        return value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _map(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -86,7 +91,8 @@ def certificate(obj: Mapping[str, Any]) -> tuple[CertManagerCertificate, tuple[s
         renew_before = duration * (float(percent) / 100.0)
     ready: bool | None = None
     message = ""
-    for cond in status.get("conditions") or []:
+    conditions = status.get("conditions")
+    for cond in conditions if isinstance(conditions, list) else []:
         if isinstance(cond, Mapping) and cond.get("type") == "Ready":
             ready = {"True": True, "False": False}.get(str(cond.get("status")))
             message = str(cond.get("message") or "")

@@ -35,7 +35,7 @@ POLICY_KINDS = {
 }
 CERT_MANAGER_VERSION = "v1"
 _RBAC = '"get" on the discovery endpoints (ClusterRole system:discovery)'
-_VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
+_VERSION = re.compile(r"^v([0-9]{1,9})(?:(alpha|beta)([0-9]{1,9}))?$")
 
 
 def version_key(version: str) -> tuple[int, int, int]:
@@ -93,8 +93,8 @@ class Discovery:
         return http.decode(raw, target)
 
     def _resources(self, group: str, version: str) -> set[str]:
-        doc = self._get(f"/apis/{group}/{version}") or {}
-        items = doc.get("resources")
+        doc = self._get(f"/apis/{group}/{version}")
+        items = doc.get("resources") if isinstance(doc, dict) else None
         return {
             str(r.get("name"))
             for r in (items if isinstance(items, list) else [])
@@ -102,11 +102,13 @@ class Discovery:
         }
 
     def run(self) -> Discovered:
-        doc = self._get("/apis") or {}
+        doc = self._get("/apis")
+        found = doc.get("groups") if isinstance(doc, dict) else None
         groups: dict[str, list[str]] = {}
-        for group in doc.get("groups") or []:
+        for group in found if isinstance(found, list) else []:
             if isinstance(group, dict) and isinstance(group.get("name"), str):
-                versions = [v.get("version") for v in group.get("versions") or []
+                listed = group.get("versions")
+                versions = [v.get("version") for v in (listed if isinstance(listed, list) else [])
                             if isinstance(v, dict)]  # fmt: skip
                 groups[group["name"]] = [v for v in versions if isinstance(v, str)]
         best: dict[str, str] = {}

@@ -25,6 +25,18 @@ PROXY = "linkerd-proxy"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 
 
+def _map(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """`obj[key]` when it is an object, else empty: a field of another type reads as unset."""
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _list(obj: Mapping[str, Any], key: str) -> list[Any]:
+    """`obj[key]` when it is a list, else empty."""
+    value = obj.get(key)
+    return value if isinstance(value, list) else []
+
+
 def parse_values(text: str, target: str) -> Mapping[str, Any]:
     """`linkerd-config` `values`: the chart's values as YAML (a mapping)."""
     try:
@@ -33,6 +45,13 @@ def parse_values(text: str, target: str) -> Mapping[str, Any]:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise failure("bad_json", f"{target}: values is not valid YAML{where}", target) from None
+    except (ValueError, TypeError, OverflowError) as err:
+        # the safe constructors raise these for scalars that parse but do not construct:
+        # an impossible date (2025-02-30), an int beyond Python's digit limit, `!!float x`
+        why = clip(str(err))
+        raise failure("bad_json", f"{target}: values holds a bad scalar ({why})", target) from None
+    except RecursionError:
+        raise failure("bad_json", f"{target}: values is nested too deeply", target) from None
     if not isinstance(doc, dict):
         raise failure("bad_json", f"{target}: values is not a YAML mapping", target)
     return doc
@@ -93,8 +112,7 @@ def proxy_versions(pods: Iterable[Mapping[str, Any]]) -> str:
     upgrade (joined with ","), "" when none carries it."""
     versions = set()
     for pod in pods:
-        annotations = (pod.get("metadata") or {}).get("annotations") or {}
-        version = annotations.get("linkerd.io/proxy-version")
+        version = _map(_map(pod, "metadata"), "annotations").get("linkerd.io/proxy-version")
         if isinstance(version, str) and version:
             versions.add(version)
     return ",".join(sorted(versions))
@@ -106,7 +124,7 @@ def proxy_versions(pods: Iterable[Mapping[str, Any]]) -> str:
 def port_name(service: Mapping[str, Any], port: int | str) -> str | None:
     """The name ("" when unnamed) of the Service port configured as `port` (a number
     matches `spec.ports[].port`, a name `spec.ports[].name`); None: no such port."""
-    for entry in (service.get("spec") or {}).get("ports") or []:
+    for entry in _list(_map(service, "spec"), "ports"):
         if not isinstance(entry, dict):
             continue
         if (isinstance(port, int) and entry.get("port") == port) or (
@@ -139,19 +157,19 @@ def slice_endpoints(
         port = next(
             (
                 p.get("port")
-                for p in piece.get("ports") or []
+                for p in _list(piece, "ports")
                 if isinstance(p, dict) and str(p.get("name") or "") == name
             ),
             None,
         )
         if not isinstance(port, int):
             continue  # these endpoints do not serve the port (or "all ports": unusable)
-        for ep in piece.get("endpoints") or []:
+        for ep in _list(piece, "endpoints"):
             addresses = ep.get("addresses") if isinstance(ep, dict) else None
             if not isinstance(addresses, list) or not addresses:
                 continue
-            ready = (ep.get("conditions") or {}).get("ready")
-            ref = ep.get("targetRef") or {}
+            ready = _map(ep, "conditions").get("ready")
+            ref = _map(ep, "targetRef")
             pod = None
             if ref.get("kind") == "Pod" and ref.get("name"):
                 pod = (str(ref.get("namespace") or namespace), str(ref["name"]))
@@ -171,9 +189,9 @@ class PodFacts:
 def pod_facts(pod: Mapping[str, Any]) -> PodFacts:
     """A pod's ServiceAccount and whether it runs `linkerd-proxy` (as a container, or as
     a native sidecar in `initContainers`)."""
-    spec = pod.get("spec") or {}
+    spec = _map(pod, "spec")
     account = spec.get("serviceAccountName") or spec.get("serviceAccount")
-    containers = [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]
+    containers = [*_list(spec, "containers"), *_list(spec, "initContainers")]
     meshed = any(isinstance(c, dict) and c.get("name") == PROXY for c in containers)
     return PodFacts(str(account) if account else None, meshed)
 
