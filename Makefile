@@ -58,7 +58,7 @@ bench: venv
 	$(BIN)/python -m bench
 
 # The fuzz tests of tests/fuzz at depth: at least 10,000 examples per target (`make test` runs
-# the same tests with a few hundred). Not part of `test`; takes about an hour on 2 cores.
+# the same tests with a few hundred). Not part of `test`; takes about 30 minutes on 2 cores.
 fuzz: venv
 	FUZZ_PROFILE=fuzz-deep $(BIN)/pytest -q -p no:cacheprovider -o timeout=0 tests/fuzz
 
