@@ -43,6 +43,7 @@ from typing import Final, Protocol
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitor.alerts.push import AlertPusher
+from monitor.config.durations import format_duration
 from monitor.config.schema import Config, ConfigError
 from monitor.daemon.cycle import (
     Clock,
@@ -338,9 +339,9 @@ def serve(
     web.liveness = daemon.liveness
     web.start()
     log.info(
-        "serving on %s (metrics at /metrics); polling every %ss%s",
+        "serving on %s (metrics at /metrics); polling every %s%s",
         cfg.server.listen,
-        int(cfg.poll.interval.total_seconds()),
+        format_duration(cfg.poll.interval),
         f" while leading (lease {elector.where}, identity {elector.identity})" if elector else "",
     )
     scheduler.add_job(

@@ -319,7 +319,12 @@ class F5Client:
                 "bad_json", f"{self.device.name}: {what}: no token in the response", "login"
             )
         timeout = token.get("timeout") if isinstance(token, dict) else None
-        if isinstance(timeout, str) and timeout.isdigit():
+        if (
+            isinstance(timeout, str)
+            and timeout.isascii()
+            and timeout.isdigit()
+            and len(timeout) < 10
+        ):
             timeout = int(timeout)
         if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0:
             timeout = DEFAULT_TOKEN_TIMEOUT

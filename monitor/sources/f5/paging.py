@@ -5,7 +5,8 @@ Owns the paging rules of research/f5.md §3: the first request carries
 `cm/device`), `$top=<page size>` and the caller's `$select` /
 `expandSubcollections=true` (per page, never on a whole collection); then
 - a `nextLink` is followed after replacing its `https://localhost` scheme and host with
-  the device's (only its path and query are kept; options it lacks are added back);
+  the device's (only its path and query are kept; options it lacks are added back); one
+  whose path is not the collection's is a `protocol_error`, never followed;
 - without a `nextLink`, a full page (and `totalItems`, when given, not yet reached)
   continues with `$skip=<items read so far>`;
 - a missing `items` key is an empty page, and ends the collection;
@@ -145,6 +146,13 @@ def read_collection(
         link = body.get("nextLink")
         if isinstance(link, str) and link.strip():
             url = next_url(link.strip(), base)
+            if urlsplit(url).path.rstrip("/") != path:
+                raise failure(
+                    "protocol_error",
+                    f"{device}: {page_what}: its nextLink leaves the collection"
+                    f" ({urlsplit(url).path[:120]})",
+                    collection,
+                )
         elif page and len(page) >= page_size and not _complete(body, count):
             url = f"{path}?{encode_query([*base, ('$skip', str(count))])}"
         else:

@@ -200,4 +200,4 @@ def hide_in_logs(prefix: str) -> None:
 
 def _content_length(response: httpx.Response) -> int | None:
     value = response.headers.get("content-length", "")
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None

@@ -77,7 +77,7 @@ def read_body(resp: Any, target: str, limit: int, within: float) -> bytes:
     it arrives (`timeout`; each read also has the request's own read timeout)."""
     deadline = time.monotonic() + within
     announced = resp.headers.get("content-length", "") if resp.headers else ""
-    if announced.isdigit() and int(announced) > limit:
+    if announced.isascii() and announced.isdigit() and int(announced[:19]) > limit:
         raise SourceFailure(_too_large(target, limit))
     body = bytearray()
     for chunk in _segments(resp):

@@ -248,6 +248,24 @@ def test_repeating_next_link_is_paging_loop(tmp_path: Path) -> None:
     assert len(fake.gets("ltm/pool")) == 2
 
 
+def test_a_next_link_to_another_path_is_not_followed(tmp_path: Path) -> None:
+    fake = FakeBigip()
+    elsewhere = "https://localhost/mgmt/tm/auth/user?%24top=2&%24skip=2"
+
+    def pools(request: httpx.Request) -> httpx.Response:
+        items = [pool_item("p1"), pool_item("p2")]
+        return httpx.Response(200, json={"items": items, "nextLink": elsewhere})
+
+    fake.routes["ltm/pool"] = pools
+    state, status = poll(tmp_path, fake)
+    assert state is not None
+    assert state.failed == frozenset({"ltm/pool"})
+    [error] = status.errors
+    assert (error.reason, error.target) == ("protocol_error", "ltm/pool")
+    assert "nextLink leaves the collection (/mgmt/tm/auth/user)" in error.message
+    assert fake.gets("auth/user") == []
+
+
 def test_full_page_without_next_link_continues_with_skip(tmp_path: Path) -> None:
     fake = FakeBigip()
     names = ["a", "b", "c", "d", "e"]
