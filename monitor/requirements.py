@@ -32,7 +32,8 @@ class Need:
     what: str  # how a person grants it
 
 
-# BIG-IP: REST collections the source reads in every configured partition, and util/bash.
+# BIG-IP: REST collections the source reads in every configured partition (the names the
+# source reads by, F5State.failed holds and the checks test), and util/bash.
 VIRTUALS: Final = "ltm/virtual"
 POOLS: Final = "ltm/pool"
 SERVER_SSL: Final = "ltm/profile/server-ssl"

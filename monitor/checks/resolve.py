@@ -45,21 +45,7 @@ from monitor.model import (
     SslCert,
     Virtual,
 )
-
-# F5State.failed names: a mapping proves absence only when its collection is readable.
-VIRTUALS: Final = "ltm/virtual"
-
-
-POOLS: Final = "ltm/pool"
-
-
-SERVER_SSL: Final = "ltm/profile/server-ssl"
-
-
-CLIENT_SSL: Final = "ltm/profile/client-ssl"
-
-
-SSL_CERTS: Final = "sys/file/ssl-cert"
+from monitor.requirements import CLIENT_SSL, POOLS, SERVER_SSL, SSL_CERTS, VIRTUALS
 
 
 def _reasons(errors: Iterable[SourceError]) -> str:

@@ -31,7 +31,6 @@ from fnmatch import fnmatchcase
 
 from monitor.checks.outcome import Unknown
 from monitor.checks.resolve import (
-    SSL_CERTS,
     Device,
     expiry,
     resolve_bundle,
@@ -40,6 +39,7 @@ from monitor.checks.resolve import (
 )
 from monitor.config.schema import Config
 from monitor.model import F5State, SslCert
+from monitor.requirements import SSL_CERTS
 from monitor.state.snapshot import Snapshot
 
 _CN = re.compile(r"(?:^|[,/])\s*CN\s*=\s*([^,/]*)", re.IGNORECASE)

@@ -29,18 +29,11 @@ from typing import Final
 from monitor.checks.common import short_fp
 from monitor.checks.matching import endpoint_key
 from monitor.checks.outcome import Drift, Evidence, Outcome, Unknown
-from monitor.checks.resolve import (
-    POOLS,
-    SERVER_SSL,
-    SSL_CERTS,
-    VIRTUALS,
-    Device,
-    member_fingerprint,
-)
+from monitor.checks.resolve import Device, member_fingerprint
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import Observed, Virtual
+from monitor.requirements import CLIENT_SSL, POOLS, SERVER_SSL, SSL_CERTS, VIRTUALS
 
-CLIENT_SSL: Final = "ltm/profile/client-ssl"
 LIST_LIMIT: Final = 20  # values of a set shown in one evidence entry
 
 

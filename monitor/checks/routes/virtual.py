@@ -28,9 +28,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from monitor.checks.outcome import PASS, Drift, Outcome, Unknown
-from monitor.checks.resolve import SERVER_SSL, VIRTUALS, Device, per_device, resolve_virtual
+from monitor.checks.resolve import Device, per_device, resolve_virtual
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import Observed, Virtual
+from monitor.requirements import SERVER_SSL, VIRTUALS
 
 
 def _virtual_evidence(virtual: Virtual) -> tuple[tuple[str, str], ...]:

@@ -41,6 +41,16 @@ import httpx
 
 from monitor.config.schema import BigIPConfig, Config
 from monitor.model import CaBundle, F5State, SourceError, SourceStatus, SslCert
+from monitor.requirements import (
+    CA_BUNDLES,
+    CLIENT_SSL,
+    DEVICES,
+    POOLS,
+    SERVER_SSL,
+    SSL_CERTS,
+    SYNC_STATUS,
+    VIRTUALS,
+)
 from monitor.sources.errors import SourceFailure
 from monitor.sources.f5.bash import BASH_PATH, BashReader
 from monitor.sources.f5.bash import TARGET as BASH_TARGET
@@ -64,15 +74,7 @@ from monitor.sources.f5.parse import (
 
 log = logging.getLogger(__name__)
 
-VIRTUALS: Final = "ltm/virtual"
-POOLS: Final = "ltm/pool"
-SERVER_SSL: Final = "ltm/profile/server-ssl"
-CLIENT_SSL: Final = "ltm/profile/client-ssl"
-SSL_CERTS: Final = "sys/file/ssl-cert"
-CA_BUNDLES: Final = "sys/crypto/ca-bundle-manager"
 COLLECTIONS: Final = (VIRTUALS, POOLS, SERVER_SSL, CLIENT_SSL, SSL_CERTS, CA_BUNDLES)
-DEVICES: Final = "cm/device"
-SYNC_STATUS: Final = "cm/sync-status"
 
 # Query options per collection. Virtuals and pools are read with their subcollections
 # expanded (per page) and without $select: whether BIG-IP keeps an expanded subcollection
