@@ -31,6 +31,7 @@ deploy-tools:
 lint: venv
 	$(BIN)/ruff check monitor tests bench dashboards scripts
 	$(BIN)/ruff format --check monitor tests bench dashboards scripts
+	$(BIN)/hadolint --failure-threshold style Containerfile
 
 typecheck: venv
 	$(BIN)/mypy --strict monitor dashboards
