@@ -81,12 +81,17 @@ def test_network_policy_allows_only_what_the_monitor_needs(
 
 
 def test_helm_network_policy_follows_the_values(scratch: Path) -> None:
+    extra = {
+        "to": [{"ipBlock": {"cidr": "203.0.113.5/32"}}],
+        "ports": [{"port": 9093, "protocol": "TCP"}],
+    }
     values = {
         "networkPolicy": {
             "scrapeNamespaces": ["prometheus", "observability"],
             "apiServer": {"cidrs": ["10.0.0.1/32"], "ports": [443]},
             "bigip": {"cidrs": ["10.20.0.10/32", "10.20.0.11/32"], "ports": [443, 8443]},
             "alertmanager": {"namespaces": [], "podLabels": {"app": "am"}, "ports": [9093]},
+            "extraEgress": [extra],
         }
     }
     objs = helm_template(scratch, values)
@@ -97,7 +102,8 @@ def test_helm_network_policy_follows_the_values(scratch: Path) -> None:
         {"kubernetes.io/metadata.name": "prometheus"},
         {"kubernetes.io/metadata.name": "observability"},
     ]
-    dns, api, bigip = spec["egress"]  # no Alertmanager rule without its namespaces
+    dns, api, bigip, external = spec["egress"]  # no Alertmanager pods without namespaces
+    assert external == extra
     assert dns["ports"] == [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
     assert api == {
         "to": [{"ipBlock": {"cidr": "10.0.0.1/32"}}],
@@ -157,6 +163,7 @@ BAD_VALUES = [
     ({"networkPolicy": {"scrapeNamespaces": [{"name": "x"}]}}, "scrapeNamespaces.0"),
     ({"podDisruptionBudget": {"enabled": 1}}, "podDisruptionBudget.enabled"),
     ({"image": {"digest": "latest"}}, "image.digest"),
+    ({"networkPolicy": {"extraEgress": [{"to": []}]}}, "extraEgress.0.to"),
     ({"replica": 2}, "replica"),  # a misspelt key
 ]
 
