@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_DIR ?= .demo
 
-.PHONY: all demo test lint typecheck unit system-tools deploy-tools venv lock clean bench dashboards deploy fuzz soak
+.PHONY: all demo test lint typecheck unit system-tools deploy-tools venv lock clean bench dashboards deploy fuzz soak image
 
 all: test
 
@@ -31,6 +31,7 @@ deploy-tools:
 lint: venv
 	$(BIN)/ruff check monitor tests bench dashboards scripts
 	$(BIN)/ruff format --check monitor tests bench dashboards scripts
+	$(BIN)/hadolint --failure-threshold style Containerfile
 
 typecheck: venv
 	$(BIN)/mypy --strict monitor dashboards
@@ -67,6 +68,12 @@ fuzz: venv
 # writes bench/soak.md. Not part of `test`; takes about 25 minutes.
 soak: venv
 	$(BIN)/python -m bench.soak
+
+# Builds the Containerfile with buildah into build/image/f5-linkerd-monitor-<version>.oci.tar
+# and runs its entry point in the image's root filesystem as 65532 (scripts/image.sh). Without
+# BASE_IMAGE the base is a local Debian bookworm made with debootstrap. Not part of `test`.
+image:
+	bash scripts/image.sh
 
 lock: venv
 	{ echo "# Pinned versions for the venv that 'make' builds (pip install -c constraints.txt)."; \

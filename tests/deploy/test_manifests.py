@@ -579,7 +579,7 @@ def test_helm_refuses_replicas_without_leader_election(scratch: Path) -> None:
 
 
 def test_helm_without_leader_election(scratch: Path) -> None:
-    objs = helm_template(scratch, {"leaderElection": {"enabled": False}})
+    objs = helm_template(scratch, {"replicas": 1, "leaderElection": {"enabled": False}})
     assert not config_of(objs).leader_election.enabled
     assert not any("leases" in r["resources"] for _, r in grants(objs))
 
