@@ -64,6 +64,7 @@ class DeviceConfig:
     edition: str
     failover_state: str
     bash_allowed: bool
+    role: str
     collections: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)
     filestore: dict[str, str] = field(default_factory=dict)
@@ -120,6 +121,7 @@ def render_bigip(
             edition=d.edition,
             failover_state=d.failover_state,
             bash_allowed=d.bash_allowed,
+            role=d.role,
             collections=own,
             stats=render_stats(d, d.sync or shared_sync),
             filestore=filestore,
