@@ -16,6 +16,7 @@ device refuses it (docs/scenario.md gives the source of each shape):
 | bigrest | connect with a token                        | login                               |
 | bigrest | read the version (`sys/version`)            | the device's version                |
 | bigrest | list virtuals, read a certificate           | as above                            |
+| bigrest | `show` a virtual and a pool (`…/stats`)      | availability from the members       |
 | bigrest | util/bash `command` as a read-only user     | 401 `Authorization failed … POST`   |
 | bigrest | create a pool as a read-only user           | 401 `Authorization failed … POST`   |
 """
@@ -140,6 +141,16 @@ def test_bigrest_lists_virtuals_and_reads_a_certificate(world: Running, ca_file:
     assert [v.properties["fullPath"] for v in virtuals] == VIRTUALS
     cert = device.load("/mgmt/tm/sys/file/ssl-cert/~Common~edge.crt")
     assert cert.properties["fingerprint"] == _edge_fingerprint()
+
+
+def test_bigrest_shows_stats_of_a_virtual_and_a_pool(world: Running, ca_file: str) -> None:
+    device = _bigrest(world, ca_file)
+    virtual = device.show("/mgmt/tm/ltm/virtual/~Common~edge_vs").properties
+    assert virtual["tmName"]["description"] == "/Common/edge_vs"
+    assert virtual["status.availabilityState"]["description"] == "available"
+    assert virtual["clientside.curConns"]["value"] == 0
+    pool = device.show("/mgmt/tm/ltm/pool/~k8s~Shared~nginx_ingress_443").properties
+    assert (pool["memberCnt"]["value"], pool["activeMemberCnt"]["value"]) == (3, 2)
 
 
 def test_bigrest_writes_are_refused_for_a_read_only_user(world: Running, ca_file: str) -> None:

@@ -1,5 +1,5 @@
 """The simulated BIG-IP's framework answers: `sys/` organizing collection, echo-query,
-trailing slashes, and writes refused per the device's role."""
+trailing slashes, writes refused per the device's role, and the LTM stats documents."""
 
 from __future__ import annotations
 
@@ -95,3 +95,25 @@ def test_bash_needs_an_administrator_role() -> None:
     sec["devices"][0]["role"] = "auditor"
     with pytest.raises(ScenarioError, match=r"bigip\.devices\[0\]\.role: util/bash"):
         render(sec)
+
+
+def test_stats_of_virtuals_and_pools_follow_the_members() -> None:
+    sec = section()
+    for member in sec["config"]["pools"][1]["members"]:
+        member["state"] = "down"
+    with running(render(sec)) as rt, rt.client() as c:
+        one = c.get("/mgmt/tm/ltm/virtual/~k8s~Shared~shop_443/stats", headers=BASIC).json()
+        every = c.get("/mgmt/tm/ltm/virtual/stats", headers=BASIC).json()
+        pool = c.get("/mgmt/tm/ltm/pool/~k8s~Shared~nginx_ingress_443/stats", headers=BASIC)
+    key = "https://localhost/mgmt/tm/ltm/virtual/~k8s~Shared~shop_443/~k8s~Shared~shop_443/stats"
+    assert one["kind"] == "tm:ltm:virtual:virtualstats"
+    assert one["selfLink"].endswith("/ltm/virtual/~k8s~Shared~shop_443/stats?ver=15.1.10.2")
+    entries = one["entries"][key]["nestedStats"]["entries"]
+    assert entries["status.availabilityState"] == {"description": "offline"}
+    assert entries["status.enabledState"] == {"description": "disabled"}
+    assert entries["destination"] == {"description": "203.0.113.10:443"}
+    assert len(every["entries"]) == 2
+    assert every["entries"][key] == one["entries"][key]
+    pool_entries = next(iter(pool.json()["entries"].values()))["nestedStats"]["entries"]
+    assert pool_entries["activeMemberCnt"] == {"value": 0}
+    assert pool_entries["status.availabilityState"] == {"description": "offline"}
