@@ -12,6 +12,8 @@ created (the 14.1.2.1 captures in shared/fixtures/f5, genieparser):
   OpenSSL-style text description as in the shipped file, so that paging through many
   certificates and reading a large bundle get exercised;
 - `/Common/f5-irule.crt`: F5's iRule signing certificate (`support@f5.com`);
+- `/Common/f5-ca-bundle.crt`: the CA F5's own services chain to (one root, captured with
+  `isBundle: "false"`), the `trustedCaBundle` of every ca-bundle-manager;
 - `/Common/serverssl` and `/Common/clientssl`: the parents every SSL profile's
   `defaultsFrom` names (`defaultsFrom: "none"` themselves).
 
@@ -40,7 +42,8 @@ BUNDLE_SIZE = 150
 DEFAULT_CRT = ObjPath("Common", None, "default.crt")
 CA_BUNDLE = ObjPath("Common", None, "ca-bundle.crt")
 F5_IRULE = ObjPath("Common", None, "f5-irule.crt")
-CERT_PATHS = (CA_BUNDLE.full, DEFAULT_CRT.full, F5_IRULE.full)
+F5_CA_BUNDLE = ObjPath("Common", None, "f5-ca-bundle.crt")
+CERT_PATHS = (CA_BUNDLE.full, DEFAULT_CRT.full, F5_CA_BUNDLE.full, F5_IRULE.full)
 SERVER_PARENT = "/Common/serverssl"
 CLIENT_PARENT = "/Common/clientssl"
 _BUNDLE_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
@@ -99,7 +102,7 @@ def _describe(c: GeneratedCert) -> str:
 
 @functools.cache
 def device_certs(now: datetime) -> dict[str, GeneratedCert]:
-    """`default.crt` (ten years from a year before `now`) and `f5-irule.crt`."""
+    """`default.crt` (ten years from a year before `now`), `f5-irule.crt`, `f5-ca-bundle.crt`."""
     specs = {
         "default": CertSpec(
             "default",
@@ -119,6 +122,16 @@ def device_certs(now: datetime) -> dict[str, GeneratedCert]:
             not_after="+1460d",
             organization="F5 Networks",
             eku=(),
+        ),
+        "f5-ca": CertSpec(
+            "f5-ca",
+            "Simulated Root Certification Authority - G2",
+            key="ecdsa-p384",
+            ca=True,
+            not_before="-3650d",
+            not_after="+1825d",
+            signature_hash="sha384",
+            organization="Simulated Trust, Inc.",
         ),
     }
     return generate_all(specs, now.replace(microsecond=0), SEED)

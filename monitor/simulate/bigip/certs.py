@@ -280,6 +280,7 @@ def render_certificates(
     system = {
         builtins.CA_BUNDLE: (list(builtins.bundle_roots()), True, builtins.bundle_text()),
         builtins.DEFAULT_CRT: ([device["default"]], False, device["default"].pem),
+        builtins.F5_CA_BUNDLE: ([device["f5-ca"]], False, device["f5-ca"].pem),
         builtins.F5_IRULE: ([device["f5-irule"]], False, device["f5-irule"].pem),
     }
     for obj, (members, bundle, text) in system.items():
