@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from monitor.certs import reports_san
+from monitor.simulate.bigip import builtins
 from monitor.simulate.bigip.links import (
     ObjPath,
     cert_time,
@@ -149,10 +150,15 @@ def filestore_path(obj: ObjPath) -> str:
 
 
 def render_ssl_cert(
-    obj: ObjPath, certs: Sequence[GeneratedCert], bundle: bool, version: str, created: str
+    obj: ObjPath,
+    certs: Sequence[GeneratedCert],
+    bundle: bool,
+    version: str,
+    created: str,
+    system_file: str | None = None,
 ) -> tuple[dict[str, Any], str]:
-    """The ssl-cert object and the text of its file."""
-    pem = "".join(c.pem for c in certs)
+    """The ssl-cert object and the text of its file (`system_file`: a built-in's text)."""
+    pem = "".join(c.pem for c in certs) if system_file is None else system_file
     data = pem.encode("ascii")
     shown = certs[-1].cert  # a bundle's top-level fields describe one certificate only
     key_type, size, curve, _ = key_facts(shown)
@@ -161,7 +167,7 @@ def render_ssl_cert(
     out["certificateKeySize"] = size
     out["checksum"] = f"SHA1:{len(data)}:{hashlib.sha1(data).hexdigest()}"
     out["createTime"] = created
-    out["createdBy"] = "admin"
+    out["createdBy"] = "admin" if system_file is None else "root"
     emails = shown.subject.get_attributes_for_oid(NameOID.EMAIL_ADDRESS)
     if emails:
         out["email"] = str(emails[0].value)
@@ -177,12 +183,15 @@ def render_ssl_cert(
     if not bundle:
         out["serialNumber"] = serial_text(shown.serial_number)
     out["size"] = len(data)
-    out["sourcePath"] = f"file:///var/config/rest/downloads/{obj.name}"
+    if system_file is None:
+        out["sourcePath"] = f"file:///var/config/rest/downloads/{obj.name}"
     out["subject"] = bigip_dn(shown.subject)
     san = san_text(shown)
     if san is not None and reports_san(version):
         out["subjectAlternativeName"] = san
-    out["updatedBy"] = "admin"
+    if system_file is not None:
+        out["systemPath"] = builtins.system_path(obj)
+    out["updatedBy"] = "admin" if system_file is None else "root"
     out["version"] = shown.version.value + 1
     base = f"{SSL_CERT}/{obj.encoded}"
     out["bundleCertificatesReference"] = sub_reference(f"{base}/bundle-certificates", version)
@@ -249,8 +258,10 @@ def render_certificates(
     crypto: list[dict[str, Any]] = []
     store: dict[str, str] = {}
 
-    def add(obj: ObjPath, members: list[GeneratedCert], bundle: bool) -> None:
-        item, pem = render_ssl_cert(obj, members, bundle, version, created)
+    def add(
+        obj: ObjPath, members: list[GeneratedCert], bundle: bool, system: str | None = None
+    ) -> None:
+        item, pem = render_ssl_cert(obj, members, bundle, version, created, system)
         ssl_certs.append(item)
         crypto.append(render_crypto_cert(obj, members[-1], version))
         store[filestore_path(obj)] = pem
@@ -264,5 +275,16 @@ def render_certificates(
             for c in files[path]:
                 merged.setdefault(c.der, c)
         add(m.path, list(merged.values()), True)
+    own = {f.path.full for f in spec.cert_files} | {m.path.full for m in spec.managers}
+    device = builtins.device_certs(now)
+    system = {
+        builtins.CA_BUNDLE: (list(builtins.bundle_roots()), True, builtins.bundle_text()),
+        builtins.DEFAULT_CRT: ([device["default"]], False, device["default"].pem),
+        builtins.F5_CA_BUNDLE: ([device["f5-ca"]], False, device["f5-ca"].pem),
+        builtins.F5_IRULE: ([device["f5-irule"]], False, device["f5-irule"].pem),
+    }
+    for obj, (members, bundle, text) in system.items():
+        if obj.full not in own:  # the scenario's own file of that name replaces it
+            add(obj, members, bundle, text)
     managers = [render_manager(m, version) for m in spec.managers]
     return {SSL_CERT: ssl_certs, CRYPTO_CERT: crypto, MANAGER: managers}, store

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.simulate.bigip.links import LOCALHOST, link, reference, stats_kind
+from monitor.simulate.bigip.restjavad import BASH_ROLES, ROLES
 from monitor.simulate.faults import Fault
 from monitor.simulate.scenario import PatchOp
 from monitor.simulate.spec import Node
@@ -35,6 +36,7 @@ DEVICE_KEYS = (
     "failoverState",
     "syncStatus",
     "bashAllowed",
+    "role",
     "overrides",
     "faults",
     "configsyncIp",
@@ -77,6 +79,7 @@ class DeviceSpec:
     failover_state: str
     sync: SyncStatus | None
     bash_allowed: bool
+    role: str
     overrides: tuple[PatchOp, ...]
     faults: tuple[Fault, ...]
     configsync_ip: str
@@ -117,6 +120,12 @@ def parse_device(node: Node, index: int) -> DeviceSpec:
         if target != name:
             raise f.get("target").fail(f'a device\'s faults target the device itself ("{name}")')
         faults.append(Fault.parse(Node(raw, f.path)))
+    bash_allowed = node.get("bashAllowed").boolean(False)
+    role = node.get("role").choice(ROLES, "admin" if bash_allowed else "auditor")
+    if bash_allowed and role not in BASH_ROLES:
+        raise node.get("role").fail(
+            f"util/bash (bashAllowed: true) needs the role {' or '.join(BASH_ROLES)}"
+        )
     return DeviceSpec(
         name=name,
         hostname=node.get("hostname").text(name),
@@ -126,7 +135,8 @@ def parse_device(node: Node, index: int) -> DeviceSpec:
         edition=node.get("edition").text("Point Release 2"),
         failover_state=node.get("failoverState").choice(tuple(_FAILOVER), "active"),
         sync=sync,
-        bash_allowed=node.get("bashAllowed").boolean(False),
+        bash_allowed=bash_allowed,
+        role=role,
         overrides=tuple(ops),
         faults=tuple(faults),
         configsync_ip=node.get("configsyncIp").text("none"),

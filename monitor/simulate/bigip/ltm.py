@@ -17,7 +17,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from monitor.simulate.bigip.links import encode_path, header, iso_time, reference, sub_reference
+from monitor.simulate.bigip.builtins import CLIENT_PARENT, SERVER_PARENT
+from monitor.simulate.bigip.links import (
+    ObjPath,
+    encode_path,
+    header,
+    iso_time,
+    reference,
+    sub_reference,
+)
 from monitor.simulate.bigip.spec import ConfigSpec, Pool, SslProfile, Virtual
 
 SERVER_SSL = "ltm/profile/server-ssl"
@@ -314,9 +322,17 @@ def render_virtual(
 
 def render_ltm(spec: ConfigSpec, version: str, now: datetime) -> dict[str, list[dict[str, Any]]]:
     """Every LTM collection and subcollection of one device, keyed by REST path."""
+    own = {p.path.full for p in (*spec.server_ssl, *spec.client_ssl)}
+    parents = {"defaultsFrom": "none"}  # the built-in parents (builtins) inherit from nothing
+    server = [
+        p for p in (SslProfile(ObjPath.parse(SERVER_PARENT), parents),) if p.path.full not in own
+    ]
+    client = [
+        p for p in (SslProfile(ObjPath.parse(CLIENT_PARENT), parents),) if p.path.full not in own
+    ]
     out: dict[str, list[dict[str, Any]]] = {
-        SERVER_SSL: [render_server_ssl(p, version) for p in spec.server_ssl],
-        CLIENT_SSL: [render_client_ssl(p, version) for p in spec.client_ssl],
+        SERVER_SSL: [render_server_ssl(p, version) for p in (*spec.server_ssl, *server)],
+        CLIENT_SSL: [render_client_ssl(p, version) for p in (*spec.client_ssl, *client)],
         POOL: [],
         VIRTUAL: [],
     }

@@ -8,7 +8,8 @@ each device serves, once, in the exact shapes of the real iControl REST API:
 - `collections`: REST collection path → items, e.g. `ltm/virtual`, `ltm/pool`,
   `ltm/profile/server-ssl`, `sys/file/ssl-cert`, and subcollections such as
   `ltm/pool/~k8s~Shared~p/members` and `ltm/virtual/~k8s~Shared~v/profiles`;
-- `stats`: the stats-shaped documents `cm/sync-status`, `cm/failover-status`, `sys/version`;
+- `stats`: the stats-shaped documents `cm/sync-status`, `cm/failover-status`, `sys/version`,
+  and each virtual's and pool's `.../stats` (`stats`);
 - `filestore`: path on the box → PEM text, for the `util/bash` reader.
 
 Devices without `overrides` share the rendered configuration objects (they are
@@ -34,6 +35,7 @@ from monitor.simulate.bigip.cm import (
 from monitor.simulate.bigip.ltm import render_ltm
 from monitor.simulate.bigip.spec import ConfigSpec, check_unique
 from monitor.simulate.bigip.spec_config import parse_config
+from monitor.simulate.bigip.stats import render_ltm_stats
 from monitor.simulate.certgen import GeneratedCert
 from monitor.simulate.faults import Fault
 from monitor.simulate.scenario import PatchOp, apply_patch
@@ -64,6 +66,7 @@ class DeviceConfig:
     edition: str
     failover_state: str
     bash_allowed: bool
+    role: str
     collections: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)
     filestore: dict[str, str] = field(default_factory=dict)
@@ -120,8 +123,9 @@ def render_bigip(
             edition=d.edition,
             failover_state=d.failover_state,
             bash_allowed=d.bash_allowed,
+            role=d.role,
             collections=own,
-            stats=render_stats(d, d.sync or shared_sync),
+            stats={**render_stats(d, d.sync or shared_sync), **render_ltm_stats(own, d.version)},
             filestore=filestore,
         )
     faults = tuple(f for d in devices for f in d.faults)

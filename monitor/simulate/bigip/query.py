@@ -287,6 +287,11 @@ class Target:
     message: str = ""
 
 
+def served(snap: Snapshot) -> list[str]:
+    """Every REST path below /mgmt/tm the snapshot answers (collections and stats)."""
+    return [*snap.collections, *snap.config.stats]
+
+
 def resolve(snap: Snapshot, tm_path: str) -> Target:
     raw = [unquote(s) for s in tm_path.strip("/").split("/")]
     segs = [s.replace("%", "%25") for s in raw]

@@ -20,9 +20,10 @@ and the hostile answers of `hostile` (HTML 200, redirect, RBAC denial, token lim
 `nextLink` loop or foreign host, deep JSON, a drip, a huge body, clock skew).
 
 `update()` swaps in a re-rendered world atomically per device; tokens survive.
-Writes (POST/PUT/PATCH/DELETE below /mgmt/tm other than util/bash) get 405: the
-monitor must never change a BIG-IP.  `BigipWorld.faults` are NOT armed here; the
-world orchestrator injects them after `start()`.
+Writes below /mgmt/tm are refused per the device's role (`restjavad`): 401 for a
+read-only role, 405 otherwise (util/bash aside): the monitor must never change a
+BIG-IP.  `BigipWorld.faults` are NOT armed here; the world orchestrator injects them
+after `start()`.
 """
 
 from __future__ import annotations
@@ -41,10 +42,10 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from monitor.simulate.bigip import hostile
+from monitor.simulate.bigip import hostile, restjavad
 from monitor.simulate.bigip.auth import AuthError, TokenStore, login_json
 from monitor.simulate.bigip.bash import BashRefused, run_bash
-from monitor.simulate.bigip.links import iso_time, restjavad_error
+from monitor.simulate.bigip.links import icrd_error, iso_time, restjavad_error
 from monitor.simulate.bigip.model import BigipWorld, DeviceConfig
 from monitor.simulate.bigip.query import (
     QueryError,
@@ -54,6 +55,7 @@ from monitor.simulate.bigip.query import (
     object_body,
     parse_query,
     resolve,
+    served,
 )
 from monitor.simulate.faults import BIGIP_FAULTS, COMMON_FAULTS, Fault, FaultPlan
 from monitor.simulate.httpserver import SimHandler, SimServer
@@ -273,7 +275,8 @@ class _Handler(SimHandler):
             return hostile.skewed_date(self.skew)
         return super().date_time_string(timestamp)
 
-    def _route(self, method: str, path: str, query: str, body: bytes) -> Response:
+    def _route(self, method: str, raw_path: str, query: str, body: bytes) -> Response:
+        path = restjavad.normal_path(raw_path)
         if path == "/mgmt/shared/authn/login":
             return self._login(body) if method == "POST" else self._error(405, "Method not allowed")
         user = self._authenticate(path)
@@ -281,15 +284,20 @@ class _Handler(SimHandler):
             return user
         if path.startswith("/mgmt/shared/authz/tokens/"):
             return self._token(method, path.rsplit("/", 1)[-1], user, body)
+        if path == restjavad.ECHO_QUERY and method == "GET":
+            return 200, restjavad.echo_query(), {}
+        if not path.startswith("/mgmt/tm/"):
+            return self._not_registered(path)
+        role = self.device.snapshot.config.role
+        if refused := restjavad.write_refusal(role, user, path, method, self._ip):
+            return self._error(401, refused)
         if path == "/mgmt/tm/util/bash":
             return self._bash(method, user, body)
-        if path.startswith("/mgmt/tm/"):
-            if method != "GET":
-                return self._error(
-                    405, f"Method {method} not allowed: the simulated BIG-IP is read-only"
-                )
-            return self._get(path.removeprefix("/mgmt/tm/"), query)
-        return self._not_registered(path)
+        if method != "GET":
+            return self._error(
+                405, f"Method {method} not allowed: the simulated BIG-IP is read-only"
+            )
+        return self._get(path.removeprefix("/mgmt/tm/"), query)
 
     def _not_registered(self, path: str) -> Response:
         return self._error(
@@ -368,19 +376,12 @@ class _Handler(SimHandler):
             return self._error(405, f"Method {method} not allowed")
         if not snap.config.bash_allowed:
             return self._error(
-                401,
-                f"Authorization failed: user=https://localhost/mgmt/shared/authz/users/{user} "
-                "resource=/mgmt/tm/util/bash verb=POST uri:http://localhost:8100/mgmt/tm/util/bash "
-                f"referrer:{self._ip} sender:{self._ip}",
+                401, restjavad.authorization_failed(user, "/mgmt/tm/util/bash", "POST", self._ip)
             )
         try:
             return 200, run_bash(self._json(body), snap.config.filestore), {}
         except BashRefused as err:
-            return (
-                400,
-                {"code": 400, "message": str(err), "errorStack": [], "apiError": 26214401},
-                {},
-            )
+            return 400, icrd_error(400, str(err), 26214401), {}
 
     def _get(self, tm_path: str, query: str) -> Response:
         snap = self.device.snapshot  # one consistent snapshot for the whole request
@@ -389,6 +390,8 @@ class _Handler(SimHandler):
             q = parse_query(query)
         except QueryError as err:
             return 400, {"code": 400, "message": str(err), "errorStack": [], "apiError": 1}, {}
+        if organizing := restjavad.organizing_collection(tm_path, served(snap), version):
+            return 200, organizing, {}
         target = resolve(snap, tm_path)
         if target.kind == "stats":
             return 200, snap.config.stats[target.path], {}
@@ -397,9 +400,5 @@ class _Handler(SimHandler):
         if target.kind == "object" and target.item is not None:
             return 200, object_body(snap, target.item, q), {}
         if target.kind == "missing":
-            return (
-                404,
-                {"code": 404, "message": target.message, "errorStack": [], "apiError": 3},
-                {},
-            )
+            return 404, icrd_error(404, target.message, 3), {}
         return self._not_registered(f"/mgmt/tm/{tm_path}")

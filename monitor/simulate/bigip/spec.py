@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from monitor.simulate.bigip.builtins import CERT_PATHS
 from monitor.simulate.bigip.links import ObjPath
 from monitor.simulate.spec import Node
 
@@ -121,7 +122,8 @@ class Reader:
         text = node.opt_text()
         if text is None or text == "none":
             return "none"
-        if text not in self.seen.get(namespace, {}):
+        builtin = namespace == "ssl-cert" and text in CERT_PATHS  # every device has them
+        if text not in self.seen.get(namespace, {}) and not builtin:
             raise node.fail(f'no {what} "{text}" in {self.root.child_path(section)}')
         return text
 

@@ -22,6 +22,7 @@ import pytest
 from bench.world import USER, Scale, paged_minimum, render
 from monitor.config.schema import Config, parse_config
 from monitor.model import F5State, SourceStatus
+from monitor.simulate.bigip.builtins import CERT_PATHS
 from monitor.simulate.bigip.model import BigipWorld
 from monitor.simulate.faults import Fault
 from monitor.sources.f5.source import F5Source
@@ -132,7 +133,7 @@ def test_a_poll_sends_the_paged_minimum_and_respects_the_concurrency(
     assert state.pools["/k8s/Shared/pool_00001"].members[0].address.startswith("2001:db8::")
     assert "%" not in state.pools["/k8s/Shared/pool_00002"].members[0].address
     assert state.pools["/k8s/Shared/pool_00002"].members[0].name.endswith("%2:443")
-    assert len(state.certs) == SCALE.certs
+    assert len(state.certs) == SCALE.certs + len(CERT_PATHS)  # and the built-in ones
     assert all(b.members is not None for b in state.bundles.values())
     assert state.sync is not None
     assert state.sync.status == "In Sync"
