@@ -223,6 +223,11 @@ def render_kubernetes(
         annotations = string_map(node.get("annotations"))
         ns_annotations[name] = annotations
         namespace_objs.append(_namespace(name, string_map(node.get("labels")), annotations))
+    user = section.get("user").text(DEFAULT_USER)
+    own = _own_namespace(user)
+    if own is not None and own not in ns_annotations:  # the monitor's service account lives there
+        ns_annotations[own] = {}
+        namespace_objs.append(_namespace(own, {}, {}))
     for obj in namespace_objs:
         objects.add(obj, "kubernetes.namespaces")
     for obj in linkerd_objs:
@@ -272,6 +277,8 @@ def render_kubernetes(
         for pod in render_pods(w, install, now, k8s_minor):
             pods.append(pod)
             objects.add(pod, w.path)
+    if own is not None:
+        accounts.setdefault((own, user.split(":")[3]), None)
     for (ns, sa), labels in accounts.items():
         objects.add(service_account(ns, sa, labels), "kubernetes.workloads")
     for obj in render_services(services, pods, now):
@@ -285,10 +292,18 @@ def render_kubernetes(
         server_version=server_version,
         withhold=tuple(_withhold(n, index) for n in section.get("withhold").items()),
         faults=tuple(_fault(n) for n in section.get("faults").items()),
-        user=section.get("user").text(DEFAULT_USER),
+        user=user,
         resources=index.resources,
         linkerd=None if install is None else install.release,
     )
+
+
+def _own_namespace(user: str) -> str | None:
+    """The namespace of a `system:serviceaccount:<namespace>:<name>` user (None otherwise)."""
+    parts = user.split(":")
+    if len(parts) == 4 and parts[:2] == ["system", "serviceaccount"] and all(parts[2:]):
+        return parts[2]
+    return None
 
 
 def _check_ips(workloads: list[Workload]) -> None:

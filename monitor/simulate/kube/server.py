@@ -5,8 +5,9 @@ Owns the HTTP side: bearer-token authentication (401), fault injection for targe
 compacts the history, so open and later watches from older resourceVersions get
 410), discovery (`/version`, `/api`, `/apis`, group and resource lists), the
 SelfSubjectAccessReviews of `review`, the dispatch
-of GET/LIST and lease writes to `api` and of WATCH to `watch`, the kubeconfig,
-and request statistics.
+of GET/LIST to `api`, of lease writes (create, update, patch, delete) to `writes` and of
+WATCH to `watch`, the kubeconfig, and request statistics. Every request body is read
+(also a DELETE's DeleteOptions), so a kept-alive connection stays in step.
 
 `update(world)` diffs the next rendering against the store: ADDED / MODIFIED /
 DELETED events with new resourceVersions, unchanged objects keep theirs, and objects
@@ -43,7 +44,6 @@ from monitor.simulate.kube.api import (
     list_objects,
     narrowed_name,
     parse_path,
-    write_object,
 )
 from monitor.simulate.kube.meta import timestamp
 from monitor.simulate.kube.model import KubeWorld
@@ -60,7 +60,9 @@ from monitor.simulate.kube.review import RESOURCE as REVIEW_RESOURCE
 from monitor.simulate.kube.review import review
 from monitor.simulate.kube.status import NOT_SERVED, ApiError, status_doc
 from monitor.simulate.kube.store import Key, KubeStore, key_of
+from monitor.simulate.kube.validation import field_validation
 from monitor.simulate.kube.watch import WatchStream, parse_watch
+from monitor.simulate.kube.writes import Write, write_object
 
 TARGET = "kubernetes"
 _HTML_500 = (
@@ -253,16 +255,18 @@ class _KubeHandler(SimHandler):
         self._serve("PATCH")
 
     # -- plumbing -------------------------------------------------------------------------
-    def _send(self, code: int, payload: Any) -> None:
+    def _send(self, code: int, payload: Any, warnings: tuple[str, ...] = ()) -> None:
         body = json.dumps(payload, separators=(",", ":")).encode()
         headers = {"Audit-Id": str(uuid.uuid4()), "Cache-Control": "no-cache, private"}
+        if warnings:  # one header per warning in Go; joined as RFC 9110 allows (one line)
+            headers["Warning"] = ", ".join(f"299 - {json.dumps(w)}" for w in warnings)
         self.send_bytes(code, body, "application/json", headers, truncate=self._truncate)
 
     def _serve(self, method: str) -> None:
         self._truncate = False
         url = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        body = self.read_body() if method in ("POST", "PUT", "PATCH") else b""
+        body = self.read_body()  # always, even a GET's or DELETE's: keep-alive stays in step
         sim = self.sim
         fault = sim.faults.take()
         if fault is not None:
@@ -375,9 +379,12 @@ class _KubeHandler(SimHandler):
             self._send(200, list_objects(sim.store, target, query))
         elif verb == "watch":
             self._watch(target, query)
-        elif verb in ("create", "update", "delete"):
-            code, doc = write_object(sim.store, target, verb, body, timestamp(datetime.now(UTC)))
-            self._send(code, doc)
+        elif verb in ("create", "update", "delete", "patch"):
+            directive = field_validation(query, verb) if verb != "delete" else "Ignore"
+            now = timestamp(datetime.now(UTC))
+            req = Write(verb, body, directive, self.headers.get("Content-Type", ""), now)
+            written = write_object(sim.store, target, req)
+            self._send(written.code, written.doc, written.warnings)
         else:
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on "
                            "the requested resource", {})  # fmt: skip

@@ -1,0 +1,68 @@
+"""The simulated API server driven by kubectl (from .tools/bin, installed by scripts/helm.sh):
+listing pods, a Lease created, refused when invalid, patched and deleted."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.test_manifests import tool
+from tests.support.sim_kube import BASE, render, serve
+
+
+@pytest.fixture(scope="module")
+def kubeconfig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    tmp = tmp_path_factory.mktemp("kubectl")
+    with serve(render(BASE), tmp):
+        yield tmp / "kubeconfig"
+
+
+def kubectl(config: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KUBECONFIG": str(config), "HOME": str(config.parent)}
+    return subprocess.run(
+        [tool("kubectl"), "--request-timeout=20s", *args],
+        input=stdin, capture_output=True, text=True, timeout=60, env=env, check=False,
+    )  # fmt: skip
+
+
+def test_get_pods_across_namespaces(kubeconfig: Path) -> None:
+    out = kubectl(kubeconfig, "get", "pods", "-A")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].split()[:2] == ["NAMESPACE", "NAME"]
+    assert any(line.split()[0] == "linkerd" for line in lines[1:])
+
+
+INVALID = """apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {name: Bad_Name, namespace: monitoring}
+spec: {holderIdentity: a, leaseDurationSeconds: 0}
+"""
+VALID = INVALID.replace("Bad_Name", "lm").replace(
+    "leaseDurationSeconds: 0", "leaseDurationSeconds: 15"
+)
+
+
+def test_lease_refused_created_patched_deleted(kubeconfig: Path) -> None:
+    # --validate=false: no client-side schema check (the server serves no OpenAPI documents)
+    out = kubectl(kubeconfig, "create", "--validate=false", "-f", "-", stdin=INVALID)
+    assert out.returncode != 0
+    assert 'The Lease "Bad_Name" is invalid' in out.stderr  # kubectl renders details.causes
+    assert "spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0" in out.stderr
+    out = kubectl(kubeconfig, "create", "--validate=false", "-f", "-", stdin=VALID)
+    assert out.returncode == 0, out.stderr
+    out = kubectl(kubeconfig, "-n", "monitoring", "patch", "lease", "lm", "--type=merge",
+                  "-p", '{"spec":{"holderIdentity":"b"}}')  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    out = kubectl(kubeconfig, "-n", "monitoring", "get", "lease", "lm",
+                  "-o", "jsonpath={.spec.holderIdentity}")  # fmt: skip
+    assert out.stdout == "b"
+    out = kubectl(kubeconfig, "-n", "monitoring", "delete", "lease", "lm")
+    assert out.returncode == 0, out.stderr
+    out = kubectl(kubeconfig, "-n", "monitoring", "get", "lease", "lm")
+    assert out.returncode != 0
+    assert 'leases.coordination.k8s.io "lm" not found' in out.stderr
