@@ -16,6 +16,7 @@ import pytest
 from kubernetes import client
 
 from monitor.simulate.kube.server import SimulatedKubernetes
+from monitor.simulate.kube.table import human_duration
 from tests.support.sim_kube import BASE, CA, TOKEN, render, serve
 
 NS = "monitoring"
@@ -262,3 +263,45 @@ def test_send_initial_events_is_refused_as_by_a_1_30_server(fresh: Pair) -> None
     assert (code, doc["message"]) == (422, 'ListOptions.meta.k8s.io "" is invalid: '
                                       "sendInitialEvents: Forbidden: sendInitialEvents is "
                                       "forbidden for list")  # fmt: skip
+
+
+def test_kube_root_ca_crt_in_every_namespace(fresh: Pair) -> None:
+    _, api = fresh
+    v1 = client.CoreV1Api(api)
+    namespaces = sorted(n.metadata.name for n in v1.list_namespace().items)
+    selector = "metadata.name=kube-root-ca.crt"
+    found = v1.list_config_map_for_all_namespaces(field_selector=selector).items
+    assert sorted(c.metadata.namespace for c in found) == namespaces
+    assert {c.data["ca.crt"] for c in found} == {CA.pem}
+    assert "kubernetes.io/description" in found[0].metadata.annotations
+
+
+def test_pods_as_a_table(fresh: Pair) -> None:
+    _, api = fresh
+    params = api.param_serialize(
+        "GET", "/api/v1/namespaces/linkerd/pods", auth_settings=["BearerToken"],
+        header_params={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"},
+    )  # fmt: skip
+    resp = api.call_api(*params)
+    resp.read()
+    doc = json.loads(resp.data)
+    assert (doc["kind"], doc["apiVersion"]) == ("Table", "meta.k8s.io/v1")
+    names = [c["name"] for c in doc["columnDefinitions"] if c["priority"] == 0]
+    assert names == ["Name", "Ready", "Status", "Restarts", "Age"]
+    pods = client.CoreV1Api(api).list_namespaced_pod("linkerd").items
+    assert [r["cells"][0] for r in doc["rows"]] == [p.metadata.name for p in pods]
+    row, pod = doc["rows"][0], pods[0]
+    ready = sum(1 for cs in pod.status.container_statuses if cs.ready)
+    assert row["cells"][1] == f"{ready}/{len(pod.spec.containers)}"
+    assert row["object"]["kind"] == "PartialObjectMetadata"
+    assert row["object"]["metadata"]["uid"] == pod.metadata.uid
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(-5, "<invalid>"), (59, "59s"), (119, "119s"), (150, "2m30s"), (600, "10m"),
+     (3 * 3600 + 60, "3h1m"), (30 * 3600, "30h"), (50 * 3600, "2d2h"), (400 * 86400, "400d"),
+     (3 * 365 * 86400 + 86400, "3y1d")],
+)  # fmt: skip
+def test_age_as_kubectl_prints_it(seconds: int, text: str) -> None:
+    assert human_duration(seconds) == text

@@ -1,5 +1,5 @@
 """The simulated API server driven by kubectl (from .tools/bin, installed by scripts/helm.sh):
-listing pods, a Lease created, refused when invalid, patched and deleted."""
+listing pods, `auth can-i`, a Lease created, refused when invalid, patched and deleted."""
 
 from __future__ import annotations
 
@@ -33,8 +33,10 @@ def test_get_pods_across_namespaces(kubeconfig: Path) -> None:
     out = kubectl(kubeconfig, "get", "pods", "-A")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0].split()[:2] == ["NAMESPACE", "NAME"]
-    assert any(line.split()[0] == "linkerd" for line in lines[1:])
+    assert lines[0].split() == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    rows = [line.split() for line in lines[1:]]
+    assert any(row[0] == "linkerd" and row[3] == "Running" for row in rows)
+    assert all("/" in row[2] for row in rows)
 
 
 INVALID = """apiVersion: coordination.k8s.io/v1
@@ -66,3 +68,9 @@ def test_lease_refused_created_patched_deleted(kubeconfig: Path) -> None:
     out = kubectl(kubeconfig, "-n", "monitoring", "get", "lease", "lm")
     assert out.returncode != 0
     assert 'leases.coordination.k8s.io "lm" not found' in out.stderr
+
+
+def test_auth_can_i(kubeconfig: Path) -> None:
+    """kubectl posts the SelfSubjectAccessReview as protobuf."""
+    out = kubectl(kubeconfig, "auth", "can-i", "list", "pods", "-n", "linkerd")
+    assert (out.returncode, out.stdout.strip()) == (0, "yes"), out.stderr

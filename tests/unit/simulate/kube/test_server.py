@@ -103,6 +103,7 @@ def test_list_and_get_every_kind(shared: tuple[Any, client.ApiClient]) -> None:
     assert cm.api_version == "v1"
     assert "values" in cm.data
     assert [c.metadata.name for c in v1.list_namespaced_config_map("linkerd").items] == [
+        "kube-root-ca.crt",
         "linkerd-config",
         "linkerd-identity-trust-roots",
     ]
