@@ -1,5 +1,5 @@
 """The simulated API server driven by kubectl (from .tools/bin, installed by scripts/helm.sh):
-listing pods, `auth can-i`, a Lease created, refused when invalid, patched and deleted."""
+listing pods, `auth can-i`, `wait`, a Lease created, refused when invalid, patched and deleted."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ def kubeconfig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield tmp / "kubeconfig"
 
 
-def kubectl(config: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KUBECONFIG": str(config), "HOME": str(config.parent)}
+def kubectl(
+    config: Path, *args: str, stdin: str | None = None, **extra_env: str
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KUBECONFIG": str(config), "HOME": str(config.parent), **extra_env}
     return subprocess.run(
         [tool("kubectl"), "--request-timeout=20s", *args],
         input=stdin, capture_output=True, text=True, timeout=60, env=env, check=False,
@@ -74,3 +76,16 @@ def test_auth_can_i(kubeconfig: Path) -> None:
     """kubectl posts the SelfSubjectAccessReview as protobuf."""
     out = kubectl(kubeconfig, "auth", "can-i", "list", "pods", "-n", "linkerd")
     assert (out.returncode, out.stdout.strip()) == (0, "yes"), out.stderr
+
+
+@pytest.mark.parametrize("watch_list", ["false", "true"])
+def test_wait_for_ready(kubeconfig: Path, watch_list: str) -> None:
+    """With client-go's WatchListClient gate on, kubectl first asks for a sendInitialEvents
+    watch; the server refuses it as a 1.30 server does and kubectl falls back."""
+    name = kubectl(kubeconfig, "-n", "linkerd", "get", "pods", "-o", "name").stdout.split()[0]
+    out = kubectl(kubeconfig, "-n", "linkerd", "wait", "--for=condition=Ready", name,
+                  "--timeout=20s", "-v=6", KUBE_FEATURE_WatchListClient=watch_list)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"{name} condition met"
+    assert ("sendInitialEvents=true" in out.stderr) == (watch_list == "true")
+    assert ("422 Unprocessable Entity" in out.stderr) == (watch_list == "true")
