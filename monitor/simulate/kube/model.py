@@ -26,6 +26,7 @@ from monitor.simulate.kube.controlplane import install_objects
 from monitor.simulate.kube.linkerd import LinkerdInstall, component_labels, control_plane
 from monitor.simulate.kube.linkerd import parse_linkerd as _parse_linkerd
 from monitor.simulate.kube.meta import ServiceInput, Workload, string_map, timestamp, uid_for
+from monitor.simulate.kube.nodes import node_objects
 from monitor.simulate.kube.pods import render_pods, service_account
 from monitor.simulate.kube.releases import LinkerdRelease
 from monitor.simulate.kube.resources import (
@@ -279,6 +280,8 @@ def render_kubernetes(
             objects.add(pod, w.path)
     if own is not None:
         accounts.setdefault((own, user.split(":")[3]), None)
+    for node_obj in node_objects(pods, server_version, timestamp(now)):
+        objects.add(node_obj, "kubernetes.workloads")
     for (ns, sa), labels in accounts.items():
         objects.add(service_account(ns, sa, labels), "kubernetes.workloads")
     for obj in render_services(services, pods, now):

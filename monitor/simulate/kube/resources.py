@@ -93,6 +93,7 @@ CORE_RESOURCES: tuple[ApiResource, ...] = (
         True,
         ("status.phase",),
     ),
+    ApiResource("", ("v1",), "nodes", "node", "Node", False, ("no",)),
     ApiResource("", ("v1",), "configmaps", "configmap", "ConfigMap", True, ("cm",)),
     ApiResource("", ("v1",), "secrets", "secret", "Secret", fields=("type",)),
     ApiResource("", ("v1",), "serviceaccounts", "serviceaccount", "ServiceAccount", True, ("sa",)),

@@ -305,3 +305,16 @@ def test_pods_as_a_table(fresh: Pair) -> None:
 )  # fmt: skip
 def test_age_as_kubectl_prints_it(seconds: int, text: str) -> None:
     assert human_duration(seconds) == text
+
+
+def test_a_node_for_every_pod(fresh: Pair) -> None:
+    _, api = fresh
+    v1 = client.CoreV1Api(api)
+    nodes = {n.metadata.name: n for n in v1.list_node().items}
+    used = {p.spec.node_name for p in v1.list_pod_for_all_namespaces().items if p.spec.node_name}
+    assert used
+    assert set(nodes) == used
+    node = next(iter(nodes.values()))
+    assert node.metadata.labels["kubernetes.io/hostname"] == node.metadata.name
+    assert [(c.type, c.status) for c in node.status.conditions] == [("Ready", "True")]
+    assert node.status.node_info.kubelet_version == client.VersionApi(api).get_code().git_version
