@@ -22,6 +22,7 @@ from typing import Any
 
 from monitor.simulate.certgen import GeneratedCert
 from monitor.simulate.faults import Fault
+from monitor.simulate.kube.apps import app_objects
 from monitor.simulate.kube.controlplane import install_objects
 from monitor.simulate.kube.linkerd import LinkerdInstall, component_labels, control_plane
 from monitor.simulate.kube.linkerd import parse_linkerd as _parse_linkerd
@@ -280,6 +281,8 @@ def render_kubernetes(
             objects.add(pod, w.path)
     if own is not None:
         accounts.setdefault((own, user.split(":")[3]), None)
+    for app_obj in app_objects(pods):
+        objects.add(app_obj, "kubernetes.workloads")
     for node_obj in node_objects(pods, server_version, timestamp(now)):
         objects.add(node_obj, "kubernetes.workloads")
     for (ns, sa), labels in accounts.items():

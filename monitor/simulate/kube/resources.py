@@ -100,6 +100,12 @@ CORE_RESOURCES: tuple[ApiResource, ...] = (
     ApiResource("", ("v1",), "pods", "pod", "Pod", True, ("po",), ("all",), fields=_POD_FIELDS),
     ApiResource("", ("v1",), "services", "service", "Service", True, ("svc",), ("all",)),
     ApiResource("", ("v1",), "events", "event", "Event", True, ("ev",), fields=_EVENT_FIELDS),
+    ApiResource(
+        "apps", ("v1",), "deployments", "deployment", "Deployment", True, ("deploy",), ("all",)
+    ),
+    ApiResource(
+        "apps", ("v1",), "replicasets", "replicaset", "ReplicaSet", True, ("rs",), ("all",)
+    ),
     ApiResource("discovery.k8s.io", ("v1",), "endpointslices", "endpointslice", "EndpointSlice"),
     ApiResource("coordination.k8s.io", ("v1",), "leases", "lease", "Lease", writable=True),
 )

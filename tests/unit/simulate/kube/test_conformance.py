@@ -318,3 +318,26 @@ def test_a_node_for_every_pod(fresh: Pair) -> None:
     assert node.metadata.labels["kubernetes.io/hostname"] == node.metadata.name
     assert [(c.type, c.status) for c in node.status.conditions] == [("Ready", "True")]
     assert node.status.node_info.kubelet_version == client.VersionApi(api).get_code().git_version
+
+
+def test_pods_owners_are_served(fresh: Pair) -> None:
+    _, api = fresh
+    apps = client.AppsV1Api(api)
+    sets = {(r.metadata.namespace, r.metadata.name): r for r in
+            apps.list_replica_set_for_all_namespaces().items}  # fmt: skip
+    deployments = {(d.metadata.namespace, d.metadata.name): d for d in
+                   apps.list_deployment_for_all_namespaces().items}  # fmt: skip
+    pods = client.CoreV1Api(api).list_pod_for_all_namespaces().items
+    owned = [p for p in pods if p.metadata.owner_references]
+    assert owned
+    for pod in owned:
+        ref = pod.metadata.owner_references[0]
+        rs = sets[(pod.metadata.namespace, ref.name)]
+        assert (ref.kind, rs.metadata.uid) == ("ReplicaSet", ref.uid)
+        top = rs.metadata.owner_references[0]
+        deployment = deployments[(pod.metadata.namespace, top.name)]
+        assert deployment.metadata.uid == top.uid
+        assert set(deployment.spec.selector.match_labels.items()) <= set(
+            pod.metadata.labels.items()
+        )
+    assert sum(r.spec.replicas for r in sets.values()) == len(owned)
