@@ -136,7 +136,7 @@ class World:
         self._ca, server = sim_server_identity(self.started_at, str(scenario.name))
         tls = server_tls_context(server)
         self.bigip = SimulatedBigip(self._state.bigip, tls)
-        self.kube = SimulatedKubernetes(self._state.kube, tls)
+        self.kube = SimulatedKubernetes(self._state.kube, tls, self._ca.pem)
         self._stop = threading.Event()
         self._timeline: threading.Thread | None = None
         self.applied: list[TimelineEvent] = []

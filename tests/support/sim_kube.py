@@ -152,7 +152,7 @@ def b64(text: str) -> str:
 
 @contextlib.contextmanager
 def serve(world: KubeWorld, tmp: Path) -> Iterator[tuple[SimulatedKubernetes, client.ApiClient]]:
-    sim = SimulatedKubernetes(world, server_tls_context(LEAF))
+    sim = SimulatedKubernetes(world, server_tls_context(LEAF), CA.pem)
     sim.start()
     try:
         sim.write_kubeconfig(tmp / "kubeconfig", CA.pem, namespace="linkerd")

@@ -1,12 +1,12 @@
 """Kubernetes API request semantics over the store, independent of HTTP.
 
 Owns what the apiserver answers: path parsing into (resource, version, namespace,
-name), which `Status` error when (NotFound, Forbidden from missing RBAC, Conflict,
-AlreadyExists, Expired, BadRequest, MethodNotAllowed; the documents are in `status`),
-LIST with label/field selectors, `limit`/`continue` paging over a consistent snapshot, GET,
-the lease writes leader election needs, and the event filtering of WATCH (a
-MODIFIED object that stops matching a selector is DELETED for that watch).  Lists of
-built-in types carry no apiVersion/kind on their items, custom resources' lists do.
+name), which `Status` error when (NotFound, Forbidden from missing RBAC, Expired,
+BadRequest; the documents are in `status`, writes in `writes`), LIST with label/field
+selectors, `limit`/`continue` paging over a consistent snapshot, GET, and the event
+filtering of WATCH (a MODIFIED object that stops matching a selector is DELETED for that
+watch).  Lists of built-in types carry no apiVersion/kind on their items, custom resources'
+lists do.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,14 +30,14 @@ from monitor.simulate.kube.select import (
     parse_label_selector,
 )
 from monitor.simulate.kube.status import (
-    METHOD_NOT_ALLOWED,
     NOT_SERVED,
     ApiError,
     not_found,
     status_details,
     status_doc,
 )
-from monitor.simulate.kube.store import Change, Conflict, Expired, KubeStore, Obj, stamp
+from monitor.simulate.kube.store import Change, Expired, KubeStore, Obj, stamp
+from monitor.simulate.kube.validation import list_options_errors
 
 CONTINUE_EXPIRED = (
     "The provided continue parameter is too old to display a consistent list result. You can "
@@ -199,6 +198,7 @@ def _int(query: Mapping[str, str], name: str) -> int | None:
 
 def list_objects(store: KubeStore, target: Target, query: Mapping[str, str]) -> Obj:
     res = target.resource
+    list_options_errors(query, watch=False)
     sel = selection(target, query)
     limit = _int(query, "limit") or 0
     resource = (res.group, res.plural)
@@ -242,82 +242,6 @@ def get_object(store: KubeStore, target: Target) -> Obj:
     if obj is None:
         raise not_found(res, name)
     return present(obj, res, target.version)
-
-
-def _body(raw: bytes) -> Obj:
-    try:
-        obj = json.loads(raw or b"null")
-    except ValueError as err:
-        message = f"couldn't get version/kind; json parse error: {err}"
-        raise ApiError(400, "BadRequest", message) from None
-    if not isinstance(obj, dict):
-        raise ApiError(400, "BadRequest", "couldn't get version/kind; json parse error")
-    return obj
-
-
-def write_object(
-    store: KubeStore, target: Target, verb: str, raw: bytes, created_at: str
-) -> tuple[int, Obj]:
-    """create / update / delete of a writable resource (Lease): (HTTP code, response)."""
-    res = target.resource
-    if not res.writable:
-        raise METHOD_NOT_ALLOWED
-    ns = target.namespace or ""
-    if verb == "delete":
-        obj = store.delete((res.group, res.plural, ns, str(target.name)))
-        if obj is None:
-            raise not_found(res, str(target.name))
-        details = {**status_details(res, target.name), "uid": obj["metadata"].get("uid")}
-        return 200, status_doc(200, "", "", details)
-    body = _body(raw)
-    meta = dict(body.get("metadata") or {})
-    if body.get("kind") not in (None, res.kind):
-        raise ApiError(400, "BadRequest", f"the body kind {body.get('kind')} is not {res.kind}")
-    if meta.get("namespace") not in (None, "", ns):
-        raise ApiError(400, "BadRequest", "the namespace of the provided object does not match "
-                       "the namespace sent on the request")  # fmt: skip
-    if verb == "create":
-        name = meta.get("name") or ""
-        if not name and meta.get("generateName"):
-            name = f"{meta['generateName']}{uuid.uuid4().hex[:5]}"
-        if not name:
-            cause = {"reason": "FieldValueRequired", "field": "metadata.name",
-                     "message": "Required value: name or generateName is required"}  # fmt: skip
-            raise ApiError(
-                422, "Invalid",
-                f'{res.kind}.{res.group} "" is invalid: metadata.name: Required value: '
-                "name or generateName is required",
-                {"group": res.group, "kind": res.kind, "causes": [cause]},
-            )  # fmt: skip
-        meta.pop("resourceVersion", None)
-        meta.update(name=name, namespace=ns, uid=str(uuid.uuid4()), creationTimestamp=created_at)
-        obj = {**body, "apiVersion": res.api_version(target.version), "kind": res.kind,
-               "metadata": meta}  # fmt: skip
-        created = store.create((res.group, res.plural, ns, name), obj)
-        if created is None:
-            raise ApiError(409, "AlreadyExists", f'{res.group_resource} "{name}" already exists',
-                           status_details(res, name))  # fmt: skip
-        return 201, present(created, res, target.version)
-    name = str(target.name)
-    if meta.get("name") not in (None, name):
-        raise ApiError(400, "BadRequest", f"the name of the object ({meta.get('name')}) does "
-                       f"not match the name on the URL ({name})")  # fmt: skip
-    expected = meta.pop("resourceVersion", None)
-    meta.update(name=name, namespace=ns)
-    obj = {**body, "apiVersion": res.api_version(target.version), "kind": res.kind,
-           "metadata": meta}  # fmt: skip
-    try:
-        updated = store.update((res.group, res.plural, ns, name), obj, expected)
-    except Conflict:
-        raise ApiError(
-            409, "Conflict",
-            f'Operation cannot be fulfilled on {res.group_resource} "{name}": the object has '
-            "been modified; please apply your changes to the latest version and try again",
-            status_details(res, name),
-        ) from None  # fmt: skip
-    if updated is None:
-        raise not_found(res, name)
-    return 200, present(updated, res, target.version)
 
 
 def watch_event(change: Change, target: Target, sel: Selection) -> Obj | None:

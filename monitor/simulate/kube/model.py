@@ -22,10 +22,12 @@ from typing import Any
 
 from monitor.simulate.certgen import GeneratedCert
 from monitor.simulate.faults import Fault
+from monitor.simulate.kube.apps import app_objects
 from monitor.simulate.kube.controlplane import install_objects
 from monitor.simulate.kube.linkerd import LinkerdInstall, component_labels, control_plane
 from monitor.simulate.kube.linkerd import parse_linkerd as _parse_linkerd
 from monitor.simulate.kube.meta import ServiceInput, Workload, string_map, timestamp, uid_for
+from monitor.simulate.kube.nodes import node_objects
 from monitor.simulate.kube.pods import render_pods, service_account
 from monitor.simulate.kube.releases import LinkerdRelease
 from monitor.simulate.kube.resources import (
@@ -223,6 +225,11 @@ def render_kubernetes(
         annotations = string_map(node.get("annotations"))
         ns_annotations[name] = annotations
         namespace_objs.append(_namespace(name, string_map(node.get("labels")), annotations))
+    user = section.get("user").text(DEFAULT_USER)
+    own = _own_namespace(user)
+    if own is not None and own not in ns_annotations:  # the monitor's service account lives there
+        ns_annotations[own] = {}
+        namespace_objs.append(_namespace(own, {}, {}))
     for obj in namespace_objs:
         objects.add(obj, "kubernetes.namespaces")
     for obj in linkerd_objs:
@@ -272,6 +279,12 @@ def render_kubernetes(
         for pod in render_pods(w, install, now, k8s_minor):
             pods.append(pod)
             objects.add(pod, w.path)
+    if own is not None:
+        accounts.setdefault((own, user.split(":")[3]), None)
+    for app_obj in app_objects(pods):
+        objects.add(app_obj, "kubernetes.workloads")
+    for node_obj in node_objects(pods, server_version, timestamp(now)):
+        objects.add(node_obj, "kubernetes.workloads")
     for (ns, sa), labels in accounts.items():
         objects.add(service_account(ns, sa, labels), "kubernetes.workloads")
     for obj in render_services(services, pods, now):
@@ -285,10 +298,18 @@ def render_kubernetes(
         server_version=server_version,
         withhold=tuple(_withhold(n, index) for n in section.get("withhold").items()),
         faults=tuple(_fault(n) for n in section.get("faults").items()),
-        user=section.get("user").text(DEFAULT_USER),
+        user=user,
         resources=index.resources,
         linkerd=None if install is None else install.release,
     )
+
+
+def _own_namespace(user: str) -> str | None:
+    """The namespace of a `system:serviceaccount:<namespace>:<name>` user (None otherwise)."""
+    parts = user.split(":")
+    if len(parts) == 4 and parts[:2] == ["system", "serviceaccount"] and all(parts[2:]):
+        return parts[2]
+    return None
 
 
 def _check_ips(workloads: list[Workload]) -> None:

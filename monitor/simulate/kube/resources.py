@@ -93,12 +93,19 @@ CORE_RESOURCES: tuple[ApiResource, ...] = (
         True,
         ("status.phase",),
     ),
+    ApiResource("", ("v1",), "nodes", "node", "Node", False, ("no",)),
     ApiResource("", ("v1",), "configmaps", "configmap", "ConfigMap", True, ("cm",)),
     ApiResource("", ("v1",), "secrets", "secret", "Secret", fields=("type",)),
     ApiResource("", ("v1",), "serviceaccounts", "serviceaccount", "ServiceAccount", True, ("sa",)),
     ApiResource("", ("v1",), "pods", "pod", "Pod", True, ("po",), ("all",), fields=_POD_FIELDS),
     ApiResource("", ("v1",), "services", "service", "Service", True, ("svc",), ("all",)),
     ApiResource("", ("v1",), "events", "event", "Event", True, ("ev",), fields=_EVENT_FIELDS),
+    ApiResource(
+        "apps", ("v1",), "deployments", "deployment", "Deployment", True, ("deploy",), ("all",)
+    ),
+    ApiResource(
+        "apps", ("v1",), "replicasets", "replicaset", "ReplicaSet", True, ("rs",), ("all",)
+    ),
     ApiResource("discovery.k8s.io", ("v1",), "endpointslices", "endpointslice", "EndpointSlice"),
     ApiResource("coordination.k8s.io", ("v1",), "leases", "lease", "Lease", writable=True),
 )

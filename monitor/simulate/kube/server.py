@@ -5,8 +5,9 @@ Owns the HTTP side: bearer-token authentication (401), fault injection for targe
 compacts the history, so open and later watches from older resourceVersions get
 410), discovery (`/version`, `/api`, `/apis`, group and resource lists), the
 SelfSubjectAccessReviews of `review`, the dispatch
-of GET/LIST and lease writes to `api` and of WATCH to `watch`, the kubeconfig,
-and request statistics.
+of GET/LIST to `api`, of lease writes (create, update, patch, delete) to `writes` and of
+WATCH to `watch`, the kubeconfig, and request statistics. Every request body is read
+(also a DELETE's DeleteOptions), so a kept-alive connection stays in step.
 
 `update(world)` diffs the next rendering against the store: ADDED / MODIFIED /
 DELETED events with new resourceVersions, unchanged objects keep theirs, and objects
@@ -43,10 +44,11 @@ from monitor.simulate.kube.api import (
     list_objects,
     narrowed_name,
     parse_path,
-    write_object,
 )
 from monitor.simulate.kube.meta import timestamp
 from monitor.simulate.kube.model import KubeWorld
+from monitor.simulate.kube.protobuf import MEDIA_TYPE as PROTOBUF
+from monitor.simulate.kube.protobuf import review_from_protobuf
 from monitor.simulate.kube.resources import (
     ResourceIndex,
     api_group_doc,
@@ -58,9 +60,13 @@ from monitor.simulate.kube.resources import (
 from monitor.simulate.kube.review import PATH as REVIEW_PATH
 from monitor.simulate.kube.review import RESOURCE as REVIEW_RESOURCE
 from monitor.simulate.kube.review import review
-from monitor.simulate.kube.status import NOT_SERVED, ApiError, status_doc
+from monitor.simulate.kube.rootca import root_ca_configmaps
+from monitor.simulate.kube.status import NOT_SERVED, VERBS, ApiError, forbidden_message, status_doc
 from monitor.simulate.kube.store import Key, KubeStore, key_of
+from monitor.simulate.kube.table import TABLE_KINDS, table, wants_table
+from monitor.simulate.kube.validation import field_validation
 from monitor.simulate.kube.watch import WatchStream, parse_watch
+from monitor.simulate.kube.writes import Write, write_object
 
 TARGET = "kubernetes"
 _HTML_500 = (
@@ -77,9 +83,11 @@ class KubeStats:
     resource_version: int
 
 
-def _keyed(world: KubeWorld, index: ResourceIndex) -> list[tuple[Key, dict[str, Any]]]:
+def _keyed(
+    world: KubeWorld, index: ResourceIndex, ca_pem: str | None = None
+) -> list[tuple[Key, dict[str, Any]]]:
     out = []
-    for obj in world.objects:
+    for obj in [*world.objects, *(root_ca_configmaps(world, ca_pem) if ca_pem else [])]:
         res = index.by_kind(str(obj.get("apiVersion")), str(obj.get("kind")))
         if res is None:
             raise ValueError(f"{obj.get('apiVersion')} {obj.get('kind')} is not served")
@@ -93,11 +101,12 @@ class SimulatedKubernetes:
     bookmark_interval = 60.0  # seconds between BOOKMARK events on watches that allow them
     default_watch_timeout = 1800.0  # seconds, when the client gives no timeoutSeconds
 
-    def __init__(self, world: KubeWorld, tls: SSLContext) -> None:
+    def __init__(self, world: KubeWorld, tls: SSLContext, ca_pem: str | None = None) -> None:
         self._world = world
+        self._ca_pem = ca_pem  # published as kube-root-ca.crt in every namespace
         self._index = ResourceIndex(world.resources)
         self.store = KubeStore()
-        keyed = _keyed(world, self._index)
+        keyed = _keyed(world, self._index, ca_pem)
         self.store.sync(keyed, set())
         self._managed = {k for k, _ in keyed}
         self.faults = FaultPlan()
@@ -133,7 +142,7 @@ class SimulatedKubernetes:
 
     def update(self, world: KubeWorld) -> None:
         index = ResourceIndex(world.resources)
-        keyed = _keyed(world, index)
+        keyed = _keyed(world, index, self._ca_pem)
         with self._lock:
             self._world, self._index = world, index
         self.store.sync(keyed, self._managed)
@@ -188,7 +197,7 @@ class SimulatedKubernetes:
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
 
     def stats(self) -> KubeStats:
-        """Requests per (verb, resource): verbs get/list/watch/create/update/delete with the
+        """Requests per (verb, resource): verbs get/list/watch/create/update/patch/delete with the
         resource as `plural[.group]`; ("discovery", path); ("not_served", path) for a
         resource path the server does not serve (404); ("unauthorized", path);
         ("fault", type)."""
@@ -215,24 +224,6 @@ class SimulatedKubernetes:
                 self._open_watches -= 1
 
 
-_VERBS = {"POST": "create", "PUT": "update", "DELETE": "delete", "PATCH": "patch"}
-
-
-def _forbidden(method: str, path: str) -> str:
-    """The apiserver's RBAC message, e.g. `pods is forbidden: User "…" cannot list resource
-    "pods" in API group "" in the namespace "shop"` (k8s.io/apiserver authorization)."""
-    parts = path.strip("/").split("/")
-    group = "" if parts[0] == "api" else (parts[1] if len(parts) > 1 else "")
-    namespace = parts[parts.index("namespaces") + 1] if "namespaces" in parts[:-1] else ""
-    resource = parts[-1]
-    verb = _VERBS.get(method, "list")
-    where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
-    return (
-        f'{resource} is forbidden: User "system:serviceaccount:f5-linkerd-monitor:monitor" '
-        f'cannot {verb} resource "{resource}" in API group "{group}"{where}'
-    )
-
-
 class _KubeHandler(SimHandler):
     sim: ClassVar[SimulatedKubernetes]
     _truncate = False
@@ -253,16 +244,18 @@ class _KubeHandler(SimHandler):
         self._serve("PATCH")
 
     # -- plumbing -------------------------------------------------------------------------
-    def _send(self, code: int, payload: Any) -> None:
+    def _send(self, code: int, payload: Any, warnings: tuple[str, ...] = ()) -> None:
         body = json.dumps(payload, separators=(",", ":")).encode()
         headers = {"Audit-Id": str(uuid.uuid4()), "Cache-Control": "no-cache, private"}
+        if warnings:  # one header per warning in Go; joined as RFC 9110 allows (one line)
+            headers["Warning"] = ", ".join(f"299 - {json.dumps(w)}" for w in warnings)
         self.send_bytes(code, body, "application/json", headers, truncate=self._truncate)
 
     def _serve(self, method: str) -> None:
         self._truncate = False
         url = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        body = self.read_body() if method in ("POST", "PUT", "PATCH") else b""
+        body = self.read_body()  # always, even a GET's or DELETE's: keep-alive stays in step
         sim = self.sim
         fault = sim.faults.take()
         if fault is not None:
@@ -278,7 +271,7 @@ class _KubeHandler(SimHandler):
                 self.send_bytes(500, _HTML_500, "text/html")
                 return
             if fault.type == "http403":  # RBAC: the grant for this request is missing
-                self._send(403, status_doc(403, "Forbidden", _forbidden(method, url.path)))
+                self._send(403, status_doc(403, "Forbidden", forbidden_message(method, url.path)))
                 return
             if fault.type == "latency":
                 time.sleep(fault.delay)
@@ -336,11 +329,14 @@ class _KubeHandler(SimHandler):
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on "
                            "the requested resource", {})  # fmt: skip
         sim.count("create", REVIEW_RESOURCE)
-        try:
-            doc = json.loads(body or b"null")
-        except ValueError:
-            message = "couldn't get version/kind; json parse error"
-            raise ApiError(400, "BadRequest", message) from None
+        if self.headers.get("Content-Type", "").startswith(PROTOBUF):  # kubectl auth can-i
+            doc: Any = review_from_protobuf(body)
+        else:
+            try:
+                doc = json.loads(body or b"null")
+            except ValueError:
+                message = "couldn't get version/kind; json parse error"
+                raise ApiError(400, "BadRequest", message) from None
         world, index = sim.current()
         self._send(201, review(world, index, doc))
 
@@ -358,7 +354,7 @@ class _KubeHandler(SimHandler):
             watch = query.get("watch", "").lower() in ("true", "1")
             verb = "get" if target.name else ("watch" if watch else "list")
         else:
-            verb = _VERBS[method]
+            verb = VERBS[method]
             if target.name is None and verb != "create":
                 verb = "deletecollection" if verb == "delete" else verb
         sim.count(verb, target.resource.group_resource)
@@ -369,15 +365,23 @@ class _KubeHandler(SimHandler):
             with contextlib.suppress(ValueError, AttributeError):
                 name = (json.loads(body or b"{}").get("metadata") or {}).get("name")
         check_access(world.withhold, world.user, verb, target, name)
-        if verb == "get":
-            self._send(200, get_object(sim.store, target))
-        elif verb == "list":
-            self._send(200, list_objects(sim.store, target, query))
+        if verb in ("get", "list"):
+            doc = (get_object(sim.store, target) if verb == "get"
+                   else list_objects(sim.store, target, query))  # fmt: skip
+            res = target.resource
+            if (res.group, res.plural) in TABLE_KINDS and wants_table(
+                self.headers.get("Accept", "")
+            ):
+                doc = table(doc)
+            self._send(200, doc)
         elif verb == "watch":
             self._watch(target, query)
-        elif verb in ("create", "update", "delete"):
-            code, doc = write_object(sim.store, target, verb, body, timestamp(datetime.now(UTC)))
-            self._send(code, doc)
+        elif verb in ("create", "update", "delete", "patch"):
+            directive = field_validation(query, verb) if verb != "delete" else "Ignore"
+            now = timestamp(datetime.now(UTC))
+            req = Write(verb, body, directive, self.headers.get("Content-Type", ""), now)
+            written = write_object(sim.store, target, req)
+            self._send(written.code, written.doc, written.warnings)
         else:
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on "
                            "the requested resource", {})  # fmt: skip

@@ -3,7 +3,8 @@
 `status_doc` builds a `Status` (kind, code, reason, message, details); `ApiError` is a
 request that ends in one (with the `continue` token of a 410 on a stale LIST page);
 `not_found`, `NOT_SERVED` and `METHOD_NOT_ALLOWED` are the fixed ones, and
-`status_details` the `details` naming a resource. Used by `api`, `watch`, `review` and
+`status_details` the `details` naming a resource, `forbidden_message` RBAC's words for
+the `http403` fault. Used by `api`, `watch`, `review` and
 the HTTP `server`.
 """
 
@@ -75,3 +76,21 @@ NOT_SERVED = ApiError(404, "NotFound", "the server could not find the requested 
 METHOD_NOT_ALLOWED = ApiError(
     405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {}
 )
+
+
+VERBS = {"POST": "create", "PUT": "update", "DELETE": "delete", "PATCH": "patch"}
+
+
+def forbidden_message(method: str, path: str) -> str:
+    """The apiserver's RBAC message, e.g. `pods is forbidden: User "…" cannot list resource
+    "pods" in API group "" in the namespace "shop"` (k8s.io/apiserver authorization)."""
+    parts = path.strip("/").split("/")
+    group = "" if parts[0] == "api" else (parts[1] if len(parts) > 1 else "")
+    namespace = parts[parts.index("namespaces") + 1] if "namespaces" in parts[:-1] else ""
+    resource = parts[-1]
+    verb = VERBS.get(method, "list")
+    where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
+    return (
+        f'{resource} is forbidden: User "system:serviceaccount:f5-linkerd-monitor:monitor" '
+        f'cannot {verb} resource "{resource}" in API group "{group}"{where}'
+    )

@@ -3,9 +3,11 @@
 Owns what happens on a watch connection after the 200 headers: chunked,
 newline-delimited `{"type": …, "object": …}` events — the current objects as ADDED
 when no resourceVersion is given, otherwise the history after it — then live changes
-until `timeoutSeconds`, BOOKMARK events when allowed, an `ERROR` event with Status 410
-`Expired` when the history no longer reaches back (or is compacted under an open
-watch), and the end of the stream when the server stops or the client goes away.
+until `timeoutSeconds` (a `sendInitialEvents` watch is refused as a 1.30 server with the
+WatchList gate off refuses it: `validation.list_options_errors`), BOOKMARK events when
+allowed, an `ERROR` event with Status 410 `Expired` when the history no longer reaches
+back (or is compacted under an open watch), and the end of the stream when the server
+stops or the client goes away.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from monitor.simulate.kube.api import (
 )
 from monitor.simulate.kube.status import ApiError
 from monitor.simulate.kube.store import Expired, KubeStore
+from monitor.simulate.kube.validation import list_options_errors
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class WatchRequest:
 
 def parse_watch(target: Target, query: Mapping[str, str], default_timeout: float) -> WatchRequest:
     """The watch parameters of a request; BadRequest for a malformed resourceVersion."""
+    list_options_errors(query, watch=True)
     sel = selection(target, query)
     rv_text = query.get("resourceVersion", "")
     start: int | None = None

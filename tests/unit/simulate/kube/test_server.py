@@ -93,7 +93,7 @@ def test_list_and_get_every_kind(shared: tuple[Any, client.ApiClient]) -> None:
     v1 = client.CoreV1Api(api)
     names = [n.metadata.name for n in v1.list_namespace().items]
     assert names == ["default", "ingress", "kube-node-lease", "kube-public", "kube-system",
-                     "linkerd", "shop"]  # fmt: skip
+                     "linkerd", "monitoring", "shop"]  # fmt: skip
     assert v1.read_namespace("shop").metadata.labels == {
         "kubernetes.io/metadata.name": "shop",
         "team": "web",
@@ -103,6 +103,7 @@ def test_list_and_get_every_kind(shared: tuple[Any, client.ApiClient]) -> None:
     assert cm.api_version == "v1"
     assert "values" in cm.data
     assert [c.metadata.name for c in v1.list_namespaced_config_map("linkerd").items] == [
+        "kube-root-ca.crt",
         "linkerd-config",
         "linkerd-identity-trust-roots",
     ]
@@ -328,9 +329,10 @@ def test_lease_create_update_conflict(fresh: tuple[SimulatedKubernetes, client.A
         'Operation cannot be fulfilled on leases.coordination.k8s.io "f5lm": the object has '
         "been modified; please apply your changes to the latest version and try again"
     )
-    with pytest.raises(client.ApiException) as err:
-        leases.replace_namespaced_lease("gone", "monitoring", _lease("gone", "c"))
-    assert err.value.status == 404
+    # the Lease strategy allows create-on-update: a PUT of a missing Lease creates it
+    made = leases.replace_namespaced_lease("gone", "monitoring", _lease("gone", "c"))
+    assert made.metadata.uid
+    assert made.spec.holder_identity == "c"
     sim.update(render(BASE))  # the world's rendering does not own client-made objects
     assert leases.read_namespaced_lease("f5lm", "monitoring").spec.holder_identity == "b"
     with pytest.raises(client.ApiException) as err:
@@ -490,7 +492,7 @@ def test_request_faults(fresh: tuple[SimulatedKubernetes, client.ApiClient]) -> 
         v1.list_namespace()
     assert err.value.status == 503
     assert status_of(err.value)["reason"] == "ServiceUnavailable"
-    assert len(v1.list_namespace().items) == 7  # one request only
+    assert len(v1.list_namespace().items) == 8  # one request only
     sim.inject(Fault(target="kubernetes", type="http500html", count=1))
     with pytest.raises(client.ApiException) as err:
         v1.list_namespace()
@@ -507,7 +509,7 @@ def test_request_faults(fresh: tuple[SimulatedKubernetes, client.ApiClient]) -> 
     with pytest.raises(urllib3.exceptions.HTTPError):
         v1.list_namespace()
     sim.faults.clear()
-    assert len(v1.list_namespace().items) == 7
+    assert len(v1.list_namespace().items) == 8
     counts = sim.stats().requests
     assert counts[("fault", "http503")] == 1
     assert counts[("fault", "reset")] >= 2
