@@ -25,8 +25,10 @@ from __future__ import annotations
 from typing import Final
 
 from monitor.certs import SAN_REPORTED_FROM, reports_san
+from monitor.requirements import BASH, REQUIREMENTS
 
-NEEDS_BASH: Final = frozenset({"client_cert_chain", "client_cert_outlives_issuer"})
+# The table of what each check needs is monitor.requirements; these need util/bash always.
+NEEDS_BASH: Final = frozenset(check for check, needs in REQUIREMENTS.items() if BASH in needs)
 NEEDS_SAN_FIELD: Final = frozenset(
     {"client_identity_mismatch", "client_identity_unauthorized", "edge_sni_uncovered"}
 )

@@ -48,10 +48,7 @@ class Wire:
         with self._lock:
             was, self._mode = self._mode, mode
             if mode != "pass":  # a restart or an outage: live connections end
-                for conn in self._conns:
-                    with contextlib.suppress(OSError):
-                        conn.shutdown(socket.SHUT_RDWR)
-                self._conns.clear()
+                self._cut_locked()
             if mode == "refuse" and was != "refuse":
                 self._listener.close()
             elif was == "refuse" and mode != "refuse":
@@ -60,10 +57,13 @@ class Wire:
     def cut(self) -> None:
         """End the live connections (the next request connects again)."""
         with self._lock:
-            for conn in self._conns:
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
-            self._conns.clear()
+            self._cut_locked()
+
+    def _cut_locked(self) -> None:
+        for conn in self._conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        self._conns.clear()
 
     def stop(self) -> None:
         self._stopped.set()

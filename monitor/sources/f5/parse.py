@@ -35,6 +35,7 @@ from monitor.model import (
     SslCert,
     Virtual,
 )
+from monitor.sources.f5.paths import is_port
 
 T = TypeVar("T")
 Item = Mapping[str, Any]
@@ -134,18 +135,13 @@ def strip_route_domain(address: str) -> str:
     return _ROUTE_DOMAIN.sub("", address)
 
 
-def _is_port(text: str) -> bool:
-    """ASCII digits, at most five (`"²".isdigit()` is true, and int() refuses it)."""
-    return text.isascii() and text.isdigit() and len(text) <= 5
-
-
 def member_port(name: str) -> int:
     """The port of a member named `node:port`, or IPv6 `2001:db8::1.443` (`any` is 0)."""
     node, sep, port = name.rpartition(":")
-    if sep and (":" in node or not (_is_port(port) or port == "any")):
+    if sep and (":" in node or not (is_port(port) or port == "any")):
         node, sep, port = name.rpartition(".")  # IPv6 writes `.` before the port
         sep = sep if ":" in node else ""
-    if not sep or not (_is_port(port) or port == "any"):
+    if not sep or not (is_port(port) or port == "any"):
         raise Malformed(f"no port in member name {name!r}")
     number = 0 if port == "any" else int(port)
     if not 0 <= number <= 65535:

@@ -83,7 +83,7 @@ class Destination:
 _RD = re.compile(r"^(.*?)(?:%([0-9]{1,5}))?$")
 
 
-def _is_port(text: str) -> bool:
+def is_port(text: str) -> bool:
     """ASCII digits, at most five: `"²".isdigit()` is true but int() refuses it, and a
     string of thousands of digits is beyond int()'s limit."""
     return text.isascii() and text.isdigit() and len(text) <= 5
@@ -97,7 +97,7 @@ def parse_destination(text: str) -> Destination | None:
         partition, _, rest = rest[1:].partition("/")
     for sep in (":", "."):
         host, found, port = rest.rpartition(sep)
-        if not found or not (_is_port(port) or port == "any"):
+        if not found or not (is_port(port) or port == "any"):
             continue
         match = _RD.match(host)
         if match is None:
