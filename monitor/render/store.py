@@ -39,9 +39,10 @@ from monitor.checks.resolve import (
 )
 from monitor.config.schema import Config
 from monitor.model import F5State, SslCert
-from monitor.requirements import SSL_CERTS
+from monitor.requirements import CA_BUNDLES, CLIENT_SSL, SERVER_SSL, SSL_CERTS, VIRTUALS
 from monitor.state.snapshot import Snapshot
 
+WIRING = (VIRTUALS, SERVER_SSL, CLIENT_SSL, CA_BUNDLES)  # what tells a boundary's files
 _CN = re.compile(r"(?:^|[,/])\s*CN\s*=\s*([^,/]*)", re.IGNORECASE)
 
 
@@ -66,7 +67,8 @@ class StoreCert:
 
 
 def common_name(dn: str) -> str:
-    """The CN of a distinguished name as BIG-IP prints it (`CN=x,O=y`); "" when none."""
+    """The CN of a distinguished name as BIG-IP prints it (`CN=x,O=y`), or in OpenSSL's
+    one-line form (`/O=y/CN=x`); "" when none."""
     match = _CN.search(dn)
     return match.group(1).strip() if match else ""
 
@@ -80,10 +82,17 @@ def excluded(path: str, patterns: Iterable[str]) -> bool:
     return any(fnmatchcase(path, pattern) for pattern in patterns)
 
 
-def boundary_paths(config: Config | None, name: str, state: F5State) -> frozenset[str]:
-    """The ssl-cert paths the configured boundaries use on device `name` (what resolves)."""
+def boundary_paths(
+    config: Config | None, name: str, state: F5State, known: F5State | None = None
+) -> frozenset[str]:
+    """The ssl-cert paths the configured boundaries use on device `name` (what resolves).
+    When `state` cannot tell (a collection of the wiring was not read), the answer of
+    `known`, the device's last complete read: an unknown wiring moves no file between
+    `boundary` and `store`."""
     if config is None:
         return frozenset()
+    if known is not None and not state.readable(*WIRING):
+        state = known
     device = Device(name, state)
     paths: set[str] = set()
     for boundary in config.boundaries:
@@ -104,12 +113,11 @@ def boundary_paths(config: Config | None, name: str, state: F5State) -> frozense
 
 
 def device_store(
-    config: Config | None, name: str, state: F5State, used: frozenset[str] | None = None
+    config: Config | None, name: str, state: F5State, used: frozenset[str]
 ) -> Iterator[StoreCert]:
     """The store of one device as `state` holds it, by path, less the device's excluded
-    paths; `used`: `boundary_paths` when the caller has them already."""
+    paths; `used`: its `boundary_paths`."""
     patterns = exclusions(config, name)
-    used = boundary_paths(config, name, state) if used is None else used
     for path, cert in sorted(state.certs.items()):
         if patterns and excluded(path, patterns):
             continue
@@ -121,7 +129,7 @@ def _entry(device: str, cert: SslCert, state: F5State, used: bool) -> StoreCert:
     if cert.is_bundle:
         bundle = state.bundles.get(cert.path)
         members = [m for m in (bundle.members or ()) if expiry(m) is not None] if bundle else []
-        if bundle is not None and bundle.members is not None and members:
+        if members:
             shown, known = min(members, key=lambda m: expiry(m) or datetime.max), True
     return StoreCert(
         device=device,
@@ -146,11 +154,12 @@ def store_certs(snapshot: Snapshot, carry: bool = False) -> list[StoreCert]:
     out: list[StoreCert] = []
     for name in names:
         state = snapshot.observed.f5.get(name)
+        known = snapshot.known_f5.get(name)
         if carry and (state is None or not state.readable(SSL_CERTS)):
-            state = snapshot.known_f5.get(name) or state
+            state = known or state
         if state is None:
             continue
-        out.extend(device_store(config, name, state))
+        out.extend(device_store(config, name, state, boundary_paths(config, name, state, known)))
     return sorted(out, key=lambda c: (c.device, c.path))
 
 

@@ -93,12 +93,14 @@ def _rows(snapshot: Snapshot) -> Iterator[CertRow]:
             "issuer", "kubernetes", mesh.issuer_from, subject, "", managed.not_after
         )  # fmt: skip
     for device, f5 in sorted(snapshot.observed.f5.items()):
-        yield from _device_rows(snapshot.config, device, f5)
+        used = boundary_paths(snapshot.config, device, f5, snapshot.known_f5.get(device))
+        yield from _device_rows(snapshot.config, device, f5, used)
 
 
-def _device_rows(config: Config | None, device: str, f5: F5State) -> Iterator[CertRow]:
+def _device_rows(
+    config: Config | None, device: str, f5: F5State, used: frozenset[str]
+) -> Iterator[CertRow]:
     listed: set[str] = set()  # fingerprints (or paths) already on a row for this device
-    used = boundary_paths(config, device, f5)
 
     def row(role: str, obj: str, cert: SslCert) -> CertRow:
         listed.add(cert.fingerprint or cert.path)

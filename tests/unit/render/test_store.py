@@ -190,6 +190,20 @@ def test_a_failed_read_keeps_the_store_series_of_the_last_complete_read() -> Non
     assert set(before) - set(after) == {("bigip-a", "k8s", "/k8s/app.crt", "store")}
 
 
+def test_an_unread_wiring_moves_no_file_between_boundary_and_store() -> None:
+    """ssl-certs read, but not the virtuals and profiles that say which files a boundary
+    uses: the scopes of the last complete read stand, on the series and on the page."""
+    read = _cycle({"bigip-a": cd.f5("bigip-a", certs=_store())})
+    wiring_unread = dataclasses.replace(
+        cd.f5("bigip-a", certs=_store(), virtuals={}, server_ssl={}),
+        failed=frozenset({"ltm/virtual", "ltm/profile/server-ssl"}),
+    )
+    blind = _cycle({"bigip-a": wiring_unread}, previous=read)
+    assert _series(blind) == _series(read)
+    assert _paths(blind) == _paths(read)
+    assert "boundary" in _paths(read).values()
+
+
 def test_a_device_never_read_has_no_store_series() -> None:
     partial = dataclasses.replace(cd.f5("bigip-a"), failed=frozenset({"sys/file/ssl-cert"}))
     snap = _cycle({"bigip-a": partial})
