@@ -31,7 +31,9 @@ from monitor.sources.f5.bash import BASH_PATH, command
 from monitor.sources.f5.client import F5Client
 from monitor.sources.f5.credentials import read_credentials
 from monitor.sources.f5.exchange import Exchange, poll_budget
+from monitor.sources.f5.ha import stats_fields
 from monitor.sources.f5.paging import encode_query
+from monitor.sources.f5.parse import Malformed
 from monitor.sources.f5.paths import filestore_glob
 from monitor.sources.f5.source import COLLECTIONS, options
 
@@ -42,16 +44,12 @@ _PARTITIONS = "/mgmt/tm/auth/partition"
 
 def _version(doc: Any) -> str:
     """`15.1.10.2 build 0.0.44` from the `sys/version` stats document, or ""."""
-    entries = doc.get("entries") if isinstance(doc, dict) else None
-    for entry in (entries or {}).values() if isinstance(entries, dict) else ():
-        stats = entry.get("nestedStats", {}).get("entries", {}) if isinstance(entry, dict) else {}
-        if not isinstance(stats, dict):
-            continue
-        version = stats.get("Version", {}).get("description")
-        build = stats.get("Build", {}).get("description")
-        if isinstance(version, str):
-            return f"{version} build {build}" if isinstance(build, str) else version
-    return ""
+    try:
+        fields = stats_fields(doc)
+    except Malformed:
+        return ""
+    version, build = fields.get("Version", ""), fields.get("Build", "")
+    return f"{version} build {build}" if version and build else version
 
 
 class _Device:
@@ -190,10 +188,7 @@ def probe_device(
             client.prepare(ex)
             doc = run.get("/mgmt/tm/sys/version", "sys/version")
         except SourceFailure as err:
-            if err.reason == "auth_failed":
-                probes.append(Probe("login", "failed", f"{how}: {err.error.message}"))
-                return report(False)
-            if err.reason not in _REFUSALS:
+            if err.reason not in _REFUSALS:  # auth_failed among them: the login itself
                 probes.append(Probe("login", "failed", f"{how}: {err.error.message}"))
                 return report(False)
             probes.append(Probe("login", "ok", how))

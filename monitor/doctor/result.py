@@ -24,7 +24,7 @@ from monitor.catalogue import CHECKS_BY_FAMILY
 from monitor.checks import CHECKS
 from monitor.checks.access import NEEDS_SAN_FIELD, needs_bash
 from monitor.config.schema import BoundaryConfig, Config
-from monitor.requirements import NEEDS, REQUIREMENTS
+from monitor.requirements import BASH, NEEDS, REQUIREMENTS
 
 Status = Literal["ok", "refused", "failed", "note"]
 Kind = Literal["bigip", "kubernetes"]
@@ -109,12 +109,12 @@ def _names_without_bash(
         return ()
     out = []
     for report in reports:
-        if report.kind != "bigip" or "util/bash" not in lacking[report.source]:
+        if report.kind != "bigip" or BASH not in lacking[report.source]:
             continue
         on = [b for b in boundaries if report.source in b.devices]
         reasons = {needs_bash(check, report.version, client_identity=bool(b.client_identity))
                    for b in on} - {None}  # fmt: skip
-        out += [f"{report.source}: util/bash: {reason}" for reason in sorted(map(str, reasons))]
+        out += [f"{report.source}: {BASH}: {reason}" for reason in sorted(map(str, reasons))]
     return tuple(out)
 
 

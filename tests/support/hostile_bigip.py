@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from monitor.simulate.bigip.hostile import deep_json
 from monitor.simulate.httpserver import server_tls_context, sim_server_identity
 
 Mode = Literal["deep", "drip", "huge"]
-DEPTH = 200_000
 HUGE = 300 * 1000 * 1000
 CHUNK = 1024 * 1024
 
@@ -107,7 +107,7 @@ class HostileBigip:
             self.bytes_sent += len(data)
 
     def _deep(self, conn: ssl.SSLSocket) -> None:
-        body = b"[" * DEPTH + b"]" * DEPTH
+        body = deep_json()
         head = (
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n"
