@@ -23,6 +23,7 @@ from monitor.certs.chain import (
 )
 from monitor.certs.facts import (
     CERT_ERROR_CODES,
+    DECODE_ERRORS,
     CertError,
     CertFacts,
     ParsedCerts,
@@ -42,6 +43,7 @@ from monitor.certs.parse import parse_any, parse_der, parse_pem_bundle
 __all__ = [
     "CERT_ERROR_CODES",
     "CHAIN_CODES",
+    "DECODE_ERRORS",
     "SAN_REPORTED_FROM",
     "CertError",
     "CertFacts",

@@ -165,7 +165,7 @@ def _ext(exts: x509.Extensions, cls: type[_E]) -> _E | None:
 
 
 def cert_facts(cert: x509.Certificate) -> CertFacts:
-    """Facts about `cert`. Raises one of `_DECODE_ERRORS` when cryptography cannot decode
+    """Facts about `cert`. Raises one of `DECODE_ERRORS` when cryptography cannot decode
     one of its fields; `parse_*` turn that into a `bad_der` error."""
     der = cert.public_bytes(serialization.Encoding.DER)
     exts = cert.extensions
@@ -212,7 +212,7 @@ def cert_facts(cert: x509.Certificate) -> CertFacts:
 # What cryptography raises for DER it cannot read: ValueError, and three exceptions that are
 # not ValueErrors (a version other than v1/v3, an extension given twice, a general name
 # of an unknown type), found by fuzzing.
-_DECODE_ERRORS = (
+DECODE_ERRORS = (
     ValueError,
     UnsupportedAlgorithm,
     x509.InvalidVersion,
@@ -225,11 +225,11 @@ def facts_from_der(der: bytes) -> CertFacts | str:
     """CertFacts, or the reason the bytes are not a usable certificate."""
     try:
         cert = _load_der(der)
-    except _DECODE_ERRORS as exc:
+    except DECODE_ERRORS as exc:
         return f"not an X.509 certificate ({len(der)} bytes of DER): {exc}"
     try:
         return cert_facts(cert)
-    except _DECODE_ERRORS as exc:
+    except DECODE_ERRORS as exc:
         return f"certificate fields cannot be decoded: {exc}"
 
 

@@ -23,6 +23,7 @@ from typing import Final
 import bcrypt
 from cryptography import x509
 
+from monitor.certs import DECODE_ERRORS
 from monitor.web.config import WebConfig, WebConfigError, load_web_config
 
 log = logging.getLogger(__name__)
@@ -94,13 +95,7 @@ def peer_allowed(der: bytes | None, allowed: tuple[str, ...]) -> bool:
         sans = x509.load_der_x509_certificate(der).extensions.get_extension_for_class(
             x509.SubjectAlternativeName
         )
-    except (  # ValueError and three that are not: what cryptography raises for bad DER
-        ValueError,
-        x509.ExtensionNotFound,
-        x509.InvalidVersion,
-        x509.DuplicateExtension,
-        x509.UnsupportedGeneralNameType,
-    ):
+    except (*DECODE_ERRORS, x509.ExtensionNotFound):  # what cryptography raises for bad DER
         return False
     names: list[str] = []
     names += sans.value.get_values_for_type(x509.DNSName)
