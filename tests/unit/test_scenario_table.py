@@ -100,7 +100,7 @@ def test_every_check_id_has_a_case_that_makes_it_fire() -> None:
 
 
 def test_every_case_belongs_to_a_check_or_is_a_combined_case() -> None:
-    combined = {"plaintext-clean", "rotation-walk", "rotation-early-removal"}
+    combined = {"plaintext-clean", "rotation-walk", "rotation-early-removal", "oidc-rotation-walk"}
     for case in CASES:
         check = case.name.partition("-")[0]
         assert check in ALL_CHECKS or case.name in combined, case.name
