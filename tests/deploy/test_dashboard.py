@@ -80,6 +80,7 @@ def test_six_areas(board: dict[str, Any]) -> None:
         "Pool drift",
         "Source health",
         "Rotation phase",
+        "Identity providers (OIDC)",
     }
 
 
