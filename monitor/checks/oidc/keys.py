@@ -84,7 +84,7 @@ def key_missing(
         for identity, key in wanted.items():
             if identity in have:
                 continue
-            first, lasted = age(memory, MISSING, idp, view.device.name, key.kid, now)
+            _, lasted = age(memory, MISSING, idp, view.device.name, key.kid, now)
             where = view.absent or f"APM provider {view.path} does not accept it"
             critical = bool(view.absent) or lasted >= limit
             when = (
@@ -102,7 +102,7 @@ def key_missing(
             evidence = (
                 *_key_evidence(key),
                 ("provider", view.path),
-                ("first_seen", iso(first)),
+                ("missing_for", humane_duration(lasted)),
                 ("critical_after", humane_duration(limit)),
                 ("jwks_uri", state.jwks_uri or ""),
             )
@@ -196,7 +196,7 @@ def stale_key(
         for identity, key in identities(accepted).items():
             if identity in published_ids:
                 continue
-            first, lasted = age(memory, STALE, idp, view.device.name, key.kid, now)
+            _, lasted = age(memory, STALE, idp, view.device.name, key.kid, now)
             severity: Severity = "critical" if lasted >= limit else "warning"
             message = (
                 f"{view.device.name}: {key.path} still accepts key {key.kid} ({key.kty}), which"
@@ -207,7 +207,6 @@ def stale_key(
             evidence = (
                 *_key_evidence(key),
                 ("provider", view.path),
-                ("first_seen", iso(first)),
                 ("critical_after", humane_duration(limit)),
             )
             drifts.append(Drift(severity, key.kid, message, evidence))

@@ -93,12 +93,11 @@ def test_a_key_rotation_walk(tmp_path: Path) -> None:
                     ("critical", "bigip-b", "k3", False),
                 ]
                 document = findings_document(snapshot)
-                evidence = [
-                    dict(f["evidence"]) for f in document["findings"] if f["check"] == MISSING
-                ]
-                assert {e["first_seen"] for e in evidence} == {
-                    (world.started_at + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                found = [f for f in document["findings"] if f["check"] == MISSING]
+                assert {f["first_seen"] for f in found} == {
+                    (world.started_at + timedelta(hours=4)).isoformat()
                 }
+                assert {dict(f["evidence"])["missing_for"] for f in found} == {"2 hours"}
             if stop.step == 8:
                 assert missing(snapshot) == []
     finally:
