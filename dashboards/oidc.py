@@ -31,9 +31,10 @@ OIDC_STATE_CODE = " + ".join(
     for code, name, _ in q.state_codes()
     if code
 )
+# findings exist only for checks that found something: any oidc check id
 OIDC_FINDING_AGE = (
     f"time() - max by (boundary, device, check, object, severity)"
-    f" ({m.FINDING_FIRST_SEEN}{{{OIDC}}})"
+    f' ({m.FINDING_FIRST_SEEN}{{check=~"oidc_.+"}})'
 )
 IDP_SOURCES_UP = f'max by (source, target) ({m.SOURCE_UP}{{source="oidc"}})'
 
