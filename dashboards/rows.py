@@ -1,8 +1,9 @@
-"""The seven rows of the dashboard and its variables, each a function over the builder.
+"""The rows of the dashboard and its variables, each a function over the builder.
 
 Each section adds its row and panels with `Dashboard.with_row`/`with_panel`, which lay
 panels out left to right in 24 columns; each row's widths add up to 24.  Queries come from
-`queries.py`, shared panel settings from `panels.py`.
+`queries.py`, shared panel settings from `panels.py`; the identity-provider row is
+`oidc.py`'s.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards import queries as q
+from dashboards.oidc import ROW as OIDC_ROW
+from dashboards.oidc import identity_providers
 from dashboards.panels import (
     DATASOURCE,
     bar_gauge_panel,
@@ -38,6 +41,7 @@ ROWS = (
     "Pool drift",
     "Mesh policy",
     "Source health",
+    OIDC_ROW,
 )
 
 _STATES = value_map(q.state_codes())
@@ -350,8 +354,17 @@ def _monitor(d: dashboard.Dashboard) -> dashboard.Dashboard:
 
 
 def sections(d: dashboard.Dashboard) -> dashboard.Dashboard:
-    """The dashboard with the seven rows (`ROWS`) and their panels added, in order."""
-    for section in (_status, _findings, _trust, _rotation, _pools, _policy, _sources):
+    """The dashboard with the rows (`ROWS`) and their panels added, in order."""
+    for section in (
+        _status,
+        _findings,
+        _trust,
+        _rotation,
+        _pools,
+        _policy,
+        _sources,
+        identity_providers,
+    ):
         d = section(d)
     return d
 

@@ -79,6 +79,17 @@ CHECKS_BY_FAMILY: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "policy_target_missing",
             "policy_server_selects_nothing",
         ),
+        # per identity provider (its name in the `boundary` label): monitor.checks.oidc
+        "oidc": (
+            "oidc_discovery_issuer_mismatch",
+            "oidc_jwks_uri_mismatch",
+            "oidc_jwks_key_missing_on_bigip",
+            "oidc_jwks_key_material_mismatch",
+            "oidc_jwks_stale_key_on_bigip",
+            "oidc_jwks_refresh_disabled",
+            "oidc_signing_alg_mismatch",
+            "oidc_signing_cert_expiry",
+        ),
     }
 )
 

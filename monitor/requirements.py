@@ -7,6 +7,10 @@ collection the mesh source watches (list/watch). `REQUIREMENTS` maps every check
 turn on the simulated world and holds this table to what the checks really do; another
 holds docs/checks.md to it.
 
+The `oidc` checks also need the identity provider's discovery document and JWK Set, which
+are public (no account): reaching them is a network matter, not a grant, so it is not a
+need here; an IdP that cannot be read makes them `unknown` all the same.
+
 Least privilege first: everything except `util/bash` is an ordinary read-only grant; only
 `client_cert_chain` and `client_cert_outlives_issuer` need the certificate files themselves
 (signature chains), which only util/bash can read. Pure data, imports nothing of the
@@ -43,6 +47,13 @@ CA_BUNDLES: Final = "sys/crypto/ca-bundle-manager"
 DEVICES: Final = "cm/device"
 SYNC_STATUS: Final = "cm/sync-status"
 BASH: Final = "util/bash"
+# BIG-IP APM (read only for devices an identity provider names; never sharedSecret)
+PROVISION: Final = "sys/provision"
+OAUTH_PROVIDERS: Final = "apm/aaa/oauth-provider"
+JWT_CONFIGS: Final = "apm/oauth/jwt-config"
+JWK_CONFIGS: Final = "apm/oauth/jwk-config"
+JWT_PROVIDER_LISTS: Final = "apm/oauth/jwt-provider-list"
+OIDC_TASKS: Final = "access/oidc/discover"
 # Kubernetes: the collections of `monitor.sources.mesh.specs.Plan`, by what they hold.
 TRUST_ROOTS: Final = "trust-roots"
 LINKERD_CONFIG: Final = "linkerd-config"
@@ -75,6 +86,21 @@ _ALL: Final = (
         "bigip",
         "POST /mgmt/tm/util/bash: a role that may run bash (Administrator, Resource Administrator)",
     ),
+    Need(PROVISION, "bigip", "REST GET /mgmt/tm/sys/provision (read-only role)"),
+    Need(OAUTH_PROVIDERS, "bigip", "REST GET /mgmt/tm/apm/aaa/oauth-provider (read-only role)"),
+    Need(JWT_CONFIGS, "bigip", "REST GET /mgmt/tm/apm/oauth/jwt-config (read-only role)"),
+    Need(JWK_CONFIGS, "bigip", "REST GET /mgmt/tm/apm/oauth/jwk-config (read-only role)"),
+    Need(
+        JWT_PROVIDER_LISTS,
+        "bigip",
+        "REST GET /mgmt/tm/apm/oauth/jwt-provider-list (read-only role)",
+    ),
+    Need(
+        OIDC_TASKS,
+        "bigip",
+        "REST GET /mgmt/tm/access/oidc/discover (a role that may read it: UNVERIFIED for"
+        " Guest/Auditor)",
+    ),
     Need(TRUST_ROOTS, "kubernetes", "list/watch ConfigMap linkerd-identity-trust-roots"),
     Need(LINKERD_CONFIG, "kubernetes", "list/watch ConfigMap linkerd-config"),
     Need(ISSUER_SECRET, "kubernetes", "list/watch Secret linkerd-identity-issuer"),
@@ -103,6 +129,7 @@ _ISSUER = (ISSUER_SECRET, LINKERD_CONFIG)
 _ENDPOINTS = (SERVICES, SLICES, PODS)
 _CHAIN = (*_BUNDLE, BASH, TRUST_ROOTS)
 _POLICY = (LINKERD_CONFIG, NAMESPACES, POLICY)
+_APM_KEYS = (OAUTH_PROVIDERS, JWT_CONFIGS, JWK_CONFIGS)
 
 REQUIREMENTS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
     {
@@ -159,6 +186,14 @@ REQUIREMENTS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
             "policy_identity_unknown": (*_POLICY, SERVICE_ACCOUNTS),
             "policy_target_missing": _POLICY,
             "policy_server_selects_nothing": (*_POLICY, PODS),
+            "oidc_discovery_issuer_mismatch": (OAUTH_PROVIDERS, JWT_CONFIGS),
+            "oidc_jwks_uri_mismatch": (OAUTH_PROVIDERS, JWT_CONFIGS),
+            "oidc_jwks_key_missing_on_bigip": _APM_KEYS,
+            "oidc_jwks_key_material_mismatch": _APM_KEYS,
+            "oidc_jwks_stale_key_on_bigip": _APM_KEYS,
+            "oidc_jwks_refresh_disabled": (OAUTH_PROVIDERS, OIDC_TASKS),
+            "oidc_signing_alg_mismatch": (OAUTH_PROVIDERS, JWT_CONFIGS),
+            "oidc_signing_cert_expiry": _APM_KEYS,
         }.items()
     }
 )

@@ -5,10 +5,11 @@ order of the catalogue), the families' registries joined. The check families liv
 packages `trust/` (mesh side), `boundary/` (BIG-IP server-ssl side against the mesh),
 `routes/` (virtuals and pools against endpoints and policy), `ha/` and `policy/` (the
 Linkerd policy objects name what exists), each with its registry `CHECKS` in its
-`__init__.py`, and in the module `edge.py` (client-ssl
-certificates, registry included). The modules they share: the contract between a check and
-the runner in `outcome.py`; the resolvers of what a boundary uses, on each device and in
-the mesh, in `resolve.py`; the pairing of pool members with ready endpoints in
+`__init__.py`, and in the module `edge.py` (client-ssl certificates, registry included);
+the `oidc` package runs per identity provider instead (`oidc.run_oidc`: states and
+findings under the provider's name). The modules they share: the contract between a check
+and the runner in `outcome.py`; the resolvers of what a boundary uses, on each device and
+in the mesh, in `resolve.py`; the pairing of pool members with ready endpoints in
 `matching.py`; expiry grading, expected identities and message wording in `common.py`.
 
 Runner contract:
@@ -45,7 +46,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
-from monitor.checks import boundary, edge, ha, policy, routes, trust
+from monitor.checks import boundary, edge, ha, oidc, policy, routes, trust
 from monitor.checks.outcome import MESH, Check, Outcome, Unknown, conclude
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import CheckFailure, CheckResult, CheckState, Finding, Observed
@@ -55,13 +56,23 @@ __all__ = ["CHECKS", "IMPLEMENTED", "run_checks"]
 CHECKS: Final[tuple[Check, ...]] = (
     trust.CHECKS + boundary.CHECKS + routes.CHECKS + edge.CHECKS + ha.CHECKS + policy.CHECKS
 )
-IMPLEMENTED: Final[frozenset[str]] = frozenset(c.id for c in CHECKS)
+IMPLEMENTED: Final[frozenset[str]] = frozenset(
+    (*(c.id for c in CHECKS), *(c.id for c in oidc.CHECKS))
+)
 
 
 def run_checks(
-    cfg: Config, observed: Observed, now: datetime, checks: Sequence[Check] = CHECKS
+    cfg: Config,
+    observed: Observed,
+    now: datetime,
+    checks: Sequence[Check] = CHECKS,
+    *,
+    memory: oidc.FirstSeen | None = None,
+    oidc_checks: Sequence[oidc.OidcCheck] = oidc.CHECKS,
 ) -> CheckResult:
-    """Run `checks` (default: every implemented check) for every boundary of `cfg`."""
+    """Run `checks` (default: every implemented check) for every boundary of `cfg`, then
+    `oidc_checks` for every identity provider; `memory`: the first-seen times of the
+    findings so far (the debounced `oidc` checks grade on them)."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("run_checks: `now` must be a timezone-aware datetime")
     states: list[CheckState] = []
@@ -85,6 +96,10 @@ def run_checks(
             state, found = conclude(check.id, bnd.name, outcome)
             states.append(state)
             findings.extend(found)
+    per_idp = oidc.run_oidc(cfg, observed, now, memory or {}, oidc_checks)
+    states += per_idp[0]
+    findings += per_idp[1]
+    failures += per_idp[2]
     return CheckResult(states=tuple(states), findings=tuple(findings), failures=tuple(failures))
 
 

@@ -37,6 +37,7 @@ from monitor.config.fields import (
     Url,
 )
 from monitor.config.files import CONFIG_LIMIT, read_limited
+from monitor.config.identity import IdentityProviderConfig, check_identity_providers
 from monitor.config.strictyaml import quote
 
 # The schema -------------------------------------------------------------------------------
@@ -205,6 +206,7 @@ class Config:
     alertmanager: AlertmanagerConfig | None = None
     leader_election: LeaderElectionConfig = LeaderElectionConfig()
     state: StateConfig = StateConfig()
+    identity_providers: tuple[IdentityProviderConfig, ...] = ()  # monitor.config.identity
 
     def device(self, name: str) -> BigIPConfig:
         """The BIG-IP device called `name`; KeyError if there is none."""
@@ -270,10 +272,14 @@ def _validate(config: Config) -> None:
                 f"{format_duration(threshold.warning)}",
             )
     boundaries = {boundary.name for boundary in config.boundaries}
+    check_identity_providers(config.identity_providers, devices, boundaries)
+    scopes = boundaries | {idp.name for idp in config.identity_providers}
+    what = "boundary or identity provider" if config.identity_providers else "boundary"
     for index, rule in enumerate(config.ignore):
-        if rule.boundary != "*" and rule.boundary not in boundaries:
+        if rule.boundary != "*" and rule.boundary not in scopes:
             raise ConfigError(
-                f"ignore[{index}].boundary", f"unknown boundary {quote(rule.boundary)}"
+                f"ignore[{index}].boundary",
+                f"unknown {what} {quote(rule.boundary)}",
             )
     if config.alertmanager is not None:
         _check_alertmanager("alertmanager", config.alertmanager)

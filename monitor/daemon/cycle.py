@@ -1,6 +1,7 @@
 """One poll-check-publish cycle: `Monitor`, and `check_once` for the one-shot commands.
 
-`Monitor.cycle` polls the BIG-IP devices and Kubernetes concurrently, each poll contained
+`Monitor.cycle` polls the BIG-IP devices, Kubernetes and the identity providers
+concurrently, each poll contained
 and awaited no longer than the cycle's deadline (`monitor.daemon.polls`: a source whose
 poll raised or did not end is down, the others are not), runs the pure checks (one that
 raised is `unknown`, and logged here), plans the trust-anchor rotation
@@ -28,7 +29,7 @@ from monitor.checks import run_checks
 from monitor.config.schema import BigIPConfig, Config
 from monitor.daemon.polls import Polls, deadline
 from monitor.daemon.reload import ReloadPlan, plan_reload
-from monitor.model import CheckResult, F5State, MeshState, Observed, SourceStatus
+from monitor.model import CheckResult, F5State, IdpState, MeshState, Observed, SourceStatus
 from monitor.rotation.plan import plan_rotation, remember
 from monitor.sources.errors import frames
 from monitor.sources.mesh.build import unread_state
@@ -54,9 +55,18 @@ class MeshPoller(Protocol):
     def close(self) -> None: ...
 
 
+class OidcPoller(Protocol):
+    name: str
+
+    def poll(self) -> tuple[IdpState | None, SourceStatus]: ...
+
+    def close(self) -> None: ...
+
+
 Clock = Callable[[], datetime]
 MakeF5 = Callable[[BigIPConfig, Config], F5Poller]
 MakeMesh = Callable[[Config], MeshPoller]
+MakeOidc = Callable[[Config], Sequence[OidcPoller]]
 
 
 def utc_now() -> datetime:
@@ -75,9 +85,19 @@ def real_mesh(cfg: Config) -> MeshPoller:
     return MeshSource(cfg)
 
 
+def real_oidc(cfg: Config) -> Sequence[OidcPoller]:
+    from monitor.sources.oidc import OidcSource
+
+    return [OidcSource(idp, cfg) for idp in cfg.identity_providers]
+
+
 def configured_sources(cfg: Config) -> tuple[tuple[str, str], ...]:
     """(kind, name) of every source `cfg` polls, in poll order."""
-    return (*(("bigip", d.name) for d in cfg.bigip), ("kubernetes", "kubernetes"))
+    return (
+        *(("bigip", d.name) for d in cfg.bigip),
+        ("kubernetes", "kubernetes"),
+        *(("oidc", idp.source) for idp in cfg.identity_providers),
+    )
 
 
 class Monitor:
@@ -95,16 +115,20 @@ class Monitor:
         *,
         make_f5: MakeF5 = real_f5,
         make_mesh: MakeMesh = real_mesh,
+        oidc: Sequence[OidcPoller] | None = None,
+        make_oidc: MakeOidc = real_oidc,
     ) -> None:
         """`state_file`: read at start; written after each cycle when `persist` (the daemon;
-        `check` and `rotation` only read it). `make_f5`, `make_mesh` build the sources a
-        reload adds or rebuilds."""
+        `check` and `rotation` only read it). `make_f5`, `make_mesh`, `make_oidc` build the
+        sources a reload adds or rebuilds; `oidc`: the identity-provider sources (default:
+        `make_oidc(cfg)`)."""
         self.cfg = cfg
         self._f5 = tuple(f5)
         self._mesh = mesh
         self._clock = clock
         self._publish = publish
-        self._make_f5, self._make_mesh = make_f5, make_mesh
+        self._make_f5, self._make_mesh, self._make_oidc = make_f5, make_mesh, make_oidc
+        self._oidc = tuple(make_oidc(cfg) if oidc is None else oidc)
         self.store = StateStore()
         self._polls = Polls()
         self._check_failures: set[tuple[str, str, str]] = set()  # (check, boundary, type)
@@ -133,7 +157,8 @@ class Monitor:
             "kubernetes", "kubernetes", self._mesh.poll, functools.partial(unread_state, cfg)
         )
         f5 = [self._polls.start(p.name, "bigip", p.poll, _nothing) for p in self._f5]
-        self._polls.wait([mesh, *f5], limit)
+        idps = [self._polls.start(p.name, "oidc", p.poll, _nothing) for p in self._oidc]
+        self._polls.wait([mesh, *f5, *idps], limit)
         states: dict[str, F5State] = {}
         statuses: list[SourceStatus] = []
         for pending in f5:
@@ -143,12 +168,18 @@ class Monitor:
                 states[pending.source] = state
         mesh_state, mesh_status = mesh.outcome(limit)
         statuses.append(mesh_status)
-        observed = Observed(f5=states, mesh=mesh_state, sources=tuple(statuses))
+        published: dict[str, IdpState] = {}
+        for poller, pending_idp in zip(self._oidc, idps, strict=True):
+            idp_state, idp_status = pending_idp.outcome(limit)
+            statuses.append(idp_status)
+            if idp_state is not None:
+                published[poller.name.removeprefix("oidc:")] = idp_state
+        observed = Observed(f5=states, mesh=mesh_state, sources=tuple(statuses), idp=published)
         now = self._clock()
-        result = run_checks(self.cfg, observed, now)
+        previous = self.store.current()
+        result = run_checks(self.cfg, observed, now, memory=self._first_seen(previous))
         self._log_check_failures(result)
         self._rotation_memory = remember(self._rotation_memory, observed, now)
-        previous = self.store.current()
         snapshot = self.store.advance(
             functools.partial(
                 next_snapshot,
@@ -170,6 +201,12 @@ class Monitor:
         self._save(snapshot)
         return snapshot
 
+    def _first_seen(self, previous: Snapshot | None) -> dict[tuple[str, str, str, str], datetime]:
+        """When each finding so far was first seen: the debounced checks' memory (the
+        previous snapshot's, or at start the state file's)."""
+        seen = previous.seen if previous is not None else (self._restored or {})
+        return {key: entry.first for key, entry in seen.items()}
+
     def reconfigure(self, cfg: Config) -> ReloadPlan:
         """Run with `cfg` from the next cycle on (not during one: the caller serializes);
         only the sources whose settings changed are closed and built again."""
@@ -184,6 +221,10 @@ class Monitor:
             close_all([self._mesh])
             self._polls.forget(("kubernetes",))
             self._mesh = self._make_mesh(cfg)
+        if cfg.identity_providers != self.cfg.identity_providers or cfg.poll != self.cfg.poll:
+            close_all(list(self._oidc))
+            self._polls.forget(tuple(p.name for p in self._oidc))
+            self._oidc = tuple(self._make_oidc(cfg))
         self._state_file = cfg.state.file
         self._persist = self._persist_wanted and cfg.state.file is not None
         self.cfg = cfg
@@ -262,14 +303,16 @@ class Monitor:
 
     def close(self) -> None:
         """Close every source (tokens deleted, watches stopped) within `CLOSE_GRACE`."""
-        close_all([*self._f5, self._mesh])
+        close_all([*self._f5, self._mesh, *self._oidc])
 
 
 def _nothing() -> None:
     return None
 
 
-def close_all(sources: Sequence[F5Poller | MeshPoller], grace: float = CLOSE_GRACE) -> None:
+def close_all(
+    sources: Sequence[F5Poller | MeshPoller | OidcPoller], grace: float = CLOSE_GRACE
+) -> None:
     """Close `sources` at once, each on a daemon thread; those not done within `grace`
     (a logout to a device that does not answer, a close waiting for a stuck read) are
     abandoned, never waited for."""
@@ -285,14 +328,14 @@ def close_all(sources: Sequence[F5Poller | MeshPoller], grace: float = CLOSE_GRA
             log.info("%s: closing did not finish within %.1fs; abandoned", _name(source), grace)
 
 
-def _close(source: F5Poller | MeshPoller) -> None:
+def _close(source: F5Poller | MeshPoller | OidcPoller) -> None:
     try:
         source.close()
     except Exception as err:
         log.warning("%s: closing failed with an unexpected %s", _name(source), type(err).__name__)
 
 
-def _name(source: F5Poller | MeshPoller) -> str:
+def _name(source: F5Poller | MeshPoller | OidcPoller) -> str:
     return str(getattr(source, "name", "kubernetes"))
 
 

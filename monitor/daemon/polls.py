@@ -33,7 +33,7 @@ from monitor.sources.errors import frames, internal_error
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Kind = Literal["bigip", "kubernetes"]
+Kind = Literal["bigip", "kubernetes", "oidc"]
 POLL_SHARE: Final = 0.9  # of poll.interval the cycle waits for its sources
 
 

@@ -120,7 +120,12 @@ class ReloadPlan:
 
 def f5_settings(cfg: Config, device: BigIPConfig) -> object:
     """Everything a BIG-IP source reads from the config."""
-    return (device, cfg.poll, tuple(b for b in cfg.boundaries if device.name in b.devices))
+    return (
+        device,
+        cfg.poll,
+        tuple(b for b in cfg.boundaries if device.name in b.devices),
+        tuple(i.oauth_provider for i in cfg.identity_providers if device.name in i.devices),
+    )
 
 
 def mesh_settings(cfg: Config) -> object:

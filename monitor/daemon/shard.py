@@ -15,9 +15,11 @@ device of the pair does not move it; md5 (not `hash()`) makes the assignment the
 every process and Python version. A boundary belongs to the shard of its devices' unit;
 every device and every boundary is in exactly one shard.
 
-`shard_config` returns the config with only the shard's `bigip` devices and
-`boundaries` (every `ignore` rule is kept, so that logs number them as the file does; a
-rule for another shard's boundary never matches here), and the shard's own Lease
+An identity provider joins its devices into one unit the same way and belongs to its
+unit's shard. `shard_config` returns the config with only the shard's `bigip` devices,
+`boundaries` and `identityProviders` (every `ignore` rule is kept, so that logs number
+them as the file does; a rule for another shard's boundary never matches here), and the
+shard's own Lease
 (`leaderElection.leaseName` + `-shard-<i>-of-<N>`), so replicas of different shards never
 compete for one Lease. Sources, checks and metrics then work
 unchanged on it. A shard may own no boundary (and no device) at all: the tuples are then
@@ -86,6 +88,7 @@ class Unit:
     key: str
     devices: tuple[str, ...]  # sorted
     boundaries: tuple[str, ...]  # in config order
+    providers: tuple[str, ...] = ()  # identity providers, in config order
 
 
 def units(cfg: Config) -> tuple[Unit, ...]:
@@ -111,6 +114,8 @@ def units(cfg: Config) -> tuple[Unit, ...]:
         join(members)
     for boundary in cfg.boundaries:
         join(boundary.devices)  # validated: non-empty, every name a configured device
+    for idp in cfg.identity_providers:
+        join(idp.devices)  # its checks read every device it lists, like a boundary's
     devices: dict[str, list[str]] = {}
     for name in parent:
         devices.setdefault(root(name), []).append(name)
@@ -121,11 +126,15 @@ def units(cfg: Config) -> tuple[Unit, ...]:
     boundaries: dict[str, list[str]] = {}
     for boundary in cfg.boundaries:
         boundaries.setdefault(root(boundary.devices[0]), []).append(boundary.name)
+    providers: dict[str, list[str]] = {}
+    for idp in cfg.identity_providers:
+        providers.setdefault(root(idp.devices[0]), []).append(idp.name)
     found = [
         Unit(
             key=",".join(sorted(ha_groups.get(top) or members)),
             devices=tuple(sorted(members)),
             boundaries=tuple(boundaries.get(top, ())),
+            providers=tuple(providers.get(top, ())),
         )
         for top, members in devices.items()
     ]
@@ -151,10 +160,12 @@ def shard_config(cfg: Config, shard: Shard) -> Config:
     owned = [unit for unit in units(cfg) if shard_of(unit.key, shard.total) == shard.index]
     devices = {name for unit in owned for name in unit.devices}
     boundaries = {name for unit in owned for name in unit.boundaries}
+    providers = {name for unit in owned for name in unit.providers}
     return replace(
         cfg,
         bigip=tuple(device for device in cfg.bigip if device.name in devices),
         boundaries=tuple(b for b in cfg.boundaries if b.name in boundaries),
+        identity_providers=tuple(i for i in cfg.identity_providers if i.name in providers),
         leader_election=replace(
             cfg.leader_election,
             lease_name=lease_name(cfg.leader_election.lease_name, shard),

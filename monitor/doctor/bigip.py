@@ -25,8 +25,9 @@ import httpx
 from monitor.config.schema import BigIPConfig, Config
 from monitor.doctor.network import connect
 from monitor.doctor.result import Probe, SourceReport
-from monitor.requirements import BASH, CA_BUNDLES, DEVICES, SYNC_STATUS
+from monitor.requirements import BASH, CA_BUNDLES, DEVICES, OIDC_TASKS, SYNC_STATUS
 from monitor.sources.errors import SourceFailure
+from monitor.sources.f5.apm import PARTITIONED
 from monitor.sources.f5.bash import BASH_PATH, command
 from monitor.sources.f5.client import F5Client
 from monitor.sources.f5.credentials import read_credentials
@@ -119,6 +120,27 @@ class _Device:
         ):
             try:
                 self.get(url, collection)
+                self.probes.append(Probe(collection, "ok", "readable"))
+            except SourceFailure as err:
+                self.refusal(err, collection, collection)
+        self.apm()
+
+    def apm(self) -> None:
+        """APM's OAuth collections, on a device an identity provider names (one item each,
+        in the providers' partitions; the discovery tasks without one)."""
+        named = [i for i in self.cfg.identity_providers if self.device.name in i.devices]
+        partitions = list(dict.fromkeys(i.oauth_provider.split("/")[1] for i in named))
+        if not named:
+            return
+        for collection, scope in (
+            *((c, p) for c in PARTITIONED for p in partitions),
+            (OIDC_TASKS, None),
+        ):
+            query = [("$top", "1"), *options(collection)]
+            if scope is not None:
+                query.insert(0, ("$filter", f"partition eq {scope}"))
+            try:
+                self.get(f"/mgmt/tm/{collection}?{encode_query(query)}", collection)
                 self.probes.append(Probe(collection, "ok", "readable"))
             except SourceFailure as err:
                 self.refusal(err, collection, collection)

@@ -82,6 +82,9 @@ def verdicts(reports: Iterable[SourceReport], cfg: Config) -> tuple[Verdict, ...
             entry = registered.get(check)
             boundaries = [b for b in cfg.boundaries if entry is None or entry.applies_to(cfg, b)]
             devices = {name for b in boundaries for name in b.devices}
+            if family == "oidc":  # per identity provider, on its devices
+                devices = {d for i in cfg.identity_providers for d in i.devices}
+                boundaries = list(cfg.boundaries) if cfg.identity_providers else []
             needs = REQUIREMENTS.get(check, frozenset())
             why = tuple(
                 f"{report.source}: {need}: {lacking[report.source][need]}"

@@ -12,9 +12,9 @@ collection (`F5State.failed`) or a `None` field with the reason in `errors`.
 
 The package is imported as one (`from monitor.model import ...`, the only import path):
 what a BIG-IP device holds is defined in `bigip`, what the Kubernetes API says about the
-mesh in `mesh`; this module defines how a source's poll went, what a cycle observed and
-what the checks concluded. May import `monitor.catalogue`, `monitor.certs` and
-`monitor.policy` only.
+mesh in `mesh`, the OIDC identity layer (an IdP's keys, APM's copy) in `oidc`; this module
+defines how a source's poll went, what a cycle observed and what the checks concluded. May
+import `monitor.catalogue`, `monitor.certs` and `monitor.policy` only.
 """
 
 from __future__ import annotations
@@ -47,9 +47,18 @@ from monitor.model.mesh import (
     ServiceEndpoints,
     mesh_identity,
 )
+from monitor.model.oidc import (
+    ApmState,
+    DiscoveryTask,
+    IdpState,
+    Jwk,
+    JwtConfig,
+    OAuthProvider,
+)
 
 __all__ = [
     "REASONS",
+    "ApmState",
     "CaBundle",
     "CertKeyChain",
     "CertManagerCertificate",
@@ -58,11 +67,16 @@ __all__ = [
     "CheckState",
     "ClientSslProfile",
     "DeviceInfo",
+    "DiscoveryTask",
     "Endpoint",
     "F5State",
     "Finding",
+    "IdpState",
     "Issuer",
+    "Jwk",
+    "JwtConfig",
     "MeshState",
+    "OAuthProvider",
     "Observed",
     "Pool",
     "PoolMember",
@@ -117,7 +131,7 @@ class SourceStatus:
     """How one poll of one source went."""
 
     source: str  # "bigip-a", "kubernetes"
-    kind: Literal["bigip", "kubernetes"]
+    kind: Literal["bigip", "kubernetes", "oidc"]
     up: bool  # everything the checks need was read
     errors: tuple[SourceError, ...] = ()
     duration_seconds: float = 0.0
@@ -134,6 +148,8 @@ class Observed:
     f5: Mapping[str, F5State]
     mesh: MeshState
     sources: tuple[SourceStatus, ...]
+    # identity provider name → what it published; missing: it could not be read
+    idp: Mapping[str, IdpState] = field(default_factory=dict)
 
     def source_up(self, source: str) -> bool:
         return any(s.source == source and s.up for s in self.sources)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from monitor.certs import CertFacts, CertNames
+from monitor.model.oidc import ApmState
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,8 @@ class F5State:
     version: str = ""
     sync: SyncStatus | None = None  # None: "cm/sync-status" in failed (or not read)
     devices: tuple[DeviceInfo, ...] = ()  # cm/device; empty with "cm/device" in failed
+    # APM's OAuth objects, read only when an identity provider names the device
+    apm: ApmState | None = None
 
     def readable(self, *collections: str) -> bool:
         return not any(c in self.failed for c in collections)

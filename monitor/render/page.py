@@ -11,6 +11,8 @@ Sections, in order:
   explanation and next steps, its findings (severity, check, device, object, message,
   evidence in a <details> element, first seen and age, marks for carried and ignored
   findings), and its checks grouped by family with their states (unknown ones with why);
+- one per identity provider (`identityProviders`): its overall state, its signing keys at
+  the IdP and on each device's APM (`monitor.render.identity`), its findings and checks;
 - the certificate timeline (`monitor.render.timeline`): days left, expiry,
   role, scope (mesh, boundary, or the rest of a BIG-IP's store), source, object, subject
   and short fingerprint, soonest first;
@@ -25,7 +27,8 @@ from collections import Counter
 from datetime import datetime
 
 from monitor import __version__
-from monitor.render.page_data import Boundary, ago, boundaries, days_text, when
+from monitor.render.identity import key_table
+from monitor.render.page_data import Boundary, ago, boundaries, days_text, sections, when
 from monitor.render.timeline import CertRow, certificate_rows
 from monitor.rotation.plan import RotationPlan
 from monitor.state.snapshot import Snapshot, TrackedFinding
@@ -117,7 +120,13 @@ def _table(caption: str, head: list[str], rows: list[list[str]], named: bool = T
 
 def _status(snapshot: Snapshot) -> str:
     shown = boundaries(snapshot)
+    idps = (
+        sections(snapshot, [i.name for i in snapshot.config.identity_providers])
+        if (snapshot.config is not None)
+        else []
+    )
     links = "".join(f'<a href="#b-{e(b.name)}">Boundary {e(b.name)}</a>' for b in shown)
+    links += "".join(f'<a href="#idp-{e(b.name)}">Identity provider {e(b.name)}</a>' for b in idps)
     header = (
         f'<header><h1>{TITLE}</h1><p>As of <time datetime="{e(snapshot.taken_at.isoformat())}">'
         f"{e(when(snapshot.taken_at))}</time> (cycle {snapshot.cycle}, took"
@@ -131,6 +140,7 @@ def _status(snapshot: Snapshot) -> str:
     parts += [_boundary(b, plans.get(b.name), snapshot) for b in shown]
     if not shown:
         parts.append("<p>No boundaries are configured.</p>")
+    parts += [_identity_provider(b, snapshot) for b in idps]
     parts += [_certificates(snapshot), _sources(snapshot)]
     return header + "<main>" + "".join(parts) + "</main>"
 
@@ -171,6 +181,31 @@ def _boundary(b: Boundary, plan: RotationPlan | None, snapshot: Snapshot) -> str
         f'<section class="boundary" id="{e(anchor)}" aria-labelledby="{e(anchor)}-h">'
         f'<h2 id="{e(anchor)}-h">Boundary {e(b.name)} {badge(b.state)}</h2>'
         + _rotation(plan)
+        + _findings(b, snapshot)
+        + _checks(b)
+        + "</section>"
+    )
+
+
+def _identity_provider(b: Boundary, snapshot: Snapshot) -> str:
+    anchor = f"idp-{b.name}"
+    config = snapshot.config
+    idp = next(i for i in config.identity_providers if i.name == b.name) if config else None
+    keys = ""
+    if idp is not None:
+        table = key_table(snapshot, idp)
+        keys = (
+            f"<p>Issuer <code>{e(idp.issuer)}</code>, APM provider"
+            f" <code>{e(idp.oauth_provider)}</code>.</p>"
+        )
+        if table.note:
+            keys += f"<p>{e(table.note)}: the keys it publishes are unknown.</p>"
+        rows = [[e(c) for c in row] for row in table.rows]
+        keys += _table("Signing keys", list(table.head), rows)
+    return (
+        f'<section class="boundary" id="{e(anchor)}" aria-labelledby="{e(anchor)}-h">'
+        f'<h2 id="{e(anchor)}-h">Identity provider {e(b.name)} {badge(b.state)}</h2>'
+        + keys
         + _findings(b, snapshot)
         + _checks(b)
         + "</section>"

@@ -1,10 +1,11 @@
-"""What the status page shows, before any HTML: boundaries, check groups, and how times
-read. Pure: "now" is always the snapshot's `taken_at`. The certificate timeline the page
-shows is `monitor.render.timeline`'s.
+"""What the status page shows, before any HTML: boundaries (and identity providers), check
+groups, and how times read. Pure: "now" is always the snapshot's `taken_at`. The
+certificate timeline the page shows is `monitor.render.timeline`'s.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -25,9 +26,15 @@ class Boundary:
     findings: tuple[TrackedFinding, ...]
 
 
+def providers(snapshot: Snapshot) -> tuple[str, ...]:
+    """The configured identity providers' names (their checks report under them)."""
+    config = snapshot.config
+    return tuple(i.name for i in config.identity_providers) if config is not None else ()
+
+
 def boundaries(snapshot: Snapshot) -> list[Boundary]:
     """Every boundary the snapshot mentions: the configured ones in config order, then any
-    other its checks, findings or rotation plans name."""
+    other its checks, findings or rotation plans name (identity providers aside)."""
     names: dict[str, None] = {}
     for configured in snapshot.config.boundaries if snapshot.config is not None else ():
         names.setdefault(configured.name)
@@ -37,6 +44,13 @@ def boundaries(snapshot: Snapshot) -> list[Boundary]:
         names.setdefault(tracked.finding.boundary)
     for plan in snapshot.rotation:
         names.setdefault(plan.boundary)
+    for idp in providers(snapshot):
+        names.pop(idp, None)
+    return sections(snapshot, names)
+
+
+def sections(snapshot: Snapshot, names: Iterable[str]) -> list[Boundary]:
+    """Each of `names` (a boundary or an identity provider) with its checks by family."""
     order = {check: i for i, check in enumerate(c for f in FAMILIES for c in CHECKS_BY_FAMILY[f])}
     out: list[Boundary] = []
     for name in names:

@@ -32,6 +32,7 @@ TOP_LEVEL_KEYS = (
     "kubernetes",
     "timeline",
     "expected",
+    "identityProviders",
 )
 CERT_KEYS = (
     "cn",

@@ -2,11 +2,11 @@
 
 `Scenario.load` reads and fully validates a scenario file, including a dry run of
 every timeline step, so that a mistake anywhere is reported before anything
-starts.  `World` generates the certificates, starts the simulated BIG-IP devices
-and the simulated Kubernetes API on 127.0.0.1, plays the timeline (patches on the
-scenario document and faults), and writes what a client needs to reach them: a
-kubeconfig, the CA of the simulated servers, credential files and an
-expected-state config file.
+starts.  `World` generates the certificates, starts the simulated BIG-IP devices,
+the simulated Kubernetes API and the simulated identity providers on 127.0.0.1,
+plays the timeline (patches on the scenario document and faults), and writes
+what a client needs to reach them: a kubeconfig, the CA of the simulated
+servers, credential files and an expected-state config file.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from monitor.simulate.bigip.server import SimulatedBigip
 from monitor.simulate.certgen import CertSpecError, GeneratedCert, generate_all
 from monitor.simulate.faults import Fault
 from monitor.simulate.httpserver import server_tls_context, sim_server_identity
+from monitor.simulate.idp import IdpWorld, SimulatedIdps, render_idps
 from monitor.simulate.kube.model import KubeWorld, render_kubernetes
 from monitor.simulate.kube.server import SimulatedKubernetes
 from monitor.simulate.scenario import (
@@ -42,6 +43,7 @@ from monitor.simulate.scenario import (
 from monitor.simulate.spec import Node, ScenarioError
 
 KUBE_TARGET = "kubernetes"
+PLACEHOLDER_IDP_BASE = "https://127.0.0.1:443"  # the IdPs' root while validating
 # The first line of every config file a world writes (how `check` recognises one).
 CONFIG_HEADER = "# Expected state for the simulated world of scenario "
 
@@ -54,18 +56,26 @@ class Rendered:
     certs: Mapping[str, GeneratedCert]
     bigip: BigipWorld
     kube: KubeWorld
+    idps: Mapping[str, IdpWorld]
 
 
-def render(doc: Mapping[str, Any], now: datetime, password: str, token: str) -> Rendered:
+def render(
+    doc: Mapping[str, Any],
+    now: datetime,
+    password: str,
+    token: str,
+    idp_base: str = PLACEHOLDER_IDP_BASE,
+) -> Rendered:
     specs = cert_specs(doc)
     seed = str(doc.get("seed") or doc["name"])
     try:
         certs = generate_all(specs, now, seed)
     except CertSpecError as err:
         raise ScenarioError("certificates", str(err)) from None
-    bigip = render_bigip(Node(doc.get("bigip") or {}, "bigip"), certs, now, password)
+    idps = render_idps(Node(doc.get("identityProviders"), "identityProviders"), certs, idp_base)
+    bigip = render_bigip(Node(doc.get("bigip") or {}, "bigip"), certs, now, password, idps)
     kube = render_kubernetes(Node(doc.get("kubernetes") or {}, KUBE_TARGET), certs, now, token)
-    return Rendered(doc=doc, certs=certs, bigip=bigip, kube=kube)
+    return Rendered(doc=doc, certs=certs, bigip=bigip, kube=kube, idps=idps)
 
 
 @dataclass(frozen=True)
@@ -91,25 +101,26 @@ class Scenario:
     def validate(self, now: datetime) -> None:
         """Render the initial state and every timeline step once, without serving."""
         state = render(self.doc, now, "validate", "validate")
-        targets = {*state.bigip.devices, KUBE_TARGET}
+        targets = {*state.bigip.devices, KUBE_TARGET, *state.idps}
         doc: Mapping[str, Any] = self.doc
         for event in self.events:
             if event.patch:
                 doc = apply_patch(doc, event.patch)
                 state = render(doc, now, "validate", "validate")
-                targets = {*state.bigip.devices, KUBE_TARGET}
+                targets = {*state.bigip.devices, KUBE_TARGET, *state.idps}
             if event.fault is not None and event.fault.target not in targets:
                 raise ScenarioError(
                     f"{event.where}.fault.target",
-                    f'unknown target "{event.fault.target}" (a device name or "{KUBE_TARGET}")',
+                    f'unknown target "{event.fault.target}" (a device name, an identity'
+                    f' provider or "{KUBE_TARGET}")',
                 )
-        self._validate_expected(tuple(state.bigip.devices))
+        self._validate_expected(tuple(state.bigip.devices), state.idps)
 
-    def _validate_expected(self, devices: tuple[str, ...]) -> None:
+    def _validate_expected(self, devices: tuple[str, ...], idps: Mapping[str, IdpWorld]) -> None:
         """The expected-state file that `simulate` will write must itself be valid."""
         urls = {name: "https://127.0.0.1:443" for name in devices}
         try:
-            parse_config(expected_config(self.doc, urls), self.path.parent)
+            parse_config(expected_config(self.doc, urls, idps), self.path.parent)
         except ConfigError as err:
             where = f"expected.{err.path}" if err.path else "expected"
             raise ScenarioError(where, err.message) from None
@@ -132,14 +143,19 @@ class World:
         self._password = secrets.token_urlsafe(18)
         self._token = secrets.token_urlsafe(24)
         self._lock = threading.Lock()
-        self._state = render(scenario.doc, self.started_at, self._password, self._token)
         self._ca, server = sim_server_identity(self.started_at, str(scenario.name))
         tls = server_tls_context(server)
+        self.idps = SimulatedIdps(tls)  # bound now: the BIG-IP objects name its URLs
+        self._state = self._render(scenario.doc)
+        self.idps.update(self._state.idps)
         self.bigip = SimulatedBigip(self._state.bigip, tls)
         self.kube = SimulatedKubernetes(self._state.kube, tls, self._ca.pem)
         self._stop = threading.Event()
         self._timeline: threading.Thread | None = None
         self.applied: list[TimelineEvent] = []
+
+    def _render(self, doc: Mapping[str, Any]) -> Rendered:
+        return render(doc, self.started_at, self._password, self._token, self.idps.base)
 
     @property
     def state(self) -> Rendered:
@@ -155,6 +171,7 @@ class World:
         """Serve; with `play_timeline` the timeline runs by the clock, else by `step()`."""
         self.bigip.start()
         self.kube.start()
+        self.idps.start()
         for fault in (*self._state.bigip.faults, *self._state.kube.faults):
             self.inject(fault)
         if play_timeline:
@@ -176,10 +193,13 @@ class World:
             self._timeline.join(timeout=5)
         self.bigip.stop()
         self.kube.stop()
+        self.idps.stop()
 
     def inject(self, fault: Fault) -> None:
         if fault.target == KUBE_TARGET:
             self.kube.inject(fault)
+        elif fault.target in self.idps.names():
+            self.idps.inject(fault)
         else:
             self.bigip.inject(fault)
 
@@ -188,8 +208,9 @@ class World:
         if event.patch:
             with self._lock:
                 doc = apply_patch(self._state.doc, event.patch)
-                self._state = render(doc, self.started_at, self._password, self._token)
+                self._state = self._render(doc)
                 state = self._state
+            self.idps.update(state.idps)
             self.bigip.update(state.bigip)
             self.kube.update(state.kube)
         if event.fault is not None:
@@ -226,7 +247,9 @@ class World:
         _write_private(files["username"], creds.username + "\n")
         _write_private(files["password"], creds.password + "\n")
         config = expected_config(
-            self.scenario.doc, {d: self.bigip.url(d) for d in self.bigip_devices}
+            self.scenario.doc,
+            {d: self.bigip.url(d) for d in self.bigip_devices},
+            self._state.idps,
         )
         files["config"].write_text(
             f"{CONFIG_HEADER}{self.scenario.name!r}; written by `f5-linkerd-monitor simulate`.\n"
@@ -245,11 +268,17 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def expected_config(doc: Mapping[str, Any], urls: Mapping[str, str]) -> dict[str, Any]:
+def expected_config(
+    doc: Mapping[str, Any],
+    urls: Mapping[str, str],
+    idps: Mapping[str, IdpWorld] | None = None,
+) -> dict[str, Any]:
     """The expected-state document for a scenario: its `expected` section plus connections.
 
     Connection details (URLs, credential files, CA, kubeconfig) are filled in; a
-    `bigip` entry in `expected` with the same name adds settings such as `haGroup`.
+    `bigip` entry in `expected` with the same name adds settings such as `haGroup`; an
+    `identityProviders` entry named like a simulated IdP gets its `issuer` (unless given),
+    its `kind` and `appid`, and the simulation CA as `caFile`.
     Relative paths resolve against the directory the file is written to.
     """
     cfg = copy.deepcopy(dict(doc.get("expected") or {}))
@@ -275,6 +304,15 @@ def expected_config(doc: Mapping[str, Any], urls: Mapping[str, str]) -> dict[str
         }
         for name, url in urls.items()
     ]
+    for entry in cfg.get("identityProviders") or []:
+        sim = (idps or {}).get(str(entry.get("name")))
+        if sim is None:
+            continue
+        entry.setdefault("issuer", sim.issuer)
+        entry.setdefault("kind", sim.flavor)
+        if sim.app_discovery_url is not None:
+            entry.setdefault("appid", sim.app_discovery_url.rsplit("appid=", 1)[1])
+        entry.setdefault("caFile", "bigip-ca.pem")
     ordered = {key: cfg[key] for key in ("mesh", "bigip") if key in cfg}
     ordered.update({k: v for k, v in cfg.items() if k not in ordered})
     return ordered

@@ -81,6 +81,7 @@ def test_seven_areas(board: dict[str, Any]) -> None:
         "Mesh policy",
         "Source health",
         "Rotation phase",
+        "Identity providers (OIDC)",
     }
 
 

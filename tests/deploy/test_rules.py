@@ -34,6 +34,7 @@ ALERT_OF_FAMILY = {
     "edge": "F5LinkerdEdgeCheckFailing",
     "ha": "F5LinkerdHACheckFailing",
     "policy": "F5LinkerdPolicyCheckFailing",
+    "oidc": "F5LinkerdOidcCheckFailing",
 }
 CERT_ROLES = {"trust_anchor", "issuer", "bundle_cert", "client_cert", "edge_cert"}
 DURATION = re.compile(r"^(0|([0-9]+(ms|s|m|h|d|w|y))+)$")

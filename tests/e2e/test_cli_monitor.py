@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from monitor.catalogue import CHECKS_BY_FAMILY
 from monitor.checks import CHECKS
 from monitor.config.schema import load_config
 from monitor.daemon.serve import serve
@@ -42,6 +43,9 @@ def test_demo_once_prints_the_planted_drift_and_exits_1() -> None:
         ("bundle_cert_expiry", "warning", "bigip-b"),
         ("bundle_missing_anchor", "critical", "bigip-a"),
         ("bundle_missing_anchor", "critical", "bigip-b"),
+        ("oidc_jwks_key_missing_on_bigip", "warning", "bigip-a"),  # the IdP's next key
+        ("oidc_jwks_key_missing_on_bigip", "warning", "bigip-b"),
+        ("policy_identity_unknown", "warning", ""),  # the renamed probe account
         ("pool_member_extra", "warning", "bigip-a"),
         ("pool_member_extra", "warning", "bigip-b"),
         ("trust_anchor_expiry", "warning", ""),
@@ -49,6 +53,10 @@ def test_demo_once_prints_the_planted_drift_and_exits_1() -> None:
     # every check is evaluated: the demo's BIG-IP user may run bash, so the certificate
     # PEMs the client-certificate and edge checks need are read
     assert [c["check"] for c in document["checks"] if c["state"] == "unknown"] == []
+    # every oidc check has a state for the demo's identity provider
+    oidc = {c["check"]: c["state"] for c in document["checks"] if c["boundary"] == "workforce"}
+    assert set(oidc) == set(CHECKS_BY_FAMILY["oidc"])
+    assert oidc["oidc_jwks_key_missing_on_bigip"] == "warning"
     assert "Traceback" not in result.stderr
 
 
@@ -67,7 +75,8 @@ def test_demo_once_table_with_fail_on_warning(tmp_path: Path) -> None:
     # every other check passes: both sides are read completely (nothing unknown)
     cfg = load_config(tmp_path / "config.yaml")
     applicable = sum(1 for check in CHECKS if check.applies_to(cfg, cfg.boundaries[0]))
-    assert f"2 critical, 5 warning, 0 unknown, {applicable - 4} passing checks" in result.stdout
+    applicable += len(CHECKS_BY_FAMILY["oidc"])  # per identity provider (one in the demo)
+    assert f"2 critical, 8 warning, 0 unknown, {applicable - 6} passing checks" in result.stdout
 
 
 def test_check_exits_2_when_a_source_is_down(tmp_path: Path) -> None:

@@ -134,7 +134,8 @@ def test_planted_drift_then_fix_then_bigip_down(
     anchor_a_b = {
         f["object"]
         for f in document["findings"]
-        if f["check"] not in ("pool_member_extra", "policy_identity_unknown")
+        if f["check"]
+        not in ("pool_member_extra", "policy_identity_unknown", "oidc_jwks_key_missing_on_bigip")
     }
     planted = summary(document["findings"])
     assert [(c, s, d) for c, s, d, _ in planted] == [
@@ -142,6 +143,8 @@ def test_planted_drift_then_fix_then_bigip_down(
         ("bundle_cert_expiry", "warning", "bigip-b"),
         ("bundle_missing_anchor", "critical", "bigip-a"),
         ("bundle_missing_anchor", "critical", "bigip-b"),
+        ("oidc_jwks_key_missing_on_bigip", "warning", "bigip-a"),  # the IdP's next key
+        ("oidc_jwks_key_missing_on_bigip", "warning", "bigip-b"),
         ("policy_identity_unknown", "warning", ""),  # the renamed probe account
         ("pool_member_extra", "warning", "bigip-a"),
         ("pool_member_extra", "warning", "bigip-b"),
@@ -150,6 +153,10 @@ def test_planted_drift_then_fix_then_bigip_down(
     assert {o for c, _, _, o in planted if c == "pool_member_extra"} == {"10.42.9.99:443"}
     assert {o for c, _, _, o in planted if c == "policy_identity_unknown"} == {
         "ingress/ops-probes blackbox.monitoring.serviceaccount.identity.linkerd.cluster.local"
+    }
+    assert {o for c, _, _, o in planted if c.startswith("oidc")} == {"k2"}
+    assert {f["boundary"] for f in document["findings"] if f["check"].startswith("oidc")} == {
+        "workforce"
     }
     assert len(anchor_a_b) == 2  # the new anchor (missing) and the old one (expiring)
     expiring = {o for c, _, _, o in planted if c in ("bundle_cert_expiry", "trust_anchor_expiry")}
@@ -167,6 +174,8 @@ def test_planted_drift_then_fix_then_bigip_down(
     assert [c for c, *_ in after_fix] == [
         "bundle_cert_expiry",
         "bundle_cert_expiry",
+        "oidc_jwks_key_missing_on_bigip",
+        "oidc_jwks_key_missing_on_bigip",
         "policy_identity_unknown",
         "pool_member_extra",
         "pool_member_extra",
@@ -204,7 +213,8 @@ def test_planted_drift_then_fix_then_bigip_down(
     assert check_state(samples, "issuer_chain") == "pass"
     kept = findings(port)
     assert summary(kept) == after_fix
-    assert [f["carried"] for f in kept if f["device"]] == [True] * 4  # the BIG-IP side only
+    # the BIG-IP side only (the boundaries' and the identity provider's findings on devices)
+    assert [f["carried"] for f in kept if f["device"]] == [True] * 6
     up = ("f5_linkerd_source_up", frozenset({("source", "kubernetes"), ("target", "kubernetes")}))
     assert samples[up] == 1
 

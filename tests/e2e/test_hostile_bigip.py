@@ -92,7 +92,13 @@ def test_check_answers_beside_a_hostile_bigip(
     assert peak_mb <= PEAK_RSS_MB, peak_mb
     document = json.loads(out)
     up = {s["target"]: s["up"] for s in document["sources"]}
-    assert up == {"bigip-a": True, "bigip-b": True, "bigip-hostile": False, "kubernetes": True}
+    assert up == {
+        "bigip-a": True,
+        "bigip-b": True,
+        "bigip-hostile": False,
+        "kubernetes": True,
+        "oidc:workforce": True,  # the demo's identity provider
+    }
     hostile_errors = next(s for s in document["sources"] if s["target"] == "bigip-hostile")
     assert [e["reason"] for e in hostile_errors["errors"]] == [reason]
     assert hostile.requests >= 1

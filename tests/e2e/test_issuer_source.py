@@ -23,6 +23,9 @@ PLANTED = [
     ("bundle_cert_expiry", "warning", "bigip-b"),
     ("bundle_missing_anchor", "critical", "bigip-a"),
     ("bundle_missing_anchor", "critical", "bigip-b"),
+    ("oidc_jwks_key_missing_on_bigip", "warning", "bigip-a"),  # the demo IdP's next key
+    ("oidc_jwks_key_missing_on_bigip", "warning", "bigip-b"),
+    ("policy_identity_unknown", "warning", ""),  # the renamed probe account
     ("pool_member_extra", "warning", "bigip-a"),
     ("pool_member_extra", "warning", "bigip-b"),
     ("trust_anchor_expiry", "warning", ""),

@@ -117,7 +117,8 @@ def test_two_shards_report_the_unsharded_checks_once(
             with serving(cfg, shard) as port:
                 scraped[label] = scrape(port)
     every, first, second = (series(scraped[k], metrics.CHECK) for k in ("all", "1/2", "2/2"))
-    assert {b for _, b in pairs(first)} == {"shop"}
+    # the demo's identity provider trusts edge-pair-1's devices: it goes with them
+    assert {b for _, b in pairs(first)} == {"shop", "workforce"}
     assert {b for _, b in pairs(second)} == {"shop-dr"}
     assert first | second == every
     assert not pairs(first) & pairs(second)
@@ -127,8 +128,8 @@ def test_two_shards_report_the_unsharded_checks_once(
         for k, v in scraped.items()
     }
     assert up == {
-        "all": {"bigip-a", "bigip-b", "bigip-c", "bigip-d", "kubernetes"},
-        "1/2": {"bigip-a", "bigip-b", "kubernetes"},
+        "all": {"bigip-a", "bigip-b", "bigip-c", "bigip-d", "kubernetes", "oidc:workforce"},
+        "1/2": {"bigip-a", "bigip-b", "kubernetes", "oidc:workforce"},
         "2/2": {"bigip-c", "bigip-d", "kubernetes"},
     }
     messages = [r.getMessage() for r in caplog.records]
@@ -158,7 +159,7 @@ def test_run_and_check_with_a_shard(tmp_path: Path, capsys: pytest.CaptureFixtur
         code = cli.main(["check", "--config", str(config_file), "-o", "json", "--shard", "1/2"])
         assert code == 1  # the demo's critical findings, on shop
         checked = {c["boundary"] for c in json.loads(capsys.readouterr().out)["checks"]}
-        assert checked == {"shop"}
+        assert checked == {"shop", "workforce"}
         doc = yaml.safe_load(config_file.read_text())
         port = free_port()
         doc["server"] = {"listen": f"127.0.0.1:{port}"}

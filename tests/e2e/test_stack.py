@@ -78,6 +78,8 @@ FIRING_AT_START: dict[Key, set[str | None]] = {
     ("F5LinkerdBoundaryCheckFailing", "warning"): {"bundle_cert_expiry"},  # 2 findings
     ("F5LinkerdRouteCheckFailing", "warning"): {"pool_member_extra"},  # 2 findings
     ("F5LinkerdTrustCheckFailing", "warning"): {"trust_anchor_expiry"},  # 1 finding
+    ("F5LinkerdOidcCheckFailing", "warning"): {"oidc_jwks_key_missing_on_bigip"},  # 2 findings
+    ("F5LinkerdPolicyCheckFailing", "warning"): {"policy_identity_unknown"},  # 1 finding
     ("F5LinkerdTrustAnchorExpiring", "warning"): {None},  # anchor-a: 20 days left (< 30)
 }
 # The rules that by design return nothing on the demo world at start, and why.
@@ -88,6 +90,8 @@ QUIET_AT_START: dict[Key, str] = {
     ("F5LinkerdEdgeCheckFailing", "warning"): "the edge certificates pass",
     ("F5LinkerdHACheckFailing", "critical"): "the pair is in sync",
     ("F5LinkerdHACheckFailing", "warning"): "the pair is in sync",
+    ("F5LinkerdOidcCheckFailing", "critical"): "the IdP's next key has been missing < 10 min",
+    ("F5LinkerdPolicyCheckFailing", "critical"): "ops-probes names one existing identity too",
     ("F5LinkerdCheckUnknown", "warning"): "every source is up",
     ("F5LinkerdTrustAnchorExpiring", "critical"): "anchor-a has 20 days left (> 7)",
     ("F5LinkerdIssuerExpiring", "warning"): "the issuer has most of a year left",
@@ -197,7 +201,7 @@ def test_every_dashboard_query_returns_data(stack: Stack) -> None:
     # the boundary variable's `label_values(f5_linkerd_check, boundary)`
     query = urllib.parse.urlencode({"match[]": "f5_linkerd_check"})
     values = get_json(f"{stack.prometheus_url}/api/v1/label/boundary/values?{query}")["data"]
-    assert values == ["shop"]
+    assert values == ["shop", "workforce"]  # the boundary and the identity provider
 
 
 def test_rule_expressions_name_real_series_and_fire_where_the_demo_is_wrong(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from monitor.catalogue import ALL_CHECKS, CHECKS_BY_FAMILY
-from monitor.checks import CHECKS
+from monitor.checks import CHECKS, oidc
 from monitor.config.schema import load_config
 from tests.support.scenario_table import (
     BASE,
@@ -63,7 +63,10 @@ def test_the_base_world_passes_every_applicable_check(base_result: tuple[Case, R
     # plaintext-only open_onramp: nothing passes by not being evaluated
     applicable = {c["check"] for c in document["checks"]}
     assert applicable == ALL_CHECKS - {"trust_anchor_pin", "open_onramp"}
-    assert [c["boundary"] for c in document["checks"]] == ["shop"] * len(applicable)
+    # the oidc checks run per identity provider: under its name
+    assert [c["boundary"] for c in document["checks"]] == ["shop"] * (
+        len(applicable) - len(CHECKS_BY_FAMILY["oidc"])
+    ) + ["okta"] * len(CHECKS_BY_FAMILY["oidc"])
     assert [p["phase"] for p in result.rotation["boundaries"]] == ["steady"]
 
 
@@ -97,7 +100,7 @@ def test_every_check_id_has_a_case_that_makes_it_fire() -> None:
 
 
 def test_every_case_belongs_to_a_check_or_is_a_combined_case() -> None:
-    combined = {"plaintext-clean", "rotation-walk", "rotation-early-removal"}
+    combined = {"plaintext-clean", "rotation-walk", "rotation-early-removal", "oidc-rotation-walk"}
     for case in CASES:
         check = case.name.partition("-")[0]
         assert check in ALL_CHECKS or case.name in combined, case.name
@@ -126,7 +129,7 @@ def test_severity_variants_exist_where_a_check_grades_both_ways() -> None:
 
 def test_the_registry_is_the_catalogue() -> None:
     """The table's 'one case per check id' means every implemented check, in every family."""
-    assert {c.id for c in CHECKS} == ALL_CHECKS
+    assert {c.id for c in (*CHECKS, *oidc.CHECKS)} == ALL_CHECKS
     assert sum(len(ids) for ids in CHECKS_BY_FAMILY.values()) == len(ALL_CHECKS)
 
 

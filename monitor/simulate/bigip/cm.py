@@ -41,6 +41,7 @@ DEVICE_KEYS = (
     "faults",
     "configsyncIp",
     "timeZone",
+    "apm",
 )
 SYNC_KEYS = ("status", "color", "mode", "summary", "details")
 SYNC_STATUSES = (
@@ -84,6 +85,7 @@ class DeviceSpec:
     faults: tuple[Fault, ...]
     configsync_ip: str
     time_zone: str
+    apm: str = "nominal"  # APM's provisioning level (sys/provision): nominal | none
 
 
 def parse_device(node: Node, index: int) -> DeviceSpec:
@@ -141,6 +143,7 @@ def parse_device(node: Node, index: int) -> DeviceSpec:
         faults=tuple(faults),
         configsync_ip=node.get("configsyncIp").text("none"),
         time_zone=node.get("timeZone").text("UTC"),
+        apm=node.get("apm").choice(("nominal", "minimum", "dedicated", "none"), "nominal"),
     )
 
 

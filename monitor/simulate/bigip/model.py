@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from monitor.simulate.bigip.apm import render_apm, render_provision
 from monitor.simulate.bigip.certs import render_certificates
 from monitor.simulate.bigip.cm import (
     DeviceSpec,
@@ -38,6 +39,7 @@ from monitor.simulate.bigip.spec_config import parse_config
 from monitor.simulate.bigip.stats import render_ltm_stats
 from monitor.simulate.certgen import GeneratedCert
 from monitor.simulate.faults import Fault
+from monitor.simulate.idp.model import IdpWorld
 from monitor.simulate.scenario import PatchOp, apply_patch
 from monitor.simulate.spec import Node
 
@@ -81,7 +83,11 @@ class BigipWorld:
 
 
 def render_bigip(
-    section: Node, certs: Mapping[str, GeneratedCert], now: datetime, default_password: str
+    section: Node,
+    certs: Mapping[str, GeneratedCert],
+    now: datetime,
+    default_password: str,
+    idps: Mapping[str, IdpWorld] | None = None,
 ) -> BigipWorld:
     """Render the `bigip:` section; a ScenarioError names the place of any mistake."""
     section.mapping(SECTION_KEYS)
@@ -104,16 +110,21 @@ def render_bigip(
     rendered: dict[tuple[int, str], tuple[dict[str, list[dict[str, Any]]], dict[str, str]]] = {}
     out: dict[str, DeviceConfig] = {}
     for i, d in enumerate(devices):
-        spec = base
+        spec, own_config = base, config_node
         if d.overrides:
             patched = apply_patch({"config": dict(config_node.mapping())}, _rooted(d))
-            spec = parse_config(Node(patched["config"], f"bigip.devices[{i}].config"), cert_ids)
+            own_config = Node(patched["config"], f"bigip.devices[{i}].config")
+            spec = parse_config(own_config, cert_ids)
         key = (id(spec), d.version)
         if key not in rendered:
             rendered[key] = _render_config(spec, certs, d.version, now)
         collections, filestore = rendered[key]
         own = dict(collections)
         own["cm/device"] = [render_device(other, d, d.version) for other in devices]
+        own["sys/provision"] = render_provision(d.apm, d.version)
+        if d.apm != "none":
+            apm = render_apm(own_config.get("oauthProviders"), idps or {}, certs, d.version)
+            own.update(apm)
         out[d.name] = DeviceConfig(
             name=d.name,
             hostname=d.hostname,

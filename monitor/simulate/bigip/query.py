@@ -79,7 +79,7 @@ class Snapshot:
     def __init__(self, config: DeviceConfig, served: dict[str, list[dict[str, Any]]]) -> None:
         self.config = config
         self.collections = served
-        self.index = {p: {str(i["fullPath"]): i for i in items} for p, items in served.items()}
+        self.index = {p: {key_of(i): i for i in items} for p, items in served.items()}
         self._filtered: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
 
     def filtered(self, path: str, flt: tuple[str, str] | None) -> list[dict[str, Any]]:
@@ -95,6 +95,11 @@ class Snapshot:
         return hit
 
 
+def key_of(item: Mapping[str, Any]) -> str:
+    """An item's key: its `fullPath`, or the `id` of a REST worker's item (a discovery task)."""
+    return str(item["fullPath"] if "fullPath" in item else item["id"])
+
+
 def _as_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -105,7 +110,7 @@ def build_snapshot(config: DeviceConfig, previous: Snapshot | None, now_iso: str
     if previous is None:
         return Snapshot(config, config.collections)
     old_raw = previous.config.collections
-    raw_index = {p: {str(i["fullPath"]): i for i in items} for p, items in old_raw.items()}
+    raw_index = {p: {key_of(i): i for i in items} for p, items in old_raw.items()}
     served: dict[str, list[dict[str, Any]]] = {}
     for path, items in config.collections.items():
         before_raw = raw_index.get(path, {})
@@ -113,7 +118,7 @@ def build_snapshot(config: DeviceConfig, previous: Snapshot | None, now_iso: str
         subs = [key for key, _ in _sub_paths(items[0])] if items else []
         out = []
         for item in items:
-            full = str(item["fullPath"])
+            full = key_of(item)
             old = before_raw.get(full)
             if old is None:
                 new = dict(item)

@@ -38,6 +38,7 @@ CONFIG_KEYS = (
     "serverSslProfiles",
     "pools",
     "virtuals",
+    "oauthProviders",  # APM: read by monitor.simulate.bigip.apm
 )
 # Built-in profiles a virtual may name without defining them, with their type
 # (the type only shows in nameReference.link: /ltm/profile/<type>/...).

@@ -7,6 +7,8 @@ authenticate (`client`), then read on a pool of `f5Concurrency` threads
   large configuration is never held whole;
 - once per device, `cm/device` (paged, no partition) and the `cm/sync-status` stats
   document (`ha`);
+- for a device an identity provider names, `sys/provision`, then (unless APM is not
+  provisioned) APM's OAuth collections (`apm`: `F5State.apm`);
 then work out every CA bundle's contents (`bundles`, then `bash` where the
 `bundleReader` allows it), read the boundaries' certificate and chain files the same way
 (`certfiles`: `SslCert.facts`, chain files as `bundles` entries) and report how it
@@ -33,7 +35,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -45,13 +47,23 @@ from monitor.requirements import (
     CA_BUNDLES,
     CLIENT_SSL,
     DEVICES,
+    OIDC_TASKS,
     POOLS,
+    PROVISION,
     SERVER_SSL,
     SSL_CERTS,
     SYNC_STATUS,
     VIRTUALS,
 )
 from monitor.sources.errors import SourceFailure
+from monitor.sources.f5.apm import (
+    APM_KEYS,
+    APM_PARSERS,
+    APM_SELECT,
+    PARTITIONED,
+    build_apm,
+    provisioned,
+)
 from monitor.sources.f5.bash import BASH_PATH, BashReader
 from monitor.sources.f5.bash import TARGET as BASH_TARGET
 from monitor.sources.f5.bundles import build_bundles
@@ -93,6 +105,7 @@ _SELECT: Final = {
     "subject,issuer,subjectAlternativeName,checksum",
     CA_BUNDLES: "fullPath,name,partition,subPath,selfLink,includeBundle",
     DEVICES: "name,fullPath,selfLink,hostname,failoverState,version,managementIp,selfDevice",
+    **APM_SELECT,
 }
 _EXPAND: Final = frozenset({VIRTUALS, POOLS})
 _PARSERS: Final[dict[str, Any]] = {
@@ -103,10 +116,12 @@ _PARSERS: Final[dict[str, Any]] = {
     SSL_CERTS: parse_ssl_cert,
     CA_BUNDLES: parse_ca_bundle_manager,
     DEVICES: parse_device,
+    **APM_PARSERS,
 }
 _KEYS: Final[dict[str, Callable[[Any], str]]] = {
     CA_BUNDLES: lambda m: str(m[0]),
     DEVICES: lambda d: str(d.name),
+    **APM_KEYS,
 }
 
 
@@ -139,6 +154,7 @@ class _Reads:
     version: str = ""
     checksums: dict[str, str] = field(default_factory=dict)
     sync: Any = None
+    apm_provisioned: bool | None = None  # sys/provision's word on APM (None: not read)
 
 
 class F5Source:
@@ -176,6 +192,15 @@ class F5Source:
         )
         self._bash = BashReader(device.name, device.bundle_reader, clock)
         self._boundaries = tuple(b for b in cfg.boundaries if device.name in b.devices)
+        # APM is read only for a device an identity provider names, in the partitions
+        # of the APM OAuth provider paths expected there
+        self._apm_partitions = tuple(
+            dict.fromkeys(
+                idp.oauth_provider.split("/")[1]
+                for idp in cfg.identity_providers
+                if device.name in idp.devices
+            )
+        )
         self._file_problems: set[str] = set()  # logged once, until they go away
         if device.insecure:  # at every start and reload: never a silent choice
             log.warning(
@@ -277,6 +302,8 @@ class F5Source:
         jobs.append((DEVICES, self._pool.submit(self._read_collection, ex, DEVICES, None)))
         jobs.append((SYNC_STATUS, self._pool.submit(self._read_sync, ex)))
         reads = _Reads({c: {} for c in (*self.collections(), DEVICES)})
+        if self._apm_partitions:
+            jobs += self._apm_jobs(ex, reads)
         for collection, future in jobs:
             try:
                 read = future.result()
@@ -295,6 +322,29 @@ class F5Source:
             reads.version = reads.version or read.version
             reads.sync = reads.sync if read.sync is None else read.sync
         return reads
+
+    def _apm_jobs(self, ex: Exchange, reads: _Reads) -> list[tuple[str, Future[_Read]]]:
+        """`sys/provision` now (on this thread: the client's slots still bound the requests
+        in flight); then, unless APM is not provisioned, the APM collections as jobs."""
+        try:
+            read = self._read_collection(ex, PROVISION, None)
+        except SourceFailure as err:
+            read = _Read(errors=[err.error])
+        if read.errors:
+            reads.errors.extend(read.errors)
+            reads.failed.add(PROVISION)
+        else:
+            reads.succeeded += 1
+        reads.apm_provisioned = provisioned(read.objects, not read.errors)
+        if reads.apm_provisioned is False:
+            return []
+        jobs = [
+            (c, self._pool.submit(self._read_collection, ex, c, p))
+            for c in PARTITIONED
+            for p in self._apm_partitions
+        ]
+        jobs.append((OIDC_TASKS, self._pool.submit(self._read_collection, ex, OIDC_TASKS, None)))
+        return jobs
 
     # -- the state -----------------------------------------------------------------------
 
@@ -327,6 +377,7 @@ class F5Source:
             version=reads.version,
             sync=reads.sync,
             devices=tuple(devices[k] for k in sorted(devices)) if DEVICES not in failed else (),
+            apm=build_apm(reads.apm_provisioned, objects, failed) if self._apm_partitions else None,
         )
 
     def _read_files(

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from monitor.catalogue import ALL_CHECKS, CHECKS_BY_FAMILY, family_of
-from monitor.checks import CHECKS, IMPLEMENTED, run_checks
+from monitor.checks import CHECKS, IMPLEMENTED, oidc, run_checks
 from monitor.checks.outcome import Check, Drift, Outcome, Unknown, conclude
 from monitor.config.schema import BoundaryConfig
 from monitor.model import CheckResult, MeshState, Observed, SourceError
@@ -79,7 +79,7 @@ def pairs(result: CheckResult) -> list[tuple[str, str]]:
 
 
 def test_registry_ids_are_catalogued_unique_and_in_catalogue_order() -> None:
-    ids = [c.id for c in CHECKS]
+    ids = [c.id for c in CHECKS] + [c.id for c in oidc.CHECKS]  # per boundary, per IdP
     assert ids == [
         *ALL_TRUST,
         *CHECKS_BY_FAMILY["boundary"],
@@ -87,6 +87,7 @@ def test_registry_ids_are_catalogued_unique_and_in_catalogue_order() -> None:
         *EDGE,
         *CHECKS_BY_FAMILY["ha"],
         *CHECKS_BY_FAMILY["policy"],
+        *CHECKS_BY_FAMILY["oidc"],
     ]
     assert set(ids) == ALL_CHECKS  # every catalogued check is implemented
     assert len(set(ids)) == len(ids)

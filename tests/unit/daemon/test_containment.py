@@ -216,7 +216,7 @@ def test_a_check_that_raises_is_unknown_for_its_boundary_and_logged_once(
 
     checks = (Check("issuer_expiry", broken), *(c for c in CHECKS if c.id != "issuer_expiry"))
     monkeypatch.setattr(
-        "monitor.daemon.cycle.run_checks", lambda c, o, n: run_checks(c, o, n, checks)
+        "monitor.daemon.cycle.run_checks", lambda c, o, n, **kw: run_checks(c, o, n, checks, **kw)
     )
     monitor = Monitor(cfg(), [Device("bigip-a"), Device("bigip-b")], Mesh(), clock=lambda: cd.NOW)
     try:

@@ -23,6 +23,7 @@ def test_sys_organizing_collection_carries_the_version_in_its_self_link() -> Non
     assert links == [
         "https://localhost/mgmt/tm/sys/crypto?ver=15.1.10.2",
         "https://localhost/mgmt/tm/sys/file?ver=15.1.10.2",
+        "https://localhost/mgmt/tm/sys/provision?ver=15.1.10.2",
         "https://localhost/mgmt/tm/sys/version?ver=15.1.10.2",
     ]
 
