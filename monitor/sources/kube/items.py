@@ -2,7 +2,7 @@
 
 `page_items` yields (key, object) for every object of a LIST page (typed lists leave out
 each item's `kind` and `apiVersion`: they are put back); `prepared` applies a watch spec's
-transform (which keeps only what the checks need), turning any failure of it into a
+transform (which keeps only what the checks need, or drops the object), turning any failure of it into a
 `bad_json` that names the object, never its content.
 """
 
@@ -37,8 +37,9 @@ def page_items(doc: Json, target: str) -> Iterator[tuple[str, Json]]:
             yield key, item
 
 
-def prepared(transform: Callable[[Json], Json] | None, obj: Json, key: str, target: str) -> Json:
-    """`obj` as stored: after `transform`, whose failure is a `bad_json` naming `key`."""
+def prepared(transform: Callable[[Json], Any] | None, obj: Json, key: str, target: str) -> Any:
+    """`obj` as stored: after `transform` (None: not kept), whose failure is a `bad_json`
+    naming `key`."""
     if transform is None:
         return obj
     try:
