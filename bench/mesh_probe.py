@@ -82,13 +82,17 @@ class _GcTime:
             self.seconds += time.perf_counter() - self._start
 
 
-def _run(config: Path, warm: int, profile: bool, trace: bool = False) -> ProbeResult:
+def _run(
+    config: Path, warm: int, profile: bool, trace: bool = False, scope: str = ""
+) -> ProbeResult:
     import tracemalloc
 
     from monitor.config.schema import load_config
     from monitor.sources.mesh.source import MeshSource
 
     cfg = load_config(config)
+    if scope:
+        cfg = replace(cfg, mesh=replace(cfg.mesh, watch_scope=scope))
     result = ProbeResult("", 0, _status_mib("VmRSS"))
     source = MeshSource(cfg)
     collector = _GcTime()
@@ -158,9 +162,9 @@ def _watches(source: Any) -> int:
     return 0 if watches is None else len(watches.specs())
 
 
-def _child(conn: Any, config: str, warm: int, profile: bool, trace: bool) -> None:
+def _child(conn: Any, config: str, warm: int, profile: bool, trace: bool, scope: str) -> None:
     try:
-        conn.send(_run(Path(config), warm, profile, trace))
+        conn.send(_run(Path(config), warm, profile, trace, scope))
     except BaseException as err:
         conn.send(err)
         raise
@@ -173,6 +177,8 @@ def main() -> None:
     parser.add_argument("--namespaces", type=int, default=20)
     parser.add_argument("--warm", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--scope", choices=("namespaces", "cluster"), default="",
+                        help="mesh.watchScope (default: the world's config)")  # fmt: skip
     parser.add_argument("--trace", action="store_true", help="tracemalloc's top allocations")
     args = parser.parse_args()
     pods_each = max(1, args.pods // args.boundaries)
@@ -191,7 +197,7 @@ def main() -> None:
             ctx = multiprocessing.get_context("spawn")
             parent, child = ctx.Pipe()
             proc = ctx.Process(target=_child, args=(child, str(world.config), args.warm,
-                                                    args.profile, args.trace))  # fmt: skip
+                                                    args.profile, args.trace, args.scope))  # fmt: skip
             proc.start()
             while not parent.poll(1.0):
                 if not proc.is_alive():

@@ -33,7 +33,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kubernetes import client
@@ -42,7 +42,7 @@ from monitor.model import SourceError
 from monitor.sources.errors import SourceFailure
 from monitor.sources.kube import transport as http
 from monitor.sources.kube.errors import read_error
-from monitor.sources.kube.items import page_items, prepared
+from monitor.sources.kube.items import prepared, stream_page
 from monitor.sources.kube.spec import Json, WatchSpec, object_key
 from monitor.sources.kube.state import CollectionState, namespace_of
 
@@ -256,10 +256,10 @@ class WatchedCollection(CollectionState):
                 reuse = True
             finally:
                 self._close(resp, reuse=reuse)
-            doc = http.decode(raw, self.spec.target)
+            doc, items = stream_page(raw, self.spec.target)
             del raw
+            self._store_page(items, objects)  # items decoded and reduced one by one
             self._count("list_pages")
-            self._store_page(doc, objects)
             meta = doc.get("metadata")
             meta = meta if isinstance(meta, dict) else {}
             token = str(meta.get("continue") or "") or None
@@ -279,8 +279,8 @@ class WatchedCollection(CollectionState):
             self._cleared()
         self._listed, self._failures = True, 0
 
-    def _store_page(self, doc: Json, objects: dict[str, Any]) -> None:
-        for key, item in page_items(doc, self.spec.target):
+    def _store_page(self, items: Iterable[tuple[str, Json]], objects: dict[str, Any]) -> None:
+        for key, item in items:
             stored = self._prepare(item, key)
             if stored is not None:
                 objects[key] = stored
