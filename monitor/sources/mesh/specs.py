@@ -251,7 +251,7 @@ def _pod_watches(
     narrowed = {n: pods_selector(found) for n, found in selectors.items()}
     shared = [n for n, selector in narrowed.items() if selector]
     union = pods_selector([s for n in shared for s in selectors[n]]) if shared else ""
-    if scope == "cluster" and union and len(shared) > 1:
+    if scope == "cluster" and union:
         keep = Keep(pod_record, namespaces=frozenset(shared))
         spec = _pods(None, union, f"pods in {len(shared)} namespaces (cluster-wide)", keep)
         out.update(dict.fromkeys(shared, spec))
