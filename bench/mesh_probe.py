@@ -196,8 +196,8 @@ def main() -> None:
             print(f"world: {world.counts} ({world.render_seconds:.1f} s)", flush=True)
             ctx = multiprocessing.get_context("spawn")
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_child, args=(child, str(world.config), args.warm,
-                                                    args.profile, args.trace, args.scope))  # fmt: skip
+            options = (args.warm, args.profile, args.trace, args.scope)
+            proc = ctx.Process(target=_child, args=(child, str(world.config), *options))
             proc.start()
             while not parent.poll(1.0):
                 if not proc.is_alive():
@@ -209,7 +209,9 @@ def main() -> None:
             served = world.stats()
         finally:
             world.stop()
-    result: ProbeResult = replace(answer, scale=scale.label(), world_objects=world.counts["objects"])
+    result: ProbeResult = replace(
+        answer, scale=scale.label(), world_objects=world.counts["objects"]
+    )
     print(f"scale: {result.scale}; RSS before the first poll {result.rss_before_mib:.0f} MiB")
     print("| poll | wall s | CPU s | gc s | up | requests | LISTs | watches | threads |"
           " RSS MiB | peak MiB | same state |")  # fmt: skip

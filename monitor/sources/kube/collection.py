@@ -5,21 +5,22 @@ objects, the resourceVersion, synced/absent/error: `CollectionState` in `state`,
 through `snapshot()`); the value types are in `spec`, the HTTP plumbing in `transport`,
 `WatchSet` in `watch`.
 
-The thread (DESIGN section 4, "Access"): a paged LIST (`limit`/`continue`, raw JSON,
-never the generated models, each page reduced by the spec's transform as it arrives and
-then dropped) stores every object keyed by `namespace/name` and remembers the list's
+The thread (DESIGN section 4, "Access"): a paged LIST (`limit`/`continue`, raw JSON, never
+the generated models, each page reduced by the spec's transform as it arrives and then
+dropped) stores every object keyed by `namespace/name` and remembers the list's
 resourceVersion; a WATCH from it (`allowWatchBookmarks`, a jittered server-side
 `timeoutSeconds`) applies ADDED/MODIFIED (replace; an object stored equal to the one it
 replaces changes nothing, one the transform drops is removed), DELETED (remove) and
 BOOKMARK (only the resourceVersion). The view's generation moves only when what it holds
-changes (`CollectionView`), so a reader can tell an unchanged collection at a glance. A stream that ends cleanly is re-watched from the
-last resourceVersion at once, without a LIST and without an error; a transport or HTTP
-failure sets `error` and reconnects the WATCH from the last resourceVersion after a
-fully jittered exponential backoff; 410 Gone (HTTP status or `ERROR` event) relists
-once. A 404 on the collection means the kind is not served (a Linkerd 2.10 cluster has
-no policy CRDs): the view is `absent` (synced, empty, no error) and the LIST is retried
-every `absent_recheck` seconds. A failed LIST is retried with backoff; items already
-stored stay (stale, with `error` set) until a LIST or WATCH succeeds again.
+changes (`CollectionView`), so a reader can tell an unchanged collection at a glance. A
+stream that ends cleanly is re-watched from the last resourceVersion at once, without a
+LIST and without an error; a transport or HTTP failure sets `error` and reconnects the
+WATCH from the last resourceVersion after a fully jittered exponential backoff; 410 Gone
+(HTTP status or `ERROR` event) relists once. A 404 on the collection means the kind is not
+served (a Linkerd 2.10 cluster has no policy CRDs): the view is `absent` (synced, empty,
+no error) and the LIST is retried every `absent_recheck` seconds. A failed LIST is retried
+with backoff; items already stored stay (stale, with `error` set) until a LIST or WATCH
+succeeds again.
 
 Key material: `transform` runs on every object before it is stored (see
 `secret_without_keys`); events and response bodies are never logged, and messages carry

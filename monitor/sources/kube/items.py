@@ -2,10 +2,10 @@
 
 `stream_page` reads a LIST page's items one at a time as it parses the page's text (the
 page is never decoded whole); `page_items` yields (key, object) for every object of a
-decoded LIST page (typed lists leave out
-each item's `kind` and `apiVersion`: they are put back); `prepared` applies a watch spec's
-transform (which keeps only what the checks need, or drops the object), turning any failure of it into a
-`bad_json` that names the object, never its content.
+decoded LIST page (typed lists leave out each item's `kind` and `apiVersion`: they are
+put back); `prepared` applies a watch spec's transform (which keeps only what the checks
+need, or drops the object), turning any failure of it into a `bad_json` that names the
+object, never its content.
 """
 
 from __future__ import annotations

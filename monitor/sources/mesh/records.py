@@ -180,7 +180,6 @@ def pod_record(pod: Json) -> PodRecord | None:
     meshed = any(c.get("name") == PROXY for c in containers)
     terminating = bool(meta.get("deletionTimestamp"))
     facts = _facts(intern(str(account)) if account else None, meshed)
-    base = dict(key=key, labels=labels, facts=facts, terminating=terminating)
     try:
         info, found = pod_info(pod)
         if info is not None:
@@ -197,11 +196,10 @@ def pod_record(pod: Json) -> PodRecord | None:
             bundle = resolved_bundle(key, env, None, "")
         roots_ref = env is not None and env[0] == ROOTS_REF
         problems = tuple(message for _, message in found)
-        return PodRecord(info=info, problems=problems, bundle=bundle, roots_ref=roots_ref,
-                         **base)  # fmt: skip
+        return PodRecord(key, labels, info, problems, facts, terminating, bundle, roots_ref)
     except Exception as err:  # raised again in the build's guard: the pod is unknown
-        return PodRecord(info=None, problems=(), bundle=None, failure=err,
-                         trace=err.__traceback__, **base)  # fmt: skip
+        return PodRecord(key, labels, None, (), facts, terminating, None, False, err,
+                         err.__traceback__)  # fmt: skip
 
 
 # --- EndpointSlices ---------------------------------------------------------------------------

@@ -205,8 +205,9 @@ def policy_spec(
     """A policy kind in a backend namespace, or (None) cluster-wide keeping `keep`'s."""
     where = namespace or "(cluster-wide)"
     transform = slim_object if namespace else Keep(slim_object, namespaces=keep)
+    target = f"{kind.plural}.{POLICY_GROUP} {where}"
     return WatchSpec.of(kind.plural, namespace, group=POLICY_GROUP, version=kind.version,
-                        target=f"{kind.plural}.{POLICY_GROUP} {where}", transform=transform)  # fmt: skip
+                        target=target, transform=transform)  # fmt: skip
 
 
 def _slices(namespace: str | None, names: Sequence[str], keep: frozenset[str]) -> WatchSpec:

@@ -42,8 +42,9 @@ from monitor.policy.parse import mesh_policy
 from monitor.sources.errors import Contained
 from monitor.sources.kube.spec import CollectionView, WatchSpec
 from monitor.sources.mesh.names import TRUST_ROOTS
-from monitor.sources.mesh.parse import PodFacts, endpoints, port_name, slice_endpoints
+from monitor.sources.mesh.parse import endpoints, port_name, slice_endpoints
 from monitor.sources.mesh.records import (
+    PodFacts,
     PodRecord,
     SliceRecord,
     pod_record,
