@@ -56,6 +56,7 @@ class ProbeResult:
     rows: list[Row] = field(default_factory=list)
     profile: str = ""
     traced: str = ""
+    rebuild: dict[str, float] = field(default_factory=dict)
 
 
 def _status_mib(name: str) -> float:
@@ -132,6 +133,7 @@ def _run(
                     print(f"  {label}: {error.reason}: {error.message}", flush=True)
             print(f"  {label}: {wall:.3f} s wall, {cpu:.3f} s CPU", flush=True)
             previous = state
+        result.rebuild = _rebuilds(source)
         if trace:
             current, peak = tracemalloc.get_traced_memory()
             top = tracemalloc.take_snapshot().statistics("traceback")[:12]
@@ -147,6 +149,36 @@ def _run(
         pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(30)
         result.profile = stream.getvalue()
     return result
+
+
+def _rebuilds(source: Any) -> dict[str, float]:
+    """CPU seconds of a whole build from the current views (no memo), and of one after a
+    change in one backend namespace's pods (the source's memo; best of 3 each)."""
+    import dataclasses
+
+    from monitor.sources.mesh.build import build_state
+
+    watches = source._watches
+    plan = source._plan(watches)
+    views = {s: watches.get(s) for s in plan.specs()}
+    whole = []
+    for _ in range(3):
+        started = time.process_time()
+        build_state(plan, views)
+        whole.append(time.process_time() - started)
+    namespace = plan.backends[0].namespace
+    spec = plan.pods.get(namespace)
+    one = []
+    for n in range(3):
+        changed = dict(views)
+        if spec is not None:
+            view = views[spec]
+            marks = {**view.namespaces, namespace: -1 - n}  # a generation no build has seen
+            changed[spec] = dataclasses.replace(view, namespaces=marks)
+        started = time.process_time()
+        build_state(plan, changed, None, source._memo)
+        one.append(time.process_time() - started)
+    return {"whole build": min(whole), "one namespace changed": min(one)}
 
 
 def _lists(source: Any) -> int:
@@ -194,6 +226,7 @@ def main() -> None:
         world = WorldProcess(scale, Path(tmp))
         try:
             print(f"world: {world.counts} ({world.render_seconds:.1f} s)", flush=True)
+            sim_cpu = world.stats()["cpu_seconds"]
             ctx = multiprocessing.get_context("spawn")
             parent, child = ctx.Pipe()
             options = (args.warm, args.profile, args.trace, args.scope)
@@ -220,7 +253,10 @@ def main() -> None:
         print(f"| {r.label} | {r.wall_s:.3f} | {r.cpu_s:.3f} | {r.gc_s:.3f} | {r.up} |"
               f" {sum(r.requests.values())} | {r.lists} | {r.watches} | {r.threads} |"
               f" {r.rss_now_mib:.0f} | {r.rss_peak_mib:.0f} | {r.same_state} |")  # fmt: skip
-    print(f"simulator served: {served['kube']}; open watch streams {served['open_watches']}")
+    print(f"simulator served: {served['kube']}; open watch streams {served['open_watches']};"
+          f" its CPU during the polls {served['cpu_seconds'] - sim_cpu:.2f} s")  # fmt: skip
+    for name, seconds in result.rebuild.items():
+        print(f"{name}: {seconds * 1000:.1f} ms CPU")
     if result.profile:
         print(result.profile)
     if result.traced:
