@@ -46,6 +46,7 @@ class Row:
     rss_peak_mib: float
     same_state: bool = False
     gc_s: float = 0.0
+    build_ms: float = 0.0  # MeshSource.build_seconds: the benchmark's mesh_warm_ms
 
 
 @dataclass
@@ -126,6 +127,7 @@ def _run(
                     rss_peak_mib=_status_mib("VmHWM"),
                     same_state=state is previous,
                     gc_s=collector.seconds - gc_before,
+                    build_ms=source.build_seconds * 1000,
                 )
             )
             if not status.up:
@@ -182,16 +184,11 @@ def _rebuilds(source: Any) -> dict[str, float]:
 
 
 def _lists(source: Any) -> int:
-    watches = getattr(source, "_watches", None)
-    return 0 if watches is None else int(watches.stats().lists)
+    return int(source.watch_stats().lists)
 
 
 def _watches(source: Any) -> int:
-    count = getattr(source, "watch_count", None)
-    if callable(count):
-        return int(count())
-    watches = getattr(source, "_watches", None)
-    return 0 if watches is None else len(watches.specs())
+    return int(source.watch_count())
 
 
 def _child(conn: Any, config: str, warm: int, profile: bool, trace: bool, scope: str) -> None:
@@ -247,12 +244,13 @@ def main() -> None:
     )
     print(f"scale: {result.scale}; RSS before the first poll {result.rss_before_mib:.0f} MiB")
     print("| poll | wall s | CPU s | gc s | up | requests | LISTs | watches | threads |"
-          " RSS MiB | peak MiB | same state |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          " RSS MiB | peak MiB | same state | build ms |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in result.rows:
         print(f"| {r.label} | {r.wall_s:.3f} | {r.cpu_s:.3f} | {r.gc_s:.3f} | {r.up} |"
               f" {sum(r.requests.values())} | {r.lists} | {r.watches} | {r.threads} |"
-              f" {r.rss_now_mib:.0f} | {r.rss_peak_mib:.0f} | {r.same_state} |")  # fmt: skip
+              f" {r.rss_now_mib:.0f} | {r.rss_peak_mib:.0f} | {r.same_state} |"
+              f" {r.build_ms:.1f} |")  # fmt: skip
     print(f"simulator served: {served['kube']}; open watch streams {served['open_watches']};"
           f" its CPU during the polls {served['cpu_seconds'] - sim_cpu:.2f} s")  # fmt: skip
     for name, seconds in result.rebuild.items():

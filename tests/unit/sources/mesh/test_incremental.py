@@ -147,8 +147,9 @@ def test_an_unchanged_cluster_gives_the_same_state_object_and_a_change_a_new_one
             try:
                 first, status = source.poll()
                 assert status.up, status.errors
-                watches = source.watch_count()
+                watches, lists = source.watch_count(), source.watch_stats().lists
                 second, status = source.poll()
+                assert source.watch_stats().lists == lists  # no LIST in a steady state
                 assert status.up
                 assert status.requests == {}
                 assert second is first
