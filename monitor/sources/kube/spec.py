@@ -113,10 +113,10 @@ class CollectionView:
 
     `generation` changes whenever the items, `synced`, `absent` or `error` change (not for
     bookmarks, nor for a MODIFIED object whose stored form is equal to the one it
-    replaces, nor for a relist that found what was stored): equal generations of one
-    collection hold the same data. `namespaces` maps a namespace ("" for cluster-scoped
-    objects) to the generation of the last change of its items, so a reader can tell
-    which namespaces changed.
+    replaces, nor for a relist that found what was stored): equal generations hold the
+    same data (generations are unique across the collections of the process).
+    `namespaces` maps a namespace ("" for cluster-scoped objects) to the generation of
+    the last change of its items, so a reader can tell which namespaces changed.
     """
 
     items: tuple[Any, ...]  # ordered by namespace/name; treat them as read-only

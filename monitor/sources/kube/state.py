@@ -11,6 +11,7 @@ fills it is `collection.WatchedCollection`, a subclass; the value types are in `
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -18,6 +19,10 @@ from typing import Any
 
 from monitor.model import SourceError
 from monitor.sources.kube.spec import CollectionView, WatchSpec, WatchStats
+
+# Generations are drawn from one counter for every collection of the process, so that no two
+# states of any collections share one (a watch stopped and started again starts afresh).
+_GENERATIONS = itertools.count(1)
 
 
 def namespace_of(key: str) -> str:
@@ -66,7 +71,7 @@ class CollectionState:
     # -- changes (callers hold self._cond) ----------------------------------------------------
     def _bump(self, namespaces: Iterable[str] = ()) -> None:
         """What the view holds changed (in `namespaces`, for item changes)."""
-        self._generation += 1
+        self._generation = next(_GENERATIONS)
         for namespace in namespaces:
             self._namespaces[namespace] = self._generation
 
