@@ -324,6 +324,8 @@ def scenario(scale: CycleScale) -> dict[str, Any]:
         "bigip": bigip,
         "kubernetes": _kubernetes(scale),
         "expected": {
+            # 20 backend namespaces: each kind watched once (docs/configuration.md)
+            "mesh": {"watchScope": "cluster"},
             "bigip": [{"name": d, "haGroup": HA_GROUP} for d in devices],
             "boundaries": boundaries,
         },
