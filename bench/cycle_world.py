@@ -11,7 +11,8 @@ config the world writes is the one the monitor runs with:
 - mesh: Linkerd stable-2.14 with one trust anchor and its issuer, `namespaces` backend
   namespaces, one Deployment + Service per boundary (`pods` pods in all, one
   EndpointSlice each as the controller splits them), and per Service a Server and an
-  AuthorizationPolicy admitting BIG-IP's client identity through a MeshTLSAuthentication;
+  AuthorizationPolicy admitting BIG-IP's client identity through a MeshTLSAuthentication
+  (its ServiceAccount exists, in namespace f5-edge, so `policy_identity_unknown` passes);
 - each boundary's pool holds its backend's pod IPs; every `drift`-th boundary also has a
   member that is no endpoint (a `pool_member_extra` finding on each device), so the
   findings, the page and the JSON are not empty. Everything else passes.
@@ -290,7 +291,8 @@ def _kubernetes(scale: CycleScale) -> dict[str, Any]:
             "defaultInboundPolicy": "all-unauthenticated",
         },
         "namespaces": [
-            {"name": ns, "annotations": {"linkerd.io/inject": "enabled"}} for ns in names
+            *({"name": ns, "annotations": {"linkerd.io/inject": "enabled"}} for ns in names),
+            {"name": "f5-edge", "serviceAccounts": ["bigip"]},  # BIG-IP's client identity
         ],
         "workloads": workloads,
         "services": services,
@@ -324,6 +326,8 @@ def scenario(scale: CycleScale) -> dict[str, Any]:
         "bigip": bigip,
         "kubernetes": _kubernetes(scale),
         "expected": {
+            # 20 backend namespaces: each kind watched once (docs/configuration.md)
+            "mesh": {"watchScope": "cluster"},
             "bigip": [{"name": d, "haGroup": HA_GROUP} for d in devices],
             "boundaries": boundaries,
         },

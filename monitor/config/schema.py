@@ -72,6 +72,9 @@ class MeshConfig:
     trust_domain: str = "cluster.local"
     pinned_trust_anchors: Annotated[tuple[Fingerprint, ...], UNIQUE] = ()  # lowercase hex
     issuer: IssuerSourceConfig = IssuerSourceConfig()
+    # the backends' kinds watched per backend namespace (Roles there) or cluster-wide (one
+    # ClusterRole; a number of watches that does not grow with the namespaces)
+    watch_scope: Literal["namespaces", "cluster"] = "namespaces"
 
 
 @dataclass(frozen=True, slots=True)

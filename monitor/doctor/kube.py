@@ -6,7 +6,8 @@ API server and its version (`GET /version`); discovery (`Discovery`, as the mesh
 source runs it: which policy.linkerd.io kinds and whether cert-manager Certificates are
 served); then the watches the configured boundaries need (`specs.plan_watches`, with
 every backend Service assumed to exist, so the backend pods are asked for namespace-wide,
-and ServiceAccounts in the backend namespaces and those of the boundaries' clientIdentity)
+or cluster-wide with `mesh.watchScope: cluster`, and ServiceAccounts in the backend
+namespaces and those of the boundaries' clientIdentity, or cluster-wide likewise)
 and, for each, a `SelfSubjectAccessReview` (authorization.k8s.io/v1) for `list` and
 `watch`, the only verbs the mesh source uses, narrowed to the object's name where the
 watch is (RBAC `resourceNames`). A denied review makes its need of
@@ -49,7 +50,8 @@ VERBS = ("list", "watch")
 
 
 def needs_of(plan: Plan) -> list[tuple[str, WatchSpec]]:
-    """Every watch of the plan with the need it serves."""
+    """Every watch of the plan with the need it serves, each once (with `mesh.watchScope:
+    cluster` the backend namespaces share their watches)."""
     out = [(TRUST_ROOTS, plan.trust_roots), (LINKERD_CONFIG, plan.config)]
     if plan.issuer is not None:  # None: read from the cert-manager Certificate (below)
         out.append((ISSUER_SECRET, plan.issuer))
@@ -62,7 +64,7 @@ def needs_of(plan: Plan) -> list[tuple[str, WatchSpec]]:
     out += [(PODS, s) for s in plan.pods.values()]
     out += [(POLICY, s) for specs in (plan.policy or {}).values() for s in specs]
     out += [(SERVICE_ACCOUNTS, s) for s in plan.accounts.values()]
-    return out
+    return list(dict.fromkeys(out))
 
 
 def identity_namespaces(cfg: Config) -> tuple[str, ...]:
@@ -185,10 +187,14 @@ def probe_kubernetes(cfg: Config, api: client.ApiClient | None = None) -> Source
             mesh.linkerd_namespace,
             mesh.trust_domain,
             wanted,
-            {b.key: {} for b in wanted},
+            # a selector for each (any will do for a review): cluster scope plans one pod watch
+            {b.key: {"spec": {"selector": {"app": b.name}}} for b in wanted}
+            if mesh.watch_scope == "cluster"
+            else {b.key: {} for b in wanted},
             found.policy if found else None,
             found.cert_manager if found else None,
             mesh.issuer,
+            mesh.watch_scope,
             accounts=identity_namespaces(cfg),
         )
         for need, spec in needs_of(plan):

@@ -461,7 +461,7 @@ def planned_watches(config: Config) -> Iterator[tuple[str, str, str | None, str 
     }
     plan = plan_watches(
         config.mesh.linkerd_namespace, config.mesh.trust_domain, wanted, services, kinds, True,
-        config.mesh.issuer, accounts=tuple(sorted(accounts)),
+        config.mesh.issuer, config.mesh.watch_scope, accounts=tuple(sorted(accounts)),
     )  # fmt: skip
     for spec in plan.specs():
         group, _, namespace, plural = split_path(spec.api_path)
@@ -500,7 +500,50 @@ def helm_many(scratch: Path) -> list[Obj]:
     return helm_template(scratch, values, "--set", "replicas=2")
 
 
-@pytest.mark.parametrize("renderer", ["kustomize", "helm", "helm_many"])
+@pytest.fixture(scope="module")
+def helm_cluster(scratch: Path) -> list[Obj]:
+    values = values_with_three_backend_namespaces()
+    defaults = yaml.safe_load((CHART / "values.yaml").read_text(encoding="utf-8"))
+    values["config"]["bigip"] = defaults["config"]["bigip"]
+    values["config"]["mesh"] = {"linkerdNamespace": "linkerd", "trustDomain": "cluster.local",
+                                "watchScope": "cluster"}  # fmt: skip
+    # an identity outside the backend namespaces: the ClusterRole covers its ServiceAccounts
+    identity = "bigip.f5-edge.serviceaccount.identity.linkerd.cluster.local"
+    values["config"]["boundaries"][0]["clientIdentity"] = identity
+    return helm_template(scratch, values, "--set", "replicas=2")
+
+
+@pytest.fixture(scope="module")
+def kustomize_cluster(scratch: Path) -> list[Obj]:
+    """The base with the cluster-wide-watches component and `mesh.watchScope: cluster`."""
+    overlay = scratch / "cluster-overlay"
+    overlay.mkdir(exist_ok=True)
+    (overlay / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [os.path.relpath(BASE, overlay)],
+                "components": [
+                    os.path.relpath(BASE.parent / "components" / "cluster-wide-watches", overlay)
+                ],
+            }
+        )
+    )
+    result = run([tool("kubectl"), "kustomize", "--load-restrictor", "LoadRestrictionsNone",
+                  str(overlay)], scratch)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    objs = documents(result.stdout)
+    configmap = one(objs, "ConfigMap")
+    config = yaml.safe_load(configmap["data"]["config.yaml"])
+    config.setdefault("mesh", {})["watchScope"] = "cluster"
+    configmap["data"]["config.yaml"] = yaml.safe_dump(config)
+    return objs
+
+
+@pytest.mark.parametrize(
+    "renderer", ["kustomize", "helm", "helm_many", "helm_cluster", "kustomize_cluster"]
+)
 def test_rbac_grants_every_planned_watch_and_no_more(
     renderer: str, request: pytest.FixtureRequest
 ) -> None:
@@ -515,17 +558,23 @@ def test_rbac_grants_every_planned_watch_and_no_more(
                 f"{verb} {plural}.{group} {namespace}/{name}"
             )
     # No more: the named objects are narrowed to their names, nothing is cluster-wide
-    # but the backend Namespaces, nothing is written but the Lease.
+    # but the backend Namespaces (and, with watchScope cluster, the kinds it watches once),
+    # nothing is written but the Lease.
+    cluster_wide = {"namespaces"}
+    if config.mesh.watch_scope == "cluster":
+        cluster_wide |= {plural for group, plural, ns, _ in watches if ns is None}
     for scope, rule in rules:
         if rule["verbs"] != ["list", "watch"]:
             assert rule["apiGroups"] == ["coordination.k8s.io"], rule
             assert rule["resources"] == ["leases"], rule
             assert scope == config.leader_election.namespace, rule
             assert rule.get("resourceNames") or rule["verbs"] == ["create"], rule
-        if {"secrets", "configmaps", "services", "namespaces"} & set(rule["resources"]):
+        if {"secrets", "configmaps"} & set(rule["resources"]):
+            assert rule.get("resourceNames"), rule
+        if "namespaces" in rule["resources"] and config.mesh.watch_scope != "cluster":
             assert rule.get("resourceNames"), rule
         if scope is None:
-            assert rule["resources"] == ["namespaces"], rule
+            assert set(rule["resources"]) <= cluster_wide, rule
     granted_names = {
         (scope, resource, name)
         for scope, rule in rules
@@ -564,10 +613,29 @@ def test_helm_derives_rbac_from_the_boundaries(helm_many: list[Obj], scratch: Pa
         (NAMESPACE, f"{RELEASE}-leader-election"),
     }
     services = roles[("ingress", RELEASE)]["rules"][0]
-    assert services["resourceNames"] == ["admin-ingress", "nginx-ingress"]
+    assert services["resources"] == ["services"]  # one watch for the namespace's Services
     cluster = one(helm_many, "ClusterRole")
     assert cluster["rules"][0]["resourceNames"] == ["api-gw", "ingress", "linkerd"]
     assert one(helm_many, "Deployment")["spec"]["replicas"] == 2
+
+
+def test_helm_with_cluster_wide_watches(helm_cluster: list[Obj], scratch: Path) -> None:
+    """watchScope cluster: no Role per backend namespace (nor for the identities' namespace),
+    one read-only ClusterRole with every kind the backends and the policy family read."""
+    kubernetes_validate(helm_cluster, scratch, "helm-cluster")
+    roles = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in helm_cluster
+             if o["kind"] == "Role"}  # fmt: skip
+    assert roles == {("linkerd", RELEASE), (NAMESPACE, f"{RELEASE}-leader-election")}
+    cluster = one(helm_cluster, "ClusterRole")
+    assert {r for rule in cluster["rules"] for r in rule["resources"]} == {
+        "services", "endpointslices", "pods", "namespaces", "servers", "serverauthorizations",
+        "authorizationpolicies", "meshtlsauthentications", "networkauthentications",
+        "serviceaccounts", "httproutes", "grpcroutes",
+    }  # fmt: skip
+    groups = {g for rule in cluster["rules"] if "grpcroutes" in rule["resources"]
+              for g in rule["apiGroups"]}  # fmt: skip
+    assert groups == {"gateway.networking.k8s.io"}
+    assert all(rule["verbs"] == ["list", "watch"] for rule in cluster["rules"])
 
 
 def test_helm_probes_follow_the_web_config(helm_many: list[Obj], scratch: Path) -> None:

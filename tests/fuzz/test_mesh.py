@@ -202,7 +202,9 @@ def _views(draw: st.DrawFn) -> dict[WatchSpec, CollectionView]:
         stored = []
         for item in items:  # as the watch stores them: objects with a key, transformed
             if isinstance(item, dict) and object_key(item) is not None:
-                stored.append(spec.transform(item) if spec.transform else item)
+                kept = spec.transform(item) if spec.transform else item
+                if kept is not None:  # None: an object the watch does not keep
+                    stored.append(kept)
         views[spec] = CollectionView(tuple(stored), True, None, False, "1")
     return views
 
@@ -221,7 +223,11 @@ def test_build_state_reads_the_undamaged_world() -> None:
     views = {s: CollectionView(tuple(COLLECTED[s]), True, None, False, "1") for s in SPECS}
     views = {
         s: CollectionView(
-            tuple(s.transform(o) if s.transform else o for o in v.items), True, None, False, "1"
+            tuple(k for o in v.items if (k := s.transform(o) if s.transform else o) is not None),
+            True,
+            None,
+            False,
+            "1",
         )
         for s, v in views.items()
     }

@@ -220,7 +220,16 @@ def list_objects(store: KubeStore, target: Target, query: Mapping[str, str]) -> 
                            "old.") from None  # fmt: skip
     else:
         rv, objs = store.snapshot(resource)
-    matched = [o for o in objs if _sort_key(o) >= start and sel.matches(o)]
+    # A page is read from its start key on, and a selected one stops one object past the
+    # limit, as the apiserver reads a page from storage (the whole match is counted only
+    # for remainingItemCount, which it gives without selectors alone).
+    counted = not sel.labels and not sel.fields
+    matched = []
+    for obj in objs:
+        if _sort_key(obj) >= start and sel.matches(obj):
+            matched.append(obj)
+            if limit and not counted and len(matched) > limit:
+                break
     meta: dict[str, Any] = {"resourceVersion": str(rv)}
     if limit and len(matched) > limit:
         rest = len(matched) - limit

@@ -5,18 +5,22 @@ objects, the resourceVersion, synced/absent/error: `CollectionState` in `state`,
 through `snapshot()`); the value types are in `spec`, the HTTP plumbing in `transport`,
 `WatchSet` in `watch`.
 
-The thread (DESIGN section 4, "Access"): a paged LIST (`limit`/`continue`, raw JSON,
-never the generated models) stores every object keyed by `namespace/name` and remembers
-the list's resourceVersion; a WATCH from it (`allowWatchBookmarks`, a jittered
-server-side `timeoutSeconds`) applies ADDED/MODIFIED (replace), DELETED (remove) and
-BOOKMARK (only the resourceVersion). A stream that ends cleanly is re-watched from the
-last resourceVersion at once, without a LIST and without an error; a transport or HTTP
-failure sets `error` and reconnects the WATCH from the last resourceVersion after a
-fully jittered exponential backoff; 410 Gone (HTTP status or `ERROR` event) relists
-once. A 404 on the collection means the kind is not served (a Linkerd 2.10 cluster has
-no policy CRDs): the view is `absent` (synced, empty, no error) and the LIST is retried
-every `absent_recheck` seconds. A failed LIST is retried with backoff; items already
-stored stay (stale, with `error` set) until a LIST or WATCH succeeds again.
+The thread (DESIGN section 4, "Access"): a paged LIST (`limit`/`continue`, raw JSON, never
+the generated models, each page reduced by the spec's transform as it arrives and then
+dropped) stores every object keyed by `namespace/name` and remembers the list's
+resourceVersion; a WATCH from it (`allowWatchBookmarks`, a jittered server-side
+`timeoutSeconds`) applies ADDED/MODIFIED (replace; an object stored equal to the one it
+replaces changes nothing, one the transform drops is removed), DELETED (remove) and
+BOOKMARK (only the resourceVersion). The view's generation moves only when what it holds
+changes (`CollectionView`), so a reader can tell an unchanged collection at a glance. A
+stream that ends cleanly is re-watched from the last resourceVersion at once, without a
+LIST and without an error; a transport or HTTP failure sets `error` and reconnects the
+WATCH from the last resourceVersion after a fully jittered exponential backoff; 410 Gone
+(HTTP status or `ERROR` event) relists once. A 404 on the collection means the kind is not
+served (a Linkerd 2.10 cluster has no policy CRDs): the view is `absent` (synced, empty,
+no error) and the LIST is retried every `absent_recheck` seconds. A failed LIST is retried
+with backoff; items already stored stay (stale, with `error` set) until a LIST or WATCH
+succeeds again.
 
 Key material: `transform` runs on every object before it is stored (see
 `secret_without_keys`); events and response bodies are never logged, and messages carry
@@ -30,7 +34,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kubernetes import client
@@ -39,9 +43,9 @@ from monitor.model import SourceError
 from monitor.sources.errors import SourceFailure
 from monitor.sources.kube import transport as http
 from monitor.sources.kube.errors import read_error
-from monitor.sources.kube.items import page_items, prepared
+from monitor.sources.kube.items import prepared, stream_page
 from monitor.sources.kube.spec import Json, WatchSpec, object_key
-from monitor.sources.kube.state import CollectionState
+from monitor.sources.kube.state import CollectionState, namespace_of
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +243,7 @@ class WatchedCollection(CollectionState):
     def _list(self) -> None:
         """One complete, paged LIST, stored atomically."""
         self._count("lists")
-        objects: dict[str, Json] = {}
+        objects: dict[str, Any] = {}
         token: str | None = None
         seen: set[str] = set()
         while True:
@@ -253,10 +257,10 @@ class WatchedCollection(CollectionState):
                 reuse = True
             finally:
                 self._close(resp, reuse=reuse)
-            doc = http.decode(raw, self.spec.target)
+            doc, items = stream_page(raw, self.spec.target)
             del raw
+            self._store_page(items, objects)  # items decoded and reduced one by one
             self._count("list_pages")
-            self._store_page(doc, objects)
             meta = doc.get("metadata")
             meta = meta if isinstance(meta, dict) else {}
             token = str(meta.get("continue") or "") or None
@@ -268,17 +272,22 @@ class WatchedCollection(CollectionState):
                 raise SourceFailure(SourceError("paging_loop", message, self.spec.target))
             seen.add(token)
         with self._cond:
-            self._objects, self._items, self._rv = objects, None, rv
+            self._replace_all(objects)
+            if (self._synced, self._absent) != (True, False):
+                self._bump()
+            self._rv = rv
             self._synced, self._absent, self._synced_at = True, False, self._clock()
             self._cleared()
         self._listed, self._failures = True, 0
 
-    def _store_page(self, doc: Json, objects: dict[str, Json]) -> None:
-        for key, item in page_items(doc, self.spec.target):
-            objects[key] = self._prepare(item, key)
+    def _store_page(self, items: Iterable[tuple[str, Json]], objects: dict[str, Any]) -> None:
+        for key, item in items:
+            stored = self._prepare(item, key)
+            if stored is not None:
+                objects[key] = stored
 
-    def _prepare(self, obj: Json, key: str) -> Json:
-        """The object as stored: after the spec's transform."""
+    def _prepare(self, obj: Json, key: str) -> Any:
+        """The object as stored: after the spec's transform (None: not kept)."""
         return prepared(self.spec.transform, obj, key, self.spec.target)
 
     def _watch(self) -> None:
@@ -331,12 +340,21 @@ class WatchedCollection(CollectionState):
         key = object_key(obj)
         stored = self._prepare(obj, key) if kind in ("ADDED", "MODIFIED") and key else None
         with self._cond:
+            before = self._objects.get(key) if key is not None else None
             if stored is not None and key is not None:
-                self._objects[key] = stored
-                self._items = None
-            elif kind == "DELETED" and key is not None and key in self._objects:
+                if before is None or before != stored:  # an equal one changes nothing
+                    self._objects[key] = stored
+                    self._items = None
+                    self._bump((namespace_of(key),))
+            elif (
+                kind in ("ADDED", "MODIFIED", "DELETED")
+                and key is not None
+                and key in self._objects
+            ):
+                # DELETED, or a MODIFIED object the transform no longer keeps
                 del self._objects[key]
                 self._items = None
+                self._bump((namespace_of(key),))
             if rv:
                 self._rv = rv
             self._cond.notify_all()
@@ -347,6 +365,7 @@ class WatchedCollection(CollectionState):
         self._outcomes += 1
         if self._error is not None:
             log.info("%s: reading again after %s", self.spec.target, self._error.reason)
+            self._bump()
         self._error = self._error_since = None
         self._cond.notify_all()
 
@@ -355,6 +374,8 @@ class WatchedCollection(CollectionState):
             if self._error is None:
                 self._error_since = self._clock()
             same = self._error == error
+            if not same:
+                self._bump()
             self._error = error
             self._outcomes += 1
             self._errors[error.reason] += 1
@@ -365,7 +386,10 @@ class WatchedCollection(CollectionState):
         with self._cond:
             was_absent = self._absent
             self._counts["absent_checks"] += 1
-            self._objects, self._items, self._rv = {}, None, None
+            self._replace_all({})
+            if (self._synced, self._absent) != (True, True):
+                self._bump()
+            self._rv = None
             self._synced, self._absent, self._synced_at = True, True, self._clock()
             self._cleared()
         if not was_absent:

@@ -1,8 +1,10 @@
 """What the watch layer is asked to watch and what it hands back: the value types.
 
 Owns `WatchSpec` (a collection path narrowed by label and field selectors, the human
-target name for messages, an optional per-object `transform`, the RBAC grant a 403
-names), `CollectionView` (a frozen snapshot of one watched collection), `WatchStats`
+target name for messages, an optional per-object `transform` that may reduce an object to
+a compact record of its few facts or drop it, the RBAC grant a 403 names),
+`CollectionView` (a frozen snapshot of one watched collection, with a generation that
+changes exactly when what it holds changes), `WatchStats`
 (its counters, addable), `object_key` (the `namespace/name` items are keyed and ordered
 by) and `secret_without_keys` (the transform that keeps a Secret's private keys out of
 every cache). Pure: no I/O.
@@ -58,7 +60,9 @@ class WatchSpec:
     target: str  # names the object(s) in messages: "configmap linkerd/linkerd-config"
     label_selector: str = ""
     field_selector: str = ""  # "metadata.name=x": what RBAC with resourceNames allows
-    transform: Callable[[Json], Json] | None = None  # runs before an object is stored
+    # runs before an object is stored: what it returns is stored (a dict, or a compact
+    # record), None drops the object (not one the monitor needs)
+    transform: Callable[[Json], Any] | None = None
     rbac: str = ""  # the grant a 403 names; "" = derived from the path and selectors
 
     def __post_init__(self) -> None:
@@ -75,7 +79,7 @@ class WatchSpec:
         name: str | None = None,
         label_selector: str = "",
         target: str | None = None,
-        transform: Callable[[Json], Json] | None = None,
+        transform: Callable[[Json], Any] | None = None,
         rbac: str = "",
     ) -> WatchSpec:
         """The spec of `plural` in `namespace` (None: all), optionally of one `name`."""
@@ -95,11 +99,27 @@ class WatchSpec:
         return self.rbac or http.rbac_hint(self.api_path, self.field_selector)
 
 
+def stored_key(obj: Any) -> str | None:
+    """The `namespace/name` of a stored item: a dict's, or a compact record's `key`."""
+    if isinstance(obj, dict):
+        return object_key(obj)
+    key = getattr(obj, "key", None)
+    return key if isinstance(key, str) else None
+
+
 @dataclass(frozen=True)
 class CollectionView:
-    """A consistent snapshot; the data is trustworthy when `synced and error is None`."""
+    """A consistent snapshot; the data is trustworthy when `synced and error is None`.
 
-    items: tuple[Json, ...]  # ordered by namespace/name; treat them as read-only
+    `generation` changes whenever the items, `synced`, `absent` or `error` change (not for
+    bookmarks, nor for a MODIFIED object whose stored form is equal to the one it
+    replaces, nor for a relist that found what was stored): equal generations hold the
+    same data (generations are unique across the collections of the process).
+    `namespaces` maps a namespace ("" for cluster-scoped objects) to the generation of
+    the last change of its items, so a reader can tell which namespaces changed.
+    """
+
+    items: tuple[Any, ...]  # ordered by namespace/name; treat them as read-only
     synced: bool  # a complete LIST has been stored (or the kind is absent)
     error: SourceError | None  # the failure since the last successful LIST / WATCH connect
     absent: bool  # the apiserver does not serve the kind (404 on the collection)
@@ -107,11 +127,20 @@ class CollectionView:
     watching: bool = False  # a WATCH stream is open now
     synced_at: float | None = None  # clock() of the last complete LIST
     error_since: float | None = None  # clock() when the current error began
+    generation: int = 0
+    by_key: Mapping[str, Any] | None = None  # the items by key (None: found by a scan)
+    namespaces: Mapping[str, int] = field(default_factory=dict)
 
-    def find(self, namespace: str | None, name: str) -> Json | None:
+    def find(self, namespace: str | None, name: str) -> Any:
         """The item `namespace/name` (namespace None: a cluster-scoped object), if stored."""
         key = f"{namespace}/{name}" if namespace else name
-        return next((o for o in self.items if object_key(o) == key), None)
+        if self.by_key is not None:
+            return self.by_key.get(key)
+        return next((o for o in self.items if stored_key(o) == key), None)
+
+    def changed_in(self, namespace: str) -> int:
+        """The generation of the last change of the items in `namespace` (0: never)."""
+        return self.namespaces.get(namespace, 0)
 
 
 @dataclass(frozen=True)

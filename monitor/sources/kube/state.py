@@ -1,7 +1,9 @@
 """What one watched collection keeps, and how the poll reads it: `CollectionState`.
 
-The objects by `namespace/name`, the resourceVersion, synced/absent/watching, the last
-error and since when, and the counters since start, all behind one condition; read
+The objects by `namespace/name` (as the spec's transform stored them), the
+resourceVersion, synced/absent/watching, the last error and since when, the generations
+(`CollectionView.generation`, per namespace too) and the counters since start, all behind
+one condition; read
 through `snapshot()`, `wait_synced()` and `stats()`, and the handshake by which a poll
 asks a failed collection to try again now (`retry_now`, `wait_retried`). The thread that
 fills it is `collection.WatchedCollection`, a subclass; the value types are in `spec`.
@@ -9,12 +11,24 @@ fills it is `collection.WatchedCollection`, a subclass; the value types are in `
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from monitor.model import SourceError
-from monitor.sources.kube.spec import CollectionView, Json, WatchSpec, WatchStats
+from monitor.sources.kube.spec import CollectionView, WatchSpec, WatchStats
+
+# Generations are drawn from one counter for every collection of the process, so that no two
+# states of any collections share one (a watch stopped and started again starts afresh).
+_GENERATIONS = itertools.count(1)
+
+
+def namespace_of(key: str) -> str:
+    """The namespace part of an item key ("" for a cluster-scoped object)."""
+    namespace, sep, _ = key.partition("/")
+    return namespace if sep else ""
 
 
 class CollectionState:
@@ -24,8 +38,11 @@ class CollectionState:
         self.spec = spec
         self._clock = clock
         self._cond = threading.Condition()
-        self._objects: dict[str, Json] = {}
-        self._items: tuple[Json, ...] | None = ()
+        self._objects: dict[str, Any] = {}
+        self._items: tuple[Any, ...] | None = ()
+        self._by_key: dict[str, Any] = {}
+        self._generation = 0
+        self._namespaces: dict[str, int] = {}  # namespace → generation of its last change
         self._synced = self._absent = self._watching = False
         self._error: SourceError | None = None
         self._error_since: float | None = None
@@ -44,10 +61,34 @@ class CollectionState:
         with self._cond:
             if self._items is None:
                 self._items = tuple(self._objects[k] for k in sorted(self._objects))
+                self._by_key = dict(self._objects)
             return CollectionView(
                 self._items, self._synced, self._error, self._absent, self._rv,
-                self._watching, self._synced_at, self._error_since,
+                self._watching, self._synced_at, self._error_since, self._generation,
+                self._by_key, dict(self._namespaces),
             )  # fmt: skip
+
+    # -- changes (callers hold self._cond) ----------------------------------------------------
+    def _bump(self, namespaces: Iterable[str] = ()) -> None:
+        """What the view holds changed (in `namespaces`, for item changes)."""
+        self._generation = next(_GENERATIONS)
+        for namespace in namespaces:
+            self._namespaces[namespace] = self._generation
+
+    def _replace_all(self, objects: dict[str, Any]) -> None:
+        """Store a complete LIST's objects; the generation changes only where they differ."""
+        old = self._objects
+        changed = {namespace_of(k) for k in old.keys() - objects.keys()}
+        for key, value in objects.items():
+            before = old.get(key)
+            if before is not None and before == value:
+                objects[key] = before  # the same object: readers memoised by identity hold
+            else:
+                changed.add(namespace_of(key))
+        self._objects = objects
+        if changed:
+            self._items = None
+            self._bump(changed)
 
     def wait_synced(self, timeout: float) -> bool:
         """True once synced; False after `timeout`, or at once when the collection has

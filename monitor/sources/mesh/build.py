@@ -64,7 +64,7 @@ from monitor.sources.mesh.specs import (
     backends,
     plan_watches,
 )
-from monitor.sources.mesh.workloads import Workloads, workloads
+from monitor.sources.mesh.workloads import Memo, Workloads, workloads
 
 OPTIONAL = ("config_anchors", "external_ca", "proxies", "policy")
 PUBLISHED_KEYS = ("tls.crt", "ca.crt")  # a ConfigMap publishing the issuer: PEM, no key
@@ -303,10 +303,12 @@ def build_state(
     plan: Plan,
     views: Mapping[WatchSpec, CollectionView],
     discovery_error: SourceError | None = None,
+    memo: Memo | None = None,
 ) -> Built:
     """The MeshState the views say, the errors that made parts of it unknown, and the
     cluster's problems (module docstring). `views` holds a view per spec of `plan` (a spec
-    without one counts as not synced); `discovery_error` explains a `plan.policy` of None."""
+    without one counts as not synced); `discovery_error` explains a `plan.policy` of None;
+    `memo` keeps the backends' parts from one build to the next (`workloads.Memo`)."""
     build = _Build(plan, views)
     run, ns = build.contain.run, plan.linkerd_namespace
     config, roots = f"configmap {ns}/{LINKERD_CONFIG}", f"configmap {ns}/{TRUST_ROOTS}"
@@ -328,9 +330,11 @@ def build_state(
     if discovery_error is not None and (plan.policy is None or not plan.certificates_known):
         build.errors.append(discovery_error)
     nothing = Workloads(dict.fromkeys((b.key for b in plan.backends), None), None, {}, None)
+    config_view = views.get(plan.config)
+    values_token = None if config_view is None else ("config", config_view.generation)
     parts: Workloads = run(
         "backends", nothing, workloads, plan, build.read, values, roots_text, build.problems,
-        build.contain,
+        build.contain, memo, values_token,
     )  # fmt: skip
     state = MeshState(
         anchors=anchors,

@@ -18,6 +18,13 @@ import yaml
 from monitor.certs import CertFacts, parse_pem_bundle
 from monitor.model import Endpoint, Issuer, SourceError
 from monitor.sources.errors import SourceFailure, clip, failure
+from monitor.sources.mesh.records import (
+    PodFacts,
+    ServiceRecord,
+    SliceRecord,
+    as_service,
+    slice_records,
+)
 
 DEFAULT_SCHEME = "linkerd.io/tls"
 EXTERNAL_SCHEME = "kubernetes.io/tls"
@@ -121,16 +128,12 @@ def proxy_versions(pods: Iterable[Mapping[str, Any]]) -> str:
 # --- Services and their endpoints -----------------------------------------------------------
 
 
-def port_name(service: Mapping[str, Any], port: int | str) -> str | None:
+def port_name(service: Mapping[str, Any] | ServiceRecord, port: int | str) -> str | None:
     """The name ("" when unnamed) of the Service port configured as `port` (a number
     matches `spec.ports[].port`, a name `spec.ports[].name`); None: no such port."""
-    for entry in _list(_map(service, "spec"), "ports"):
-        if not isinstance(entry, dict):
-            continue
-        if (isinstance(port, int) and entry.get("port") == port) or (
-            isinstance(port, str) and entry.get("name") == port
-        ):
-            return str(entry.get("name") or "")
+    for name, number in as_service(service).ports:
+        if (isinstance(port, int) and number == port) or (isinstance(port, str) and name == port):
+            return name
     return None
 
 
@@ -145,45 +148,27 @@ class SliceEndpoint:
 
 
 def slice_endpoints(
-    slices: Iterable[Mapping[str, Any]], namespace: str, name: str
+    slices: Iterable[Mapping[str, Any] | SliceRecord], namespace: str, name: str
 ) -> list[SliceEndpoint]:
-    """The endpoints of the port called `name` ("" = unnamed) across EndpointSlices, each
-    address once (a ready copy wins), in address order. `conditions.ready` unset counts as
-    ready (API docs: "nil ... should be interpreted as ready"); FQDN slices are skipped."""
+    """The endpoints of the port called `name` ("" = unnamed) across EndpointSlices (as
+    served, or as `records` keeps them), each address once (a ready copy wins), in
+    address order. `conditions.ready` unset counts as ready (API docs: "nil ... should be
+    interpreted as ready"); FQDN slices are skipped."""
     found: dict[tuple[str, int], SliceEndpoint] = {}
-    for piece in slices:
-        if piece.get("addressType") not in ("IPv4", "IPv6"):
+    for piece in slice_records(slices, namespace):
+        if piece.address_type not in ("IPv4", "IPv6"):
             continue
-        port = next(
-            (
-                p.get("port")
-                for p in _list(piece, "ports")
-                if isinstance(p, dict) and str(p.get("name") or "") == name
-            ),
-            None,
-        )
+        port = next((number for label, number in piece.ports if label == name), None)
         if not isinstance(port, int):
             continue  # these endpoints do not serve the port (or "all ports": unusable)
-        for ep in _list(piece, "endpoints"):
-            addresses = ep.get("addresses") if isinstance(ep, dict) else None
-            if not isinstance(addresses, list) or not addresses:
+        for ep in piece.endpoints:
+            if ep.address is None:
                 continue
-            ready = _map(ep, "conditions").get("ready")
-            ref = _map(ep, "targetRef")
-            pod = None
-            if ref.get("kind") == "Pod" and ref.get("name"):
-                pod = (str(ref.get("namespace") or namespace), str(ref["name"]))
-            item = SliceEndpoint(str(addresses[0]), port, ready is not False, pod)
+            item = SliceEndpoint(ep.address, port, ep.ready, ep.pod)
             key = (item.address, port)
             if key not in found or (item.ready and not found[key].ready):
                 found[key] = item
     return [found[k] for k in sorted(found)]
-
-
-@dataclass(frozen=True, slots=True)
-class PodFacts:
-    service_account: str | None
-    meshed: bool
 
 
 def pod_facts(pod: Mapping[str, Any]) -> PodFacts:

@@ -8,7 +8,10 @@ research/linkerd.md §1–3, §5): one API client, one `WatchSet`, and per poll
 2. `ensure` the watches the configured boundaries need (`specs.plan_watches`), wait
    for new ones to sync within `poll.timeout`, then plan again with the Services now read
    (the backend pods are watched narrowed by their Services' selectors) and wait for those;
-3. build the `MeshState` purely from the views (`build.build_state`).
+3. build the `MeshState` purely from the views (`build.build_state`): not at all when no
+   view changed since the previous poll (their generations, `CollectionView`), whose
+   state object is then returned as it is; only the backend namespaces whose views
+   changed otherwise (`workloads.Memo`).
 A steady-state poll sends no request at all: every collection is LISTed once, then
 WATCHed from its resourceVersion with bookmarks (relisted only after `410 Gone`; the
 watch layer reconnects with jittered backoff, and each poll makes a failed collection try
@@ -27,7 +30,8 @@ parser that raised something unforeseen (`internal_error`, `build`) is logged on
 exception type while it keeps happening, its stack (never its message) at debug level.
 
 Key material is never kept: the issuer Secret is stored through `secret_without_keys`,
-pods through `specs.slim_pod`; nothing of a Secret is logged. With `mesh.issuer.source`
+pods as `records.PodRecord`s (control-plane pods through `specs.slim_pod`); nothing of a
+Secret is logged. With `mesh.issuer.source`
 `certificate` or `configMap` the Secret is not read at all (the key never crosses the wire).
 """
 
@@ -49,10 +53,11 @@ from monitor.sources.kube.client import build_api_client
 from monitor.sources.kube.errors import FATAL_REASONS
 from monitor.sources.kube.spec import CollectionView, WatchSpec, WatchStats
 from monitor.sources.kube.watch import WatchSet
-from monitor.sources.mesh.build import build_state, unknown_state, unread_state
+from monitor.sources.mesh.build import Built, build_state, unknown_state, unread_state
 from monitor.sources.mesh.discovery import Discovered, Discovery
 from monitor.sources.mesh.reach import ACCOUNT_NAMESPACES_MAX, account_namespaces, whole_namespaces
 from monitor.sources.mesh.specs import Backend, Plan, backends, plan_watches
+from monitor.sources.mesh.workloads import Memo
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +73,16 @@ _STATUS = {"http_401": "401", "http_403": "403", "http_404": "404", "http_4xx": 
 __all__ = ["MeshSource"]
 
 
-def pool_size(wanted: tuple[Backend, ...]) -> int:
-    """The most watches `wanted` can need at once, plus `POOL_MARGIN`."""
+def pool_size(wanted: tuple[Backend, ...], scope: str = "namespaces") -> int:
+    """The most watches `wanted` can need at once, plus `POOL_MARGIN`: five for the control
+    plane; per backend namespace its Services, EndpointSlices, Namespace, pods (two while a
+    changed selector swaps the watch) and the policy kinds, and a ServiceAccounts watch
+    per namespace the policy's identities name; or (cluster scope) each of those once,
+    plus a pod watch per namespace that no label narrows."""
     namespaces = len({b.namespace for b in wanted})
-    return (
-        5 + 2 * len(wanted) + namespaces * (2 + POLICY_KINDS_MAX) + ACCOUNT_NAMESPACES_MAX
-        + POOL_MARGIN
-    )  # fmt: skip
+    if scope == "cluster":  # the ServiceAccounts: one watch
+        return 5 + 4 + POLICY_KINDS_MAX + 1 + namespaces + 1 + POOL_MARGIN
+    return 5 + namespaces * (5 + POLICY_KINDS_MAX) + ACCOUNT_NAMESPACES_MAX + POOL_MARGIN
 
 
 def _requests(now: WatchStats, before: WatchStats) -> Counter[str]:
@@ -135,12 +143,18 @@ class MeshSource:
         self._discovered_at = 0.0
         self._seen = WatchStats()
         self._failing: set[str] = set()  # exception types of parse failures, logged once
+        self._memo = Memo()  # the backends' parts of the previous build
+        self._last: tuple[Any, Built] | None = None  # the previous build and its inputs
+        # seconds the last poll spent making its MeshState from the watched collections
+        # (reading the views, and building only what changed): the benchmark's mesh_warm_ms
+        self.build_seconds = 0.0
         if api_client is None:
             self._connect()
 
     def _connect(self) -> None:
         try:
-            self._api = build_api_client(self._cfg.mesh, pool_size(self._backends))
+            size = pool_size(self._backends, self._cfg.mesh.watch_scope)
+            self._api = build_api_client(self._cfg.mesh, size)
             self._client_error = None
         except SourceFailure as fail:
             self._client_error = fail.error
@@ -177,9 +191,17 @@ class MeshSource:
             plan = again
             watches.ensure(plan.specs())
             watches.wait_synced(max(0.0, deadline - time.monotonic()))
-        built = build_state(plan, {s: watches.get(s) for s in plan.specs()}, discovery_error)
-        for problem in built.problems:
-            log.debug("mesh: %s", problem)
+        building = time.perf_counter()
+        views = {s: watches.get(s) for s in plan.specs()}
+        inputs = (plan, tuple(v.generation for v in views.values()), discovery_error)
+        if self._last is not None and self._last[0] == inputs:
+            built = self._last[1]  # nothing changed: the same state, and the same errors
+        else:
+            built = build_state(plan, views, discovery_error, self._memo)
+            self._last = (inputs, built)
+            for problem in built.problems:
+                log.debug("mesh: %s", problem)
+        self.build_seconds = time.perf_counter() - building
         self._log_failures(built.failures)
         errors = _collapse(built.errors)
         for error in errors:
@@ -196,6 +218,15 @@ class MeshSource:
             requests=dict(requests),
         )
         return built.state, status
+
+    def watch_count(self) -> int:
+        """The collections watched now: one thread and one open stream each."""
+        return 0 if self._watches is None else len(self._watches.specs())
+
+    def watch_stats(self) -> WatchStats:
+        """The watch layer's counters since start (`lists` counts every LIST: none in a
+        steady state)."""
+        return WatchStats() if self._watches is None else self._watches.stats()
 
     def _log_failures(self, failures: tuple[Exception, ...]) -> None:
         kinds = {type(err).__name__: err for err in failures}
@@ -244,14 +275,15 @@ class MeshSource:
         kinds = None if found is None else found.policy
         cert_manager = None if found is None else found.cert_manager
         mesh = self._cfg.mesh
+        scope = mesh.watch_scope
         base = plan_watches(
             mesh.linkerd_namespace, mesh.trust_domain, self._backends, {}, kinds, cert_manager,
-            mesh.issuer,
+            mesh.issuer, scope,
         )  # fmt: skip
         known = set(watches.specs())
-        services: dict[str, Mapping[str, Any] | None] = {}
+        services: dict[str, Any] = {}
         for backend in self._backends:
-            spec = base.services[backend.key]
+            spec = base.services[backend.namespace]
             view = watches.get(spec) if spec in known else None
             if view is not None and view.synced:  # stale data is good enough to plan with
                 services[backend.key] = view.find(backend.namespace, backend.name)
@@ -263,7 +295,7 @@ class MeshSource:
         # the policy read so far says which pods and ServiceAccounts it reaches (`reach`)
         return plan_watches(
             mesh.linkerd_namespace, mesh.trust_domain, self._backends, services, kinds,
-            cert_manager, mesh.issuer, whole=whole_namespaces(base, synced, services),
+            cert_manager, mesh.issuer, scope, whole=whole_namespaces(base, synced, services),
             accounts=account_namespaces(base, synced),
         )  # fmt: skip
 
@@ -273,6 +305,7 @@ class MeshSource:
             self._watches.stop_all()
             self._watches = None
             self._seen = WatchStats()
+            self._memo, self._last = Memo(), None
         if self._api is not None and self._owns_api:
             self._api.close()  # type: ignore[no-untyped-call]
             self._api = None

@@ -6,18 +6,29 @@ transform every watched pod goes through, and `plan_watches`, which turns the
 configuration, the Services read so far and the served policy kinds into the exact set
 of watches (DESIGN section 4, "Access"). Pure: no I/O.
 
-Every watch is as narrow as the boundaries allow; nothing is watched cluster-wide:
+One watch per kind and namespace (never one per boundary), as narrow as the boundaries
+allow; `mesh.watchScope` says whether the backends' kinds are watched per backend
+namespace (`namespaces`: Roles in each) or once for the whole cluster (`cluster`: one
+ClusterRole, a number of watches that does not grow with the namespaces):
 - the control plane's named objects by `fieldSelector=metadata.name=…` (the trust-roots and
   `linkerd-config` ConfigMaps; the issuer as `mesh.issuer.source` says: the Secret, stored
   without private keys, or the ConfigMap publishing its certificate, or nothing but the
   Certificates), its pods by the `linkerd.io/control-plane-component` label (the version),
   the cert-manager `Certificate`s of its namespace (only when the cluster serves them);
-- per backend Service: the Service by name, its EndpointSlices by
-  `kubernetes.io/service-name`;
-- per backend namespace: the Namespace by name (its default-inbound-policy annotation),
-  the live pods narrowed by what the namespace's backend Services select (known only once
-  those Services have been read, so the plan is recomputed every poll and a changed
-  selector swaps the watch), and each served policy kind in its newest version.
+  always in the control plane's namespace;
+- the backend Services (only those named by a boundary are kept), their EndpointSlices
+  (by `kubernetes.io/service-name in (…)`), the live backend pods narrowed by what the
+  backend Services select (known only once those Services have been read, so the plan is
+  recomputed every poll and a changed selector swaps the watch; a namespace whose pods no
+  label can narrow is watched on its own, as is one where a Server may select pods the
+  Services leave out: `reach`), and each served policy kind in its newest version, with
+  the policy and Gateway API HTTPRoutes and GRPCRoutes an AuthorizationPolicy may target
+  (names only): per backend namespace, or cluster-wide keeping only the backend namespaces;
+- the backend Namespaces (their default-inbound-policy annotation): each by name, or all
+  of them cluster-wide keeping only the backend ones;
+- the ServiceAccounts (names only) of the namespaces the backends' MeshTLSAuthentications
+  name (`reach`): per namespace, or cluster-wide keeping only those namespaces.
+What each watch keeps of an object is a compact record (`records`), not the object.
 """
 
 from __future__ import annotations
@@ -29,23 +40,41 @@ from typing import Any
 
 from monitor.config.schema import Config, IssuerSourceConfig
 from monitor.sources.kube.spec import WatchSpec, secret_without_keys
+from monitor.sources.mesh.names import (
+    ANCHORS_ENV,
+    CERT_MANAGER_GROUP,
+    CONTROL_PLANE,
+    GATEWAY_GROUP,
+    INIT,
+    ISSUER,
+    LINKERD_CONFIG,
+    POLICY_GROUP,
+    PROXY,
+    TRUST_ROOTS,
+    TRUST_ROOTS_KEY,
+)
+from monitor.sources.mesh.records import (
+    Keep,
+    ServiceRecord,
+    pod_record,
+    service_record,
+    slice_record,
+    slim_object,
+)
+
+__all__ = [  # the names, for the modules that read them from here
+    "ANCHORS_ENV", "CERT_MANAGER_GROUP", "CONTROL_PLANE", "GATEWAY_GROUP", "INIT", "ISSUER",
+    "LINKERD_CONFIG", "POLICY_GROUP", "PROXY", "TRUST_ROOTS", "TRUST_ROOTS_KEY", "Backend",
+    "Plan", "PolicyKind", "accounts_spec", "backends", "name_only", "plan_watches",
+    "pods_selector", "pods_spec", "policy_spec", "selector_of", "selects", "slim_pod",
+]  # fmt: skip
 
 Json = dict[str, Any]
 
-TRUST_ROOTS = "linkerd-identity-trust-roots"
-TRUST_ROOTS_KEY = "ca-bundle.crt"
-LINKERD_CONFIG = "linkerd-config"
-ISSUER = "linkerd-identity-issuer"
-CONTROL_PLANE = "linkerd.io/control-plane-component"
-PROXY = "linkerd-proxy"
-INIT = "linkerd-init"
-ANCHORS_ENV = "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS"
-POLICY_GROUP = "policy.linkerd.io"
-GATEWAY_GROUP = "gateway.networking.k8s.io"
-CERT_MANAGER_GROUP = "cert-manager.io"
 SECRET = IssuerSourceConfig()  # the default mesh.issuer: the Secret
 # Pods that can back an endpoint: EndpointSlices leave out pods that have finished.
 LIVE_PODS = "status.phase!=Succeeded,status.phase!=Failed"
+SCOPES = ("namespaces", "cluster")  # mesh.watchScope
 _POD_META = ("name", "namespace", "labels", "annotations", "ownerReferences", "deletionTimestamp")
 _POD_SPEC = ("serviceAccountName", "serviceAccount", "nodeName")
 _POD_STATUS = ("podIP", "phase", "conditions")
@@ -127,8 +156,10 @@ def slim_pod(obj: Json) -> Json:
 # --- selectors ----------------------------------------------------------------------------------
 
 
-def selector_of(service: Mapping[str, Any]) -> dict[str, str] | None:
+def selector_of(service: Mapping[str, Any] | ServiceRecord) -> Mapping[str, str] | None:
     """A Service's `spec.selector`; None when it has none (EndpointSlices managed by hand)."""
+    if not isinstance(service, Mapping):
+        return service.selector
     spec = service.get("spec")
     selector = spec.get("selector") if isinstance(spec, dict) else None
     if not isinstance(selector, dict) or not selector:
@@ -136,7 +167,7 @@ def selector_of(service: Mapping[str, Any]) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in selector.items()}
 
 
-def pods_selector(services: Sequence[Mapping[str, Any]]) -> str:
+def pods_selector(services: Sequence[Mapping[str, Any] | ServiceRecord]) -> str:
     """A label selector every pod of all `services` matches: each key their selectors share,
     as `k=v` or `k in (a,b)`; "" (the whole namespace) when a Service has no selector or
     they share no key."""
@@ -163,17 +194,19 @@ def _named(plural: str, namespace: str, name: str, what: str, **kw: Any) -> Watc
     return WatchSpec.of(plural, namespace, name=name, target=f"{what} {namespace}/{name}", **kw)
 
 
-def _pods(namespace: str, selector: str, what: str) -> WatchSpec:
-    spec = WatchSpec.of("pods", namespace, label_selector=selector, target=what, transform=slim_pod)
+def _pods(namespace: str | None, selector: str, what: str, transform: Any = slim_pod) -> WatchSpec:
+    spec = WatchSpec.of("pods", namespace, label_selector=selector, target=what,
+                        transform=transform)  # fmt: skip
     return dataclasses.replace(spec, field_selector=LIVE_PODS)
 
 
 def pods_spec(namespace: str, selector: str) -> WatchSpec:
-    """The live pods of a backend namespace, narrowed by `selector`."""
-    return _pods(namespace, selector, f"pods {namespace}" + (f" ({selector})" if selector else ""))
+    """The live pods of a backend namespace, narrowed by `selector`, kept as records."""
+    what = f"pods {namespace}" + (f" ({selector})" if selector else "")
+    return _pods(namespace, selector, what, pod_record)
 
 
-def name_only(obj: Json) -> Json:
+def name_only(obj: Mapping[str, Any]) -> Json:
     """An object reduced to that it exists (apiVersion, kind, name, namespace): the
     transform of the watches whose objects are only looked up by name (routes an
     AuthorizationPolicy may target, ServiceAccounts an identity names)."""
@@ -184,28 +217,91 @@ def name_only(obj: Json) -> Json:
     return {**{k: obj[k] for k in ("apiVersion", "kind") if k in obj}, "metadata": keep}
 
 
-def policy_spec(namespace: str, kind: PolicyKind) -> WatchSpec:
-    target = f"{kind.plural}.{kind.group} {namespace}"
-    routes = kind.plural in ("httproutes", "grpcroutes")
-    return WatchSpec.of(
-        kind.plural, namespace, group=kind.group, version=kind.version, target=target,
-        transform=name_only if routes else None,
-    )  # fmt: skip
+def policy_spec(
+    namespace: str | None, kind: PolicyKind, keep: frozenset[str] = frozenset()
+) -> WatchSpec:
+    """A policy kind (or a route kind an AuthorizationPolicy may target, names only) in a
+    backend namespace, or (None) cluster-wide keeping `keep`'s."""
+    where = namespace or "(cluster-wide)"
+    reduce = name_only if kind.plural in ("httproutes", "grpcroutes") else slim_object
+    transform = reduce if namespace else Keep(reduce, namespaces=keep)
+    target = f"{kind.plural}.{kind.group} {where}"
+    return WatchSpec.of(kind.plural, namespace, group=kind.group, version=kind.version,
+                        target=target, transform=transform)  # fmt: skip
 
 
-def accounts_spec(namespace: str) -> WatchSpec:
-    """The ServiceAccounts of a namespace a MeshTLSAuthentication names (names only)."""
+def accounts_spec(namespace: str | None, keep: frozenset[str] = frozenset()) -> WatchSpec:
+    """The ServiceAccounts (names only) of a namespace a MeshTLSAuthentication names, or
+    (None) of the cluster keeping those of the namespaces `keep`."""
+    if namespace is None:
+        return WatchSpec.of("serviceaccounts", target="serviceaccounts (cluster-wide)",
+                            transform=Keep(name_only, namespaces=keep))  # fmt: skip
     return WatchSpec.of(
         "serviceaccounts", namespace, target=f"serviceaccounts {namespace}", transform=name_only
     )
 
 
+def _slices(namespace: str | None, names: Sequence[str], keep: frozenset[str]) -> WatchSpec:
+    """The EndpointSlices of the Services `names` (in `namespace`, or cluster-wide in the
+    namespaces `keep`), by their `kubernetes.io/service-name` label, kept as records."""
+    unique = sorted(set(names))
+    selector = (f"kubernetes.io/service-name={unique[0]}" if len(unique) == 1
+                else f"kubernetes.io/service-name in ({','.join(unique)})")  # fmt: skip
+    where = namespace or "(cluster-wide)"
+    target = f"endpointslices {where} (service {', '.join(unique)})"
+    transform = slice_record if namespace else Keep(slice_record, namespaces=keep)
+    return WatchSpec.of("endpointslices", namespace, group="discovery.k8s.io",
+                        label_selector=selector, target=target, transform=transform)  # fmt: skip
+
+
+def _services(namespace: str | None, keys: frozenset[str]) -> WatchSpec:
+    """The Services of a namespace (or of the cluster), keeping those in `keys` as records."""
+    target = f"services {namespace or '(cluster-wide)'}"
+    return WatchSpec.of("services", namespace, target=target,
+                        transform=Keep(service_record, keys=keys))  # fmt: skip
+
+
+def _pod_watches(
+    wanted: tuple[Backend, ...],
+    services: Mapping[str, Mapping[str, Any] | ServiceRecord | None],
+    namespaces: tuple[str, ...],
+    scope: str,
+    whole: frozenset[str] = frozenset(),
+) -> dict[str, WatchSpec]:
+    """Backend namespace → the watch of its pods, for the namespaces whose Services are
+    all read and exist in part (cluster scope: one watch for all of them, narrowed by the
+    union of their selectors, unless no label narrows it; then, and for a namespace whose
+    pods no label narrows, a watch of the namespace), and for the namespaces in `whole`
+    (a Server there may select pods the Services leave out) a watch of the namespace."""
+    selectors: dict[str, list[Mapping[str, Any] | ServiceRecord]] = {}
+    for namespace in namespaces:
+        mine = [b for b in wanted if b.namespace == namespace]
+        if any(b.key not in services for b in mine):
+            continue  # a Service not read yet: its selector is unknown
+        existing = [s for b in mine if (s := services[b.key]) is not None]
+        if existing:
+            selectors[namespace] = existing
+    out: dict[str, WatchSpec] = {}
+    narrowed = {n: pods_selector(found) for n, found in selectors.items()}
+    narrowed.update((n, "") for n in namespaces if n in whole)
+    shared = [n for n, selector in narrowed.items() if selector]
+    union = pods_selector([s for n in shared for s in selectors[n]]) if shared else ""
+    if scope == "cluster" and union:
+        keep = Keep(pod_record, namespaces=frozenset(shared))
+        spec = _pods(None, union, f"pods in {len(shared)} namespaces (cluster-wide)", keep)
+        out.update(dict.fromkeys(shared, spec))
+    for namespace, selector in narrowed.items():
+        out.setdefault(namespace, pods_spec(namespace, selector))
+    return out
+
+
 @dataclass(frozen=True)
 class Plan:
-    """The watches of one poll, by what they are for. `pods` holds the backend namespaces
-    whose Services are known; `policy` is None while the served policy kinds are unknown,
-    `certificates` None when cert-manager's Certificates are not served (or not known to be:
-    `certificates_known`)."""
+    """The watches of one poll, by what they are for. The backends' watches are keyed by
+    backend namespace (several namespaces share one watch when it is cluster-wide);
+    `pods` holds the backend namespaces whose Services are known; `policy` is None while
+    the served policy kinds are unknown, `certificates` None when cert-manager's
+    Certificates are not served (or not known to be: `certificates_known`)."""
 
     linkerd_namespace: str
     trust_domain: str
@@ -216,14 +312,15 @@ class Plan:
     control_pods: WatchSpec
     certificates: WatchSpec | None
     certificates_known: bool
-    services: Mapping[str, WatchSpec] = field(default_factory=dict)  # backend key →
-    slices: Mapping[str, WatchSpec] = field(default_factory=dict)  # backend key →
+    services: Mapping[str, WatchSpec] = field(default_factory=dict)  # backend namespace →
+    slices: Mapping[str, WatchSpec] = field(default_factory=dict)  # backend namespace →
     namespaces: Mapping[str, WatchSpec] = field(default_factory=dict)  # backend namespace →
     pods: Mapping[str, WatchSpec] = field(default_factory=dict)  # backend namespace →
     policy: Mapping[str, tuple[WatchSpec, ...]] | None = None  # backend namespace →
     issuer_source: str = "secret"  # mesh.issuer.source
     # the namespaces whose ServiceAccounts the policy's identities name (`reach`) →
     accounts: Mapping[str, WatchSpec] = field(default_factory=dict)
+    scope: str = "namespaces"  # mesh.watchScope
 
     @property
     def issuer_object(self) -> str:
@@ -234,6 +331,9 @@ class Plan:
 
     def specs(self) -> Iterator[WatchSpec]:
         """Every watch of the plan, each once."""
+        yield from dict.fromkeys(self._all())
+
+    def _all(self) -> Iterator[WatchSpec]:
         yield from (self.trust_roots, self.config)
         if self.issuer is not None:
             yield self.issuer
@@ -253,10 +353,11 @@ def plan_watches(
     linkerd_namespace: str,
     trust_domain: str,
     wanted: tuple[Backend, ...],
-    services: Mapping[str, Mapping[str, Any] | None],
+    services: Mapping[str, Mapping[str, Any] | ServiceRecord | None],
     policy_kinds: tuple[PolicyKind, ...] | None,
     cert_manager: bool | None,
     issuer: IssuerSourceConfig = SECRET,
+    scope: str = "namespaces",
     *,
     whole: frozenset[str] = frozenset(),
     accounts: tuple[str, ...] = (),
@@ -265,10 +366,12 @@ def plan_watches(
     the Service, None when it does not exist; a key missing while it is unknown), the served
     policy kinds (None: unknown) and whether cert-manager Certificates are served. The
     issuer is watched where `issuer.source` says: the Secret (`secret`), the ConfigMap that
-    publishes its certificate (`configMap`), or only through the Certificates (`certificate`).
+    publishes its certificate (`configMap`), or only through the Certificates (`certificate`);
+    the backends' kinds as `scope` (`mesh.watchScope`) says (module docstring).
     `whole`: backend namespaces whose pods are watched whole (a Server there selects pods
     the Services' selector leaves out); `accounts`: the namespaces whose ServiceAccounts
-    are watched (both from `reach.policy_reach`)."""
+    are watched, each on its own or (cluster scope) through one cluster-wide watch (both
+    from `reach`)."""
     ns = linkerd_namespace
     issuer_spec: WatchSpec | None = None
     if issuer.source == "secret":
@@ -282,20 +385,32 @@ def plan_watches(
         target = f"certificates.{CERT_MANAGER_GROUP} {ns}"
         certificates = WatchSpec.of("certificates", ns, group=CERT_MANAGER_GROUP, target=target)
     namespaces = tuple(dict.fromkeys(b.namespace for b in wanted))
-    pods: dict[str, WatchSpec] = {}
-    for namespace in namespaces:
-        mine = [b for b in wanted if b.namespace == namespace]
-        if any(b.key not in services for b in mine):
-            continue  # a Service not read yet: its selector is unknown
-        existing = [s for b in mine if (s := services[b.key]) is not None]
-        if existing:
-            pods[namespace] = pods_spec(namespace, pods_selector(existing))
-    for namespace in namespaces:
-        if namespace in whole:
-            pods[namespace] = pods_spec(namespace, "")
+    keep = frozenset(namespaces)
+    cluster = scope == "cluster"
+    pods = _pod_watches(wanted, services, namespaces, scope, whole)
     policy = None
-    if policy_kinds is not None:
+    if policy_kinds is not None and cluster:
+        shared = tuple(policy_spec(None, k, keep) for k in policy_kinds)
+        policy = dict.fromkeys(namespaces, shared)
+    elif policy_kinds is not None:
         policy = {n: tuple(policy_spec(n, k) for k in policy_kinds) for n in namespaces}
+    names = {n: [b.name for b in wanted if b.namespace == n] for n in namespaces}
+    if cluster and namespaces:
+        all_services = _services(None, frozenset(b.key for b in wanted))
+        all_slices = _slices(None, [b.name for b in wanted], keep)
+        every = WatchSpec.of("namespaces", target="namespaces (cluster-wide)",
+                             transform=Keep(slim_object, keys=keep))  # fmt: skip
+        service_specs = dict.fromkeys(namespaces, all_services)
+        slice_specs = dict.fromkeys(namespaces, all_slices)
+        namespace_specs = dict.fromkeys(namespaces, every)
+    else:
+        service_specs = {
+            n: _services(n, frozenset(f"{n}/{name}" for name in names[n])) for n in namespaces
+        }
+        slice_specs = {n: _slices(n, names[n], keep) for n in namespaces}
+        namespace_specs = {
+            n: WatchSpec.of("namespaces", name=n, target=f"namespace {n}") for n in namespaces
+        }
     return Plan(
         linkerd_namespace=ns,
         trust_domain=trust_domain,
@@ -306,22 +421,19 @@ def plan_watches(
         control_pods=_pods(ns, CONTROL_PLANE, f"pods {ns} ({CONTROL_PLANE})"),
         certificates=certificates,
         certificates_known=cert_manager is not None,
-        services={b.key: _named("services", b.namespace, b.name, "service") for b in wanted},
-        slices={
-            b.key: WatchSpec.of(
-                "endpointslices",
-                b.namespace,
-                group="discovery.k8s.io",
-                label_selector=f"kubernetes.io/service-name={b.name}",
-                target=f"endpointslices {b.namespace} (service {b.name})",
-            )
-            for b in wanted
-        },
-        namespaces={
-            n: WatchSpec.of("namespaces", name=n, target=f"namespace {n}") for n in namespaces
-        },
+        services=service_specs,
+        slices=slice_specs,
+        namespaces=namespace_specs,
         pods=pods,
         policy=policy,
         issuer_source=issuer.source,
-        accounts={n: accounts_spec(n) for n in accounts},
+        accounts=_accounts(accounts, cluster),
+        scope=scope,
     )
+
+
+def _accounts(namespaces: tuple[str, ...], cluster: bool) -> dict[str, WatchSpec]:
+    """Namespace → the watch of its ServiceAccounts (cluster: one watch for all of them)."""
+    if cluster and namespaces:
+        return dict.fromkeys(namespaces, accounts_spec(None, frozenset(namespaces)))
+    return {n: accounts_spec(n) for n in namespaces}

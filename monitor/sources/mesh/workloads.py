@@ -23,41 +23,40 @@ Owns, for `build.build_state`:
 Each backend, each pod and the policy are read behind the build's guard (`Contained`): one
 that makes a parser raise something unforeseen is unknown (a pod: the proxies), not the
 rest. Pure: no I/O, no logging; the cluster's problems are appended to `problems`.
+
+The watches keep records (`records`), so a build looks facts up instead of parsing. It
+works one backend namespace at a time, and a `Memo` (kept by the source from poll to
+poll) holds each namespace's share and the policy with the generations of the views
+they read (`CollectionView.changed_in`): a namespace none of whose views changed is not
+built again, nor the policy while its inputs hold, nor the reach's facts (`ReachMemo`:
+a namespace's Server counts while its Servers, pods and Services hold, the ServiceAccounts
+while their watch holds), so a poll after a few events rebuilds only what those events feed.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.certs import parse_pem_bundle
-from monitor.model import ProxyBundle, ServiceEndpoints
+from monitor.model import ProxyBundle, ServiceEndpoints, SourceError
 from monitor.policy.model import MeshPolicy, PodInfo
 from monitor.policy.parse import mesh_policy
-from monitor.policy.pods import pod_info
-from monitor.sources.errors import Contained, clip
-from monitor.sources.kube.spec import CollectionView, WatchSpec, object_key
-from monitor.sources.mesh.parse import (
+from monitor.sources.errors import Contained
+from monitor.sources.kube.spec import CollectionView, WatchSpec
+from monitor.sources.mesh.names import TRUST_ROOTS
+from monitor.sources.mesh.parse import endpoints, port_name, slice_endpoints
+from monitor.sources.mesh.reach import ReachMemo, accounts_read, server_pods
+from monitor.sources.mesh.records import (
     PodFacts,
-    endpoints,
-    pod_facts,
-    port_name,
-    slice_endpoints,
+    PodRecord,
+    SliceRecord,
+    pod_record,
+    proxy_env,
+    resolved_bundle,
+    slice_records,
 )
-from monitor.sources.mesh.reach import accounts_read, server_pods
-from monitor.sources.mesh.specs import (
-    ANCHORS_ENV,
-    PROXY,
-    TRUST_ROOTS,
-    TRUST_ROOTS_KEY,
-    Backend,
-    Plan,
-    selector_of,
-    selects,
-)
+from monitor.sources.mesh.specs import Backend, Plan, selector_of, selects
 
 Json = Mapping[str, Any]
 Read = Callable[[WatchSpec], CollectionView | None]
@@ -69,175 +68,195 @@ class Workloads:
     proxies: tuple[ProxyBundle, ...] | None
     pods: dict[str, PodInfo]
     policy: MeshPolicy | None
-    service_accounts: dict[str, frozenset[str] | None] = dataclasses.field(default_factory=dict)
-    server_pods: dict[str, int | None] = dataclasses.field(default_factory=dict)
+    service_accounts: dict[str, frozenset[str] | None] = field(default_factory=dict)
+    server_pods: dict[str, int | None] = field(default_factory=dict)
 
 
-@functools.lru_cache(maxsize=256)
-def _bundle(text: str) -> tuple[tuple[str, ...] | None, str]:
-    """(fingerprints, problem) of a frozen bundle; pods share a few bundles, parse each once."""
-    parsed = parse_pem_bundle(text)
-    if parsed.errors or not parsed.certs:
-        problems = "; ".join(f"{e.code}: {e.message}" for e in parsed.errors[:3])
-        return None, f"unparseable trust bundle: {clip(problems or 'no certificate')}"
-    return tuple(c.fingerprint_sha256 for c in parsed.certs), ""
+@dataclass(frozen=True, slots=True)
+class _Share:
+    """One backend namespace's part of the workloads, and what building it reported."""
+
+    services: dict[str, ServiceEndpoints | None]
+    pods: dict[str, PodInfo]
+    proxies: tuple[ProxyBundle, ...]
+    complete: bool  # every pod behind its boundaries is known
+    errors: tuple[SourceError, ...]
+    problems: tuple[str, ...]
+    failures: tuple[Exception, ...]
 
 
-def _map(obj: Json, key: str) -> Json:
-    value = obj.get(key)
-    return value if isinstance(value, dict) else {}
+@dataclass
+class Memo:
+    """The previous builds' namespace shares and policy, by the inputs they read."""
 
-
-def _dicts(raw: Any) -> list[Json]:
-    return [x for x in raw if isinstance(x, dict)] if isinstance(raw, list) else []
+    shares: dict[str, tuple[Any, _Share]] = field(default_factory=dict)
+    policy: tuple[Any, tuple[MeshPolicy | None, tuple[str, ...], tuple[SourceError, ...],
+                             tuple[Exception, ...]]] | None = None  # fmt: skip
+    reach: ReachMemo = field(default_factory=ReachMemo)  # the policy's reach (`reach`)
 
 
 def proxy_bundle(pod: Json, roots_text: str | None, roots: str) -> ProxyBundle | None:
-    """The pod's frozen bundle; None when the pod is not meshed (see the module docstring;
-    `roots` names the trust-roots ConfigMap, `roots_text` its bundle, None when unknown)."""
-    key = object_key(dict(pod)) or "?"
-    spec = _map(pod, "spec")
-    containers = [*_dicts(spec.get("containers")), *_dicts(spec.get("initContainers"))]
-    proxy = next((c for c in containers if c.get("name") == PROXY), None)
-    if proxy is None:
-        return None
-    env = next((e for e in _dicts(proxy.get("env")) if e.get("name") == ANCHORS_ENV), None)
-    if env is None:
-        return ProxyBundle(key, None, f"{PROXY} has no {ANCHORS_ENV} env")
-    text = env.get("value")
-    if not isinstance(text, str):
-        ref = _map(env, "valueFrom").get("configMapKeyRef")
-        if not isinstance(ref, dict):
-            return ProxyBundle(key, None, f"{ANCHORS_ENV} is neither a value nor a ConfigMap key")
-        if (ref.get("name"), ref.get("key")) != (TRUST_ROOTS, TRUST_ROOTS_KEY):
-            where = f"ConfigMap {ref.get('name')} key {ref.get('key')}"
-            return ProxyBundle(key, None, f"{ANCHORS_ENV} comes from {where}, which is not read")
-        if roots_text is None:
-            problem = f"{ANCHORS_ENV} comes from ConfigMap {roots}, which could not be read"
-            return ProxyBundle(key, None, problem)
-        text = roots_text
-    anchors, problem = _bundle(text)
-    return ProxyBundle(key, anchors, problem)
-
-
-def _terminating(pod: Json) -> bool:
+    """A served pod's frozen bundle; None when the pod is not meshed (see the module
+    docstring; `roots` names the trust-roots ConfigMap, `roots_text` its bundle, None
+    when unknown)."""
     meta = pod.get("metadata")
-    return isinstance(meta, dict) and bool(meta.get("deletionTimestamp"))
+    key = "?"
+    if isinstance(meta, dict) and meta.get("name"):
+        ns = meta.get("namespace")
+        key = f"{ns}/{meta['name']}" if ns else str(meta["name"])
+    env = proxy_env(pod)
+    return None if env is None else resolved_bundle(key, env, roots_text, roots)
 
 
-def _slice_pods(slices: CollectionView, namespace: str) -> set[str]:
-    """`namespace/name` of every pod the Service's EndpointSlices name (any port)."""
-    out = set()
-    for piece in slices.items:
-        for ep in _dicts(piece.get("endpoints")):
-            ref = _map(ep, "targetRef")
-            if ref.get("kind") == "Pod" and ref.get("name"):
-                out.add(f"{ref.get('namespace') or namespace}/{ref['name']}")
-    return out
+def _token(view: CollectionView | None, namespace: str) -> Any:
+    return None if view is None else view.changed_in(namespace)
 
 
-# A namespace's watched pods by `namespace/name`, and the facts of each (by (namespace, name)).
-_NamespacePods = tuple[dict[str | None, Json], dict[tuple[str, str], PodFacts]]
+class _Index:
+    """One build's views of the backends, grouped by namespace once per view."""
+
+    def __init__(self) -> None:
+        self._pods: dict[int, dict[str, dict[str, PodRecord]]] = {}
+        self._slices: dict[int, dict[tuple[str, str | None], list[SliceRecord]]] = {}
+
+    def pods(self, view: CollectionView, namespace: str) -> dict[str, PodRecord]:
+        """The namespace's pods by key (dicts, as tests give them, made records)."""
+        grouped = self._pods.get(id(view))
+        if grouped is None:
+            grouped = {}
+            for item in view.items:
+                record = item if isinstance(item, PodRecord) else pod_record(item)
+                if record is not None:
+                    grouped.setdefault(record.namespace, {})[record.key] = record
+            self._pods[id(view)] = grouped
+        return grouped.get(namespace, {})
+
+    def slices(self, view: CollectionView, namespace: str, service: str) -> list[SliceRecord]:
+        """The EndpointSlices of Service `namespace/service`."""
+        grouped = self._slices.get(id(view))
+        if grouped is None:
+            grouped = {}
+            for record in slice_records(view.items):
+                grouped.setdefault((record.namespace, record.service), []).append(record)
+            self._slices[id(view)] = grouped
+        return grouped.get((namespace, service), [])
 
 
-class _Backends:
-    """The services and the pods behind them, read once per backend; a namespace's pods
-    (by key, and their facts) once per namespace, however many backends it holds."""
+class _Namespace:
+    """Builds one backend namespace's share (`_Share`)."""
 
-    def __init__(self, plan: Plan, read: Read) -> None:
-        self.plan, self.read = plan, read
+    def __init__(
+        self,
+        namespace: str,
+        views: tuple[CollectionView | None, CollectionView | None, CollectionView | None],
+        index: _Index,
+        roots: tuple[str | None, str],
+    ) -> None:
+        self.namespace = namespace
+        self.service_view, self.slice_view, pods_view = views
+        self.index, (self.roots_text, self.roots) = index, roots
+        self.pods = None if pods_view is None else index.pods(pods_view, namespace)
+        self.errors: list[SourceError] = []
+        self.problems: list[str] = []
+        self.contain = Contained(self.errors)
         self.services: dict[str, ServiceEndpoints | None] = {}
-        self.behind: dict[str, Json] = {}
-        self.complete = True  # every pod behind a boundary is known
-        self._pods: dict[str, _NamespacePods | None] = {}
-        self._index: dict[tuple[str, str], dict[str, list[str]]] = {}  # (ns, label) → value → keys
+        self.behind: dict[str, PodRecord] = {}
+        self.complete = True
+        self._label_index: dict[str, dict[str, list[str]]] = {}
+        self._facts: dict[tuple[str, str], PodFacts] | None = None
 
-    def pods_view(self, namespace: str) -> CollectionView | None:
-        spec = self.plan.pods.get(namespace)
-        return None if spec is None else self.read(spec)
+    def facts(self, pods: Mapping[str, PodRecord]) -> dict[tuple[str, str], PodFacts]:
+        """The pods' facts by (namespace, name), made once per namespace."""
+        if self._facts is None:
+            self._facts = {(k.partition("/")[0], k.partition("/")[2]): p.facts
+                           for k, p in pods.items()}  # fmt: skip
+        return self._facts
 
-    def pods_of(self, namespace: str) -> _NamespacePods | None:
-        """The namespace's watched pods by key and their facts (None: not watched)."""
-        if namespace not in self._pods:
-            pods = self.pods_view(namespace)
-            if pods is None:
-                self._pods[namespace] = None
-            else:
-                by_key: dict[str | None, Json] = {object_key(p): p for p in pods.items}
-                facts = {_pair(k): pod_facts(p) for k, p in by_key.items() if k}
-                self._pods[namespace] = (by_key, facts)
-        return self._pods[namespace]
-
-    def _labelled(
-        self, namespace: str, by_key: Mapping[str | None, Json], selector: Mapping[str, str]
-    ) -> list[str]:
-        """The keys of the pods `selector` selects, in `by_key` order: looked up by one of
-        its labels in an index built once per namespace and label, then checked whole (a
-        scan of every pod per backend was quadratic in a namespace of many Services)."""
+    def _labelled(self, pods: Mapping[str, PodRecord], selector: Mapping[str, str]) -> list[str]:
+        """The keys of the pods `selector` selects: looked up by one of its labels in an
+        index built once per label, then checked whole."""
         label, value = min(selector.items())
-        index = self._index.get((namespace, label))
+        index = self._label_index.get(label)
         if index is None:
             index = {}
-            for k, p in by_key.items():
-                labels = _labels(p)
-                found = labels.get(label) if isinstance(labels, dict) else None
-                if k and isinstance(found, str):
-                    index.setdefault(found, []).append(k)
-            self._index[(namespace, label)] = index
-        return [k for k in index.get(value, ()) if selects(selector, _labels(by_key[k]))]
+            for key, pod in pods.items():
+                found = pod.labels.get(label)
+                if isinstance(found, str):
+                    index.setdefault(found, []).append(key)
+            self._label_index[label] = index
+        return [k for k in index.get(value, ()) if selects(selector, pods[k].labels)]
 
     def add(self, b: Backend) -> bool:
         """Read backend `b` (True; a Service that cannot be read leaves it None)."""
-        service_view = self.read(self.plan.services[b.key])
-        slices = self.read(self.plan.slices[b.key])
-        if service_view is None:
+        if self.service_view is None:
             self.services[b.key] = None
             self.complete = False
             return True
-        service = service_view.find(b.namespace, b.name)
+        service = self.service_view.find(b.namespace, b.name)
         nothing = ServiceEndpoints(b.namespace, b.name, str(b.port), ())
         if service is None:
             self.services[b.key] = nothing  # no such Service: the pool's members are extra
             return True
-        pods = self.pods_of(b.namespace)
-        by_key = None if pods is None else pods[0]
+        pods = self.pods
+        facts = None if pods is None else self.facts(pods)
         name = port_name(service, b.port)
+        slices = None
+        if self.slice_view is not None:
+            slices = self.index.slices(self.slice_view, b.namespace, b.name)
         if slices is None:
             self.services[b.key] = None
         elif name is None:
             self.services[b.key] = nothing
         else:
-            found = slice_endpoints(slices.items, b.namespace, name)
-            eps = endpoints(found, None if pods is None else pods[1])
-            self.services[b.key] = ServiceEndpoints(b.namespace, b.name, str(b.port), eps)
+            found = slice_endpoints(slices, b.namespace, name)
+            self.services[b.key] = ServiceEndpoints(
+                b.namespace, b.name, str(b.port), endpoints(found, facts)
+            )
         selector = selector_of(service)
-        if by_key is None or (selector is None and slices is None):
+        if pods is None or (selector is None and slices is None):
             self.complete = False
             return True
         if selector is not None:
-            chosen = {k: by_key[k] for k in self._labelled(b.namespace, by_key, selector)}
+            chosen = self._labelled(pods, selector)
         else:
             assert slices is not None
-            chosen = {k: by_key[k] for k in _slice_pods(slices, b.namespace) if k in by_key}
-        self.behind.update((k, p) for k, p in chosen.items() if k)
+            named = {f"{e.pod[0]}/{e.pod[1]}" for s in slices for e in s.endpoints if e.pod}
+            chosen = [k for k in named if k in pods]
+        self.behind.update((k, pods[k]) for k in chosen)
         return True
 
+    def share(self, backends: Iterable[Backend]) -> _Share:
+        for backend in backends:
+            if not self.contain.run(f"service {backend.key}", False, self.add, backend):
+                self.services[backend.key] = None
+                self.complete = False
+        pods: dict[str, PodInfo] = {}
+        proxies: list[ProxyBundle] = []
+        for key in sorted(self.behind):
+            record = self.behind[key]
+            read_pod = self.contain.run(f"pod {key}", None, self._pod, record)
+            if read_pod is None:  # its proxy's bundle is unknown, so the set of them is
+                self.complete = False
+                continue
+            info, bundle = read_pod
+            if info is not None:
+                pods[key] = info
+            if bundle is not None:
+                proxies.append(bundle)
+        return _Share(self.services, pods, tuple(proxies), self.complete, tuple(self.errors),
+                      tuple(self.problems), tuple(self.contain.failures))  # fmt: skip
 
-def _pair(key: str) -> tuple[str, str]:
-    namespace, _, name = key.partition("/")
-    return namespace, name
-
-
-def _labels(pod: Json) -> Any:
-    meta = pod.get("metadata")
-    return meta.get("labels") if isinstance(meta, dict) else None
+    def _pod(self, record: PodRecord) -> tuple[PodInfo | None, ProxyBundle | None]:
+        bundle = record.proxy(self.roots_text, self.roots)  # raises a parsing failure
+        self.problems.extend(f"pod {record.key}: {message}" for message in record.problems)
+        return record.info, bundle
 
 
 def _policy(
     plan: Plan, read: Read, values: Mapping[str, Any] | None, problems: list[str]
 ) -> MeshPolicy | None:
-    namespaces = [read(spec) for spec in plan.namespaces.values()]
-    kinds = [read(s) for specs in (plan.policy or {}).values() for s in specs]
+    namespaces = [read(spec) for spec in dict.fromkeys(plan.namespaces.values())]
+    kinds = [read(s) for s in dict.fromkeys(s for v in (plan.policy or {}).values() for s in v)]
     if plan.policy is None or values is None or any(v is None for v in (*namespaces, *kinds)):
         return None
     policy, found = mesh_policy(
@@ -253,13 +272,27 @@ def _policy(
     return policy
 
 
-def _pod(
-    key: str, pod: Json, roots_text: str | None, roots: str, problems: list[str]
-) -> tuple[PodInfo | None, ProxyBundle | None]:
-    info, found = pod_info(pod)
-    problems.extend(f"pod {key}: {message}" for _, message in found)
-    bundle = None if _terminating(pod) else proxy_bundle(pod, roots_text, roots)
-    return info, bundle
+def _policy_part(
+    plan: Plan, read: Read, values: Mapping[str, Any] | None, values_token: Any,
+    problems: list[str], contain: Contained, memo: Memo,
+) -> MeshPolicy | None:  # fmt: skip
+    specs = [*dict.fromkeys(plan.namespaces.values()),
+             *dict.fromkeys(s for v in (plan.policy or {}).values() for s in v)]  # fmt: skip
+    views = [read(spec) for spec in specs]
+    key = (plan.policy is None, values is None, values_token,
+           tuple(None if v is None else v.generation for v in views))  # fmt: skip
+    if memo.policy is not None and memo.policy[0] == key:
+        policy, found, errors, failures = memo.policy[1]
+    else:
+        mine: list[str] = []
+        guard = Contained([])
+        policy = guard.run("policy", None, _policy, plan, read, values, mine)
+        found, errors, failures = tuple(mine), tuple(guard.errors), tuple(guard.failures)
+        memo.policy = (key, (policy, found, errors, failures))
+    problems.extend(found)
+    contain.errors.extend(errors)
+    contain.failures.extend(failures)
+    return policy
 
 
 def workloads(
@@ -269,42 +302,66 @@ def workloads(
     roots_text: str | None,
     problems: list[str],
     contain: Contained,
+    memo: Memo | None = None,
+    values_token: Any = None,
 ) -> Workloads:
-    """Services, pods, proxies and policy of the backends (module docstring)."""
-    parts = _Backends(plan, read)
+    """Services, pods, proxies and policy of the backends (module docstring). `memo`
+    carries the shares of earlier builds (a fresh one: build everything); `values_token`
+    changes whenever `values` may have (None: always treated as changed)."""
+    memo = memo if memo is not None else Memo()
+    if values_token is None:
+        values_token = object()
+    index = _Index()
+    roots = (roots_text, f"{plan.linkerd_namespace}/{TRUST_ROOTS}")
+    grouped: dict[str, list[Backend]] = {}
     for backend in plan.backends:
-        if not contain.run(f"service {backend.key}", False, parts.add, backend):
-            parts.services[backend.key] = None
-            parts.complete = False
+        grouped.setdefault(backend.namespace, []).append(backend)
+    shares: dict[str, _Share] = {}
+    for namespace, mine in grouped.items():
+        specs = (plan.services.get(namespace), plan.slices.get(namespace),
+                 plan.pods.get(namespace))  # fmt: skip
+        views = tuple(None if s is None else read(s) for s in specs)
+        key = (tuple(mine), roots, specs, tuple(_token(v, namespace) for v in views))
+        held = memo.shares.get(namespace)
+        if held is not None and held[0] == key:
+            share = held[1]
+        else:
+            share = _Namespace(namespace, views, index, roots).share(mine)  # type: ignore[arg-type]
+            memo.shares[namespace] = (key, share)
+        shares[namespace] = share
+    for gone in set(memo.shares) - set(grouped):
+        del memo.shares[gone]
+    services: dict[str, ServiceEndpoints | None] = {}
     pods: dict[str, PodInfo] = {}
     proxies: list[ProxyBundle] = []
-    roots = f"{plan.linkerd_namespace}/{TRUST_ROOTS}"
-    for key in sorted(parts.behind):
-        read_pod = contain.run(
-            f"pod {key}", None, _pod, key, parts.behind[key], roots_text, roots, problems
-        )
-        if read_pod is None:  # its proxy's bundle is unknown, so the set of them is
-            parts.complete = False
-            continue
-        info, bundle = read_pod
-        if info is not None:
-            pods[key] = info
-        if bundle is not None:
-            proxies.append(bundle)
-    policy = contain.run("policy", None, _policy, plan, read, values, problems)
+    complete = True
+    for namespace in sorted(shares, key=lambda n: n + "/"):  # the keys' order, as one sort
+        share = shares[namespace]
+        pods.update(share.pods)
+        proxies.extend(share.proxies)
+        complete = complete and share.complete
+        problems.extend(share.problems)
+        contain.errors.extend(share.errors)
+        contain.failures.extend(share.failures)
+    for backend in plan.backends:
+        services[backend.key] = shares[backend.namespace].services.get(backend.key)
+    policy = _policy_part(plan, read, values, values_token, problems, contain, memo)
     nothing: dict[str, Any] = {}
+
+    def pods_of(namespace: str) -> Mapping[str, PodRecord] | None:
+        spec = plan.pods.get(namespace)
+        view = None if spec is None else read(spec)
+        return None if view is None else index.pods(view, namespace)
+
     return Workloads(
-        services=parts.services,
-        proxies=tuple(proxies) if parts.complete else None,
+        services=services,
+        proxies=tuple(proxies) if complete else None,
         pods=pods,
         policy=policy,
-        service_accounts=contain.run("serviceaccounts", nothing, accounts_read, plan, read),
+        service_accounts=contain.run(
+            "serviceaccounts", nothing, accounts_read, plan, read, memo.reach
+        ),
         server_pods=contain.run(
-            "servers", nothing, server_pods, plan, read, policy, lambda ns: _keyed(parts, ns)
+            "servers", nothing, server_pods, plan, read, policy, pods_of, memo.reach
         ),
     )
-
-
-def _keyed(parts: _Backends, namespace: str) -> Mapping[str | None, Json] | None:
-    found = parts.pods_of(namespace)
-    return None if found is None else found[0]

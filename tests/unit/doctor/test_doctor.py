@@ -292,3 +292,20 @@ def test_leader_election_needs_its_lease(
     assert lease["name"] == "get, update, create lease monitoring/f5-linkerd-monitor"
     assert lease["status"] == "refused"
     assert kube["problems"]
+
+
+def test_cluster_scope_reviews_the_policy_familys_kinds_cluster_wide(
+    world_with: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """watchScope cluster: the ServiceAccounts and routes the policy family reads are
+    reviewed once, cluster-wide, beside the backends' kinds."""
+    _, config = world_with([])
+    edit(config, lambda doc: doc.setdefault("mesh", {}).update(watchScope="cluster"))
+    code, document = doctor(config, capsys)
+    assert code == 0, document
+    assert will(document, "unknown") == set()
+    text = json.dumps(document)
+    targets = ("serviceaccounts", "httproutes.policy.linkerd.io", "servers.policy.linkerd.io",
+               "services")  # fmt: skip
+    for target in targets:
+        assert f"list, watch {target} (cluster-wide)" in text, target

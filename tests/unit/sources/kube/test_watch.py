@@ -473,3 +473,39 @@ def test_watch_set_starts_and_stops_what_is_wanted(tmp_path: Path) -> None:
         assert watches.specs() == ()
         assert eventually(lambda: sim.stats().open_watches == 0)
         assert watches.stats().lists == 2
+
+
+def _named_only(obj: dict[str, Any]) -> dict[str, Any]:
+    """A transform keeping the name and labels only."""
+    meta = obj["metadata"]
+    return {"metadata": {k: meta[k] for k in ("name", "namespace", "labels") if k in meta}}
+
+
+def test_the_generation_moves_only_when_what_is_stored_changes() -> None:
+    """Events applied as the thread applies them (no server needed): an event that stores
+    an equal object, or a bookmark, leaves the generation; a change moves it, and the
+    namespace it happened in."""
+    spec = WatchSpec.of("pods", None, transform=_named_only)
+    collection = WatchedCollection(None, spec)  # type: ignore[arg-type]  # never started
+
+    def event(kind: str, ns: str, name: str, **extra: Any) -> dict[str, Any]:
+        meta = {"name": name, "namespace": ns, "resourceVersion": "7", **extra}
+        return {"type": kind, "object": {"metadata": meta}}
+
+    collection._apply(event("ADDED", "a", "p1", labels={"app": "x"}))
+    collection._apply(event("ADDED", "b", "p2"))
+    first = collection.snapshot()
+    stored = first.find("a", "p1")
+    collection._apply(event("MODIFIED", "a", "p1", labels={"app": "x"}, uid="new"))  # dropped
+    collection._apply({"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "9"}}})
+    same = collection.snapshot()
+    assert same.generation == first.generation
+    assert same.find("a", "p1") is stored  # the object kept, not an equal copy
+    collection._apply(event("MODIFIED", "b", "p2", labels={"app": "y"}))
+    moved = collection.snapshot()
+    assert moved.generation != first.generation
+    assert moved.changed_in("a") == first.changed_in("a")
+    assert moved.changed_in("b") != first.changed_in("b")
+    collection._apply(event("DELETED", "a", "p1"))
+    assert collection.snapshot().changed_in("a") != first.changed_in("a")
+    assert collection.snapshot().find("a", "p1") is None

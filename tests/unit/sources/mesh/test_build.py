@@ -28,7 +28,7 @@ from monitor.sources.kube.transport import split_path
 from monitor.sources.mesh.build import build_state
 from monitor.sources.mesh.certmanager import certificate, go_duration, issuer_certificate
 from monitor.sources.mesh.discovery import version_key
-from monitor.sources.mesh.specs import Backend, Plan, PolicyKind, plan_watches
+from monitor.sources.mesh.specs import ANCHORS_ENV, Backend, Plan, PolicyKind, plan_watches
 from tests.support.sim_kube import CERTS, find, linkerd, pods_of, render, scenario
 
 SHOP = Backend("ingress", "nginx-ingress", 443)
@@ -55,8 +55,9 @@ def view(*items: dict[str, Any], **kw: Any) -> CollectionView:
     return CollectionView(tuple(items), **options)
 
 
-def collect(world: KubeWorld, spec: WatchSpec) -> CollectionView:
-    """The view a watch of `spec` would hold for `world`."""
+def collect(world: KubeWorld, spec: WatchSpec, transform: bool = True) -> CollectionView:
+    """The view a watch of `spec` would hold for `world` (`transform` False: the objects
+    as served, which the build reads as well)."""
     _, _, namespace, plural = split_path(spec.api_path)
     labels = parse_label_selector(spec.label_selector)
     fields = parse_field_selector(spec.field_selector, FIELDS)
@@ -66,7 +67,9 @@ def collect(world: KubeWorld, spec: WatchSpec) -> CollectionView:
         if obj["kind"] != _KIND[plural] or (namespace and meta.get("namespace") != namespace):
             continue
         if labels_match(labels, meta.get("labels")) and fields_match(fields, obj):
-            items.append(spec.transform(obj) if spec.transform else obj)
+            stored = spec.transform(obj) if spec.transform and transform else obj
+            if stored is not None:
+                items.append(stored)
     return view(*items)
 
 
@@ -175,11 +178,12 @@ def test_proxy_bundles_by_env_value_config_map_reference_or_problem() -> None:
     world = render(scenario())
     plan = plan_for(world, SHOP)
     views = views_for(world, plan)
-    pods = [copy.deepcopy(p) for p in views[plan.pods["ingress"]].items]
+    served = collect(world, plan.pods["ingress"], transform=False)
+    pods = [copy.deepcopy(p) for p in served.items]
 
     def anchors_env(pod: dict[str, Any]) -> dict[str, Any]:
         proxy = next(c for c in pod["spec"]["containers"] if c["name"] == "linkerd-proxy")
-        env: dict[str, Any] = proxy["env"][0]
+        env: dict[str, Any] = next(e for e in proxy["env"] if e["name"] == ANCHORS_ENV)
         return env
 
     anchors_env(pods[0]).pop("value")
@@ -228,7 +232,7 @@ def test_a_selector_less_service_takes_its_pods_from_its_slices() -> None:
     plan = plan_for(world, SHOP)
     assert plan.pods["ingress"].label_selector == ""  # the whole namespace, live pods
     views = views_for(world, plan)
-    views[plan.services[SHOP.key]] = view(shop)
+    views[plan.services[SHOP.namespace]] = view(shop)
     state = build_state(plan, views).state
     named = {f"ingress/{p['metadata']['name']}" for p in pods_of(world, "ingress", "nginx-ingress")}
     assert set(state.pods) == named
@@ -292,6 +296,8 @@ def test_the_plan_narrows_every_watch() -> None:
     everything = [t for t, label, field in narrowed if not label and not field]
     assert everything == [  # namespaced collections of few, small objects
         "certificates.cert-manager.io linkerd",
+        "services ingress",  # one watch for the namespace's backend Services
+        "services shop",
         "servers.policy.linkerd.io ingress",
         "authorizationpolicies.policy.linkerd.io ingress",
         "meshtlsauthentications.policy.linkerd.io ingress",

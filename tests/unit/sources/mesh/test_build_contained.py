@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from monitor.sources.mesh import build, workloads
+from monitor.sources.mesh import build, records, workloads
 from monitor.sources.mesh.build import build_state
 from monitor.sources.mesh.source import MeshSource
 from tests.support.sim_kube import render, scenario
@@ -58,7 +58,7 @@ def test_values_that_make_the_yaml_parser_raise_leave_only_their_parts_unknown(
 def test_a_pod_that_makes_a_parser_raise_makes_the_proxies_unknown_not_the_poll(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(workloads, "pod_info", _raise(RecursionError))
+    monkeypatch.setattr(records, "pod_info", _raise(RecursionError))
     built = _built()
     assert {e.reason for e in built.errors} == {"internal_error"}
     assert all(e.target.startswith("pod ingress/") for e in built.errors)

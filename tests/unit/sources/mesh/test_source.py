@@ -292,8 +292,9 @@ def test_endpoints_readiness_mesh_membership_and_ports(tmp_path: Path) -> None:
     # one pod LIST per namespace (ingress, shop) plus the control plane's; no pod GETs
     assert stats.requests[("list", "pods")] == 3
     assert ("get", "pods") not in stats.requests
-    assert stats.requests[("list", "services")] == 3
-    assert stats.requests[("list", "endpointslices.discovery.k8s.io")] == 3
+    # one Service and one EndpointSlice LIST per backend namespace, not per boundary
+    assert stats.requests[("list", "services")] == 2
+    assert stats.requests[("list", "endpointslices.discovery.k8s.io")] == 2
     # the pods behind the boundaries, their proxies' frozen bundles
     assert sorted(k.rsplit("-", 2)[0] for k in state.pods) == [
         "ingress/nginx-ingress", "ingress/nginx-ingress", "ingress/nginx-ingress", "shop/web"
@@ -359,7 +360,7 @@ def test_503_everywhere_leaves_everything_unknown(tmp_path: Path) -> None:
     # 5xx is not fatal: every collection was tried, each names itself
     assert {e.target for e in status.errors} >= {
         "discovery /apis", f"configmap {ROOTS}", "configmap linkerd/linkerd-config",
-        f"secret {ISSUER_SECRET}", "service ingress/nginx-ingress", "service shop/web",
+        f"secret {ISSUER_SECRET}", "services ingress", "services shop",
     }  # fmt: skip
     assert (state.anchors, state.issuer, state.linkerd_version) == (None, None, "")
     assert state.services == {"ingress/nginx-ingress": None, "shop/web": None}
