@@ -70,10 +70,12 @@ soak: venv
 	$(BIN)/python -m bench.soak
 
 # Builds the Containerfile with buildah into build/image/f5-linkerd-monitor-<version>.oci.tar
-# and runs its entry point in the image's root filesystem as 65532 (scripts/image.sh). Without
-# BASE_IMAGE the base is a local Debian bookworm made with debootstrap. Not part of `test`.
-image:
+# (scripts/image.sh; without BASE_IMAGE the base is a local Debian bookworm made with
+# debootstrap and kept in build/image/base-rootfs), then runs the image's smoke test. `make
+# test` runs the same test (it builds the image when the archive is missing or out of date).
+image: venv system-tools
 	bash scripts/image.sh
+	$(BIN)/pytest -q -p no:cacheprovider tests/deploy/test_image.py
 
 lock: venv
 	{ echo "# Pinned versions for the venv that 'make' builds (pip install -c constraints.txt)."; \
