@@ -115,7 +115,12 @@ fi
 
 echo "image.sh: building $image on $BASE_IMAGE"
 rm -f "$out/inputs.sha256"
+dangling() { buildah images --filter dangling=true --noheading --quiet --no-trunc | sort -u; }
+before="$(dangling)"
 buildah bud --layers=false "${args[@]}" -f "$root/Containerfile" -t "$image" "$root"
+# What this build left untagged (its build stage, the image it replaced) goes: with vfs
+# storage each is a full copy of a few hundred MB.
+comm -13 <(echo "$before") <(dangling) | xargs -r buildah rmi >/dev/null 2>&1 || true
 rm -f "$archive"
 buildah push --quiet "$image" "oci-archive:$archive:$image" >/dev/null
 echo "$inputs_sum" >"$out/inputs.sha256"
