@@ -44,12 +44,15 @@ test: venv system-tools deploy-tools lint typecheck unit
 demo: venv
 	$(BIN)/f5-linkerd-monitor demo --out $(DEMO_DIR)
 
-# Regenerates dashboards/f5-linkerd-monitor.json from dashboards/*.py (a unit test fails when stale).
+# Regenerates dashboards/f5-linkerd-monitor.json from dashboards/*.py, and its copies in the
+# Helm chart and the kustomize component (scripts/gen_deploy.py); tests fail when stale.
 dashboards: venv
 	$(BIN)/python -m dashboards.generate
+	$(BIN)/python scripts/gen_deploy.py
 
-# Copies deploy/prometheus/rules.yaml into the Helm chart and the kustomize base's PrometheusRule
-# (a unit test fails when a copy is stale).
+# Copies deploy/prometheus/rules.yaml into the Helm chart and the kustomize base's PrometheusRule,
+# and the dashboard JSON into the chart and the grafana-dashboard component (a unit test fails
+# when a copy is stale).
 deploy: venv
 	$(BIN)/python scripts/gen_deploy.py
 
