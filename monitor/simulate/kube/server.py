@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +47,7 @@ from monitor.simulate.kube.api import (
 )
 from monitor.simulate.kube.meta import timestamp
 from monitor.simulate.kube.model import KubeWorld
+from monitor.simulate.kube.negotiate import Obj, event_shaper, form, shape
 from monitor.simulate.kube.protobuf import MEDIA_TYPE as PROTOBUF
 from monitor.simulate.kube.protobuf import review_from_protobuf
 from monitor.simulate.kube.resources import (
@@ -63,7 +64,6 @@ from monitor.simulate.kube.review import review
 from monitor.simulate.kube.rootca import root_ca_configmaps
 from monitor.simulate.kube.status import NOT_SERVED, VERBS, ApiError, forbidden_message, status_doc
 from monitor.simulate.kube.store import Key, KubeStore, key_of
-from monitor.simulate.kube.table import TABLE_KINDS, table, wants_table
 from monitor.simulate.kube.validation import field_validation
 from monitor.simulate.kube.watch import WatchStream, parse_watch
 from monitor.simulate.kube.writes import Write, write_object
@@ -365,17 +365,15 @@ class _KubeHandler(SimHandler):
             with contextlib.suppress(ValueError, AttributeError):
                 name = (json.loads(body or b"{}").get("metadata") or {}).get("name")
         check_access(world.withhold, world.user, verb, target, name)
+        res = target.resource
+        if verb in ("get", "list", "watch"):  # negotiated first, as the handlers do
+            answer = form(self.headers.get("Accept", ""), verb, res.group, res.plural)
         if verb in ("get", "list"):
             doc = (get_object(sim.store, target) if verb == "get"
                    else list_objects(sim.store, target, query))  # fmt: skip
-            res = target.resource
-            if (res.group, res.plural) in TABLE_KINDS and wants_table(
-                self.headers.get("Accept", "")
-            ):
-                doc = table(doc)
-            self._send(200, doc)
+            self._send(200, shape(doc, answer, res.group, res.plural))
         elif verb == "watch":
-            self._watch(target, query)
+            self._watch(target, query, event_shaper(answer))
         elif verb in ("create", "update", "delete", "patch"):
             directive = field_validation(query, verb) if verb != "delete" else "Ignore"
             now = timestamp(datetime.now(UTC))
@@ -387,7 +385,9 @@ class _KubeHandler(SimHandler):
                            "the requested resource", {})  # fmt: skip
 
     # -- watch ----------------------------------------------------------------------------
-    def _watch(self, target: Target, query: Mapping[str, str]) -> None:
+    def _watch(
+        self, target: Target, query: Mapping[str, str], shaper: Callable[[Obj], Obj] | None
+    ) -> None:
         sim = self.sim
         req = parse_watch(target, query, sim.default_watch_timeout)
         self.send_response(200)
@@ -398,5 +398,6 @@ class _KubeHandler(SimHandler):
         self.end_headers()
         with sim.watching():
             stream = WatchStream(self.wfile, self.connection, sim.store, self._truncate)
+            stream.shaper = shaper
             if not stream.run(req, sim.bookmark_interval):
                 self.close_connection = True
