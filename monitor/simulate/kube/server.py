@@ -4,7 +4,7 @@ Owns the HTTP side: bearer-token authentication (401), fault injection for targe
 `kubernetes` (503, HTML 500, latency, TCP reset, truncated body; `watchExpire`
 compacts the history, so open and later watches from older resourceVersions get
 410), discovery (`/version`, `/api`, `/apis`, group and resource lists), the
-SelfSubjectAccessReviews of `review`, the dispatch
+SelfSubjectAccessReviews and SelfSubjectReviews of `whoami`, the dispatch
 of GET/LIST to `api`, of lease writes (create, update, patch, delete) to `writes` and of
 WATCH to `watch`, the kubeconfig, and request statistics. Every request body is read
 (also a DELETE's DeleteOptions), so a kept-alive connection stays in step.
@@ -48,8 +48,6 @@ from monitor.simulate.kube.api import (
 from monitor.simulate.kube.meta import timestamp
 from monitor.simulate.kube.model import KubeWorld
 from monitor.simulate.kube.negotiate import Obj, event_shaper, form, shape
-from monitor.simulate.kube.protobuf import MEDIA_TYPE as PROTOBUF
-from monitor.simulate.kube.protobuf import review_from_protobuf
 from monitor.simulate.kube.resources import (
     ResourceIndex,
     api_group_doc,
@@ -58,14 +56,13 @@ from monitor.simulate.kube.resources import (
     resource_list_doc,
     version_doc,
 )
-from monitor.simulate.kube.review import PATH as REVIEW_PATH
-from monitor.simulate.kube.review import RESOURCE as REVIEW_RESOURCE
-from monitor.simulate.kube.review import review
 from monitor.simulate.kube.rootca import root_ca_configmaps
 from monitor.simulate.kube.status import NOT_SERVED, VERBS, ApiError, forbidden_message, status_doc
 from monitor.simulate.kube.store import Key, KubeStore, key_of
 from monitor.simulate.kube.validation import field_validation
 from monitor.simulate.kube.watch import WatchStream, parse_watch
+from monitor.simulate.kube.whoami import PATHS as REVIEW_PATHS
+from monitor.simulate.kube.whoami import answer as answer_review
 from monitor.simulate.kube.writes import Write, write_object
 
 TARGET = "kubernetes"
@@ -286,8 +283,13 @@ class _KubeHandler(SimHandler):
             return
         parts = [unquote(p) for p in path.strip("/").split("/")]
         try:
-            if path == REVIEW_PATH:
-                self._review(method, body)
+            if path in REVIEW_PATHS:  # SelfSubjectAccessReview, SelfSubjectReview
+                if method == "POST":
+                    sim.count("create", REVIEW_PATHS[path])
+                world, index = sim.current()
+                content_type = self.headers.get("Content-Type", "")
+                got = answer_review(path, method, content_type, query, body, world, index)
+                self._send(got.code, got.doc, got.warnings)
                 return
             if self._discovery(method, path, parts):
                 return
@@ -321,24 +323,6 @@ class _KubeHandler(SimHandler):
                            "the requested resource", {})  # fmt: skip
         self._send(200, doc)
         return True
-
-    def _review(self, method: str, body: bytes) -> None:
-        """A SelfSubjectAccessReview (`review`)."""
-        sim = self.sim
-        if method != "POST":
-            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on "
-                           "the requested resource", {})  # fmt: skip
-        sim.count("create", REVIEW_RESOURCE)
-        if self.headers.get("Content-Type", "").startswith(PROTOBUF):  # kubectl auth can-i
-            doc: Any = review_from_protobuf(body)
-        else:
-            try:
-                doc = json.loads(body or b"null")
-            except ValueError:
-                message = "couldn't get version/kind; json parse error"
-                raise ApiError(400, "BadRequest", message) from None
-        world, index = sim.current()
-        self._send(201, review(world, index, doc))
 
     def _resource(
         self, method: str, parts: list[str], query: Mapping[str, str], body: bytes
