@@ -38,6 +38,7 @@ CONFIG_KEYS = (
     "serverSslProfiles",
     "pools",
     "virtuals",
+    "builtinCaBundle",
 )
 # Built-in profiles a virtual may name without defining them, with their type
 # (the type only shows in nameReference.link: /ltm/profile/<type>/...).
@@ -79,7 +80,8 @@ def parse_config(node: Node, cert_ids: frozenset[str]) -> ConfigSpec:
         p.path.full: "server-ssl" for p in server
     }
     virtuals = tuple(_virtual(r, n, types) for n in node.get("virtuals").items())
-    return ConfigSpec(partitions, files, managers, client, server, pools, virtuals)
+    bundle = node.get("builtinCaBundle").choice(("sample", "real"), "sample")
+    return ConfigSpec(partitions, files, managers, client, server, pools, virtuals, bundle)
 
 
 def _cert_file(r: Reader, node: Node) -> CertFile:
