@@ -13,9 +13,7 @@ skip, saying why; under CI=true they fail instead.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
 import json
 import os
 import re
@@ -115,9 +113,9 @@ def _remove(path: Path) -> None:
 
 
 def _apply_layer(layer: tarfile.TarFile, rootfs: Path) -> None:
-    """Extract one layer, honouring OCI whiteouts (`.wh.NAME` deletes, `.wh..wh..opq` empties)."""
-    members = []
-    for member in layer.getmembers():
+    """Extract one layer as it streams by, honouring OCI whiteouts (`.wh.NAME` deletes,
+    `.wh..wh..opq` empties); nothing of it is held in memory."""
+    for member in layer:
         path = Path(member.name)
         if path.name == ".wh..wh..opq":
             target = rootfs / path.parent
@@ -126,9 +124,8 @@ def _apply_layer(layer: tarfile.TarFile, rootfs: Path) -> None:
         elif path.name.startswith(".wh."):
             _remove(rootfs / path.parent / path.name[len(".wh.") :])
         else:
-            members.append(member)
-    # Our own build's output: ownership, modes and absolute links (Debian's) kept as they are.
-    layer.extractall(rootfs, members=members, numeric_owner=True, filter="fully_trusted")
+            # Our own build's output: ownership, modes and absolute links (Debian's) as they are.
+            layer.extract(member, rootfs, numeric_owner=True, filter="fully_trusted")
 
 
 def unpack(archive: Path, rootfs: Path) -> Image:
@@ -139,10 +136,10 @@ def unpack(archive: Path, rootfs: Path) -> Image:
         manifest = json.loads(_blob(oci, entry["digest"]))
         config = json.loads(_blob(oci, manifest["config"]["digest"]))
         for layer in manifest["layers"]:
-            data = _blob(oci, layer["digest"])
-            if layer["mediaType"].endswith("+gzip"):
-                data = gzip.decompress(data)
-            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            blob = oci.extractfile("blobs/" + layer["digest"].replace(":", "/"))
+            assert blob is not None, layer["digest"]
+            mode = "r|gz" if layer["mediaType"].endswith("+gzip") else "r|"
+            with tarfile.open(fileobj=blob, mode=mode) as tar:  # streamed: a layer is ~100 MB
                 _apply_layer(tar, rootfs)
     # What a container runtime provides: /etc/hosts (the image's base has none).
     (rootfs / "etc" / "hosts").write_text("127.0.0.1 localhost\n::1 localhost\n")
