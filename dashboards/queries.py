@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from monitor.catalogue import STATES
+from monitor.catalogue import CHECKS_BY_FAMILY, STATES
 from monitor.render import metrics as m
 from monitor.render.metrics_rows import POOL_STATES
 from monitor.rotation.context import PHASES
@@ -73,17 +73,20 @@ def phase_codes() -> list[tuple[int, str, str]]:
     return [(i, p, PHASE_COLOURS[p]) for i, p in enumerate(PHASES)]
 
 
-def _encode(metric: str, label: str, by: str, codes: Sequence[tuple[int, str, str]]) -> str:
+def _encode(
+    metric: str, label: str, by: str, codes: Sequence[tuple[int, str, str]], where: str = ""
+) -> str:
     """A state set as one number per `by` group: the sum of code × (state is current).
 
     Every state's series exists (the exporter writes all of them, 0 or 1), so the terms
-    match one to one; the code 0 term is always 0 and is left out.
+    match one to one; the code 0 term is always 0 and is left out. `where`: more matchers.
     """
     terms = []
     for code, name, _ in sorted(codes):
         if code == 0:
             continue
-        series = f'max by ({by}) ({metric}{{{label}="{name}", {BOUNDARY}}})'
+        matchers = f'{label}="{name}", {BOUNDARY}' + (f", {where}" if where else "")
+        series = f"max by ({by}) ({metric}{{{matchers}}})"
         terms.append(series if code == 1 else f"{code} * {series}")
     return " + ".join(terms)
 
@@ -120,6 +123,14 @@ ROTATION_PHASE_NOW = f"max by (boundary, phase) ({m.ROTATION_PHASE}{{{BOUNDARY}}
 
 POOL_DRIFT_BY_STATE = f'sum by (boundary, state) ({m.POOL_MEMBERS}{{state!="matched", {BOUNDARY}}})'
 POOL_MEMBERS_NOW = f"max by (boundary, device, state) ({m.POOL_MEMBERS}{{{BOUNDARY}}})"
+
+# --- mesh policy ---------------------------------------------------------------------------
+
+_POLICY = f'check=~"{"|".join(CHECKS_BY_FAMILY["policy"])}"'
+POLICY_STATE_CODE = _encode(m.CHECK, "state", "check, boundary", state_codes(), _POLICY)
+POLICY_FINDINGS_MS = (
+    f"max by ({_FINDING_LABELS}) ({m.FINDING_FIRST_SEEN}{{{BOUNDARY}, {_POLICY}}}) * 1000"
+)
 
 # --- source health ---------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The six rows of the dashboard and its variables, each a function over the builder.
+"""The seven rows of the dashboard and its variables, each a function over the builder.
 
 Each section adds its row and panels with `Dashboard.with_row`/`with_panel`, which lay
 panels out left to right in 24 columns; each row's widths add up to 24.  Queries come from
@@ -36,6 +36,7 @@ ROWS = (
     "Trust timeline",
     "Rotation phase",
     "Pool drift",
+    "Mesh policy",
     "Source health",
 )
 
@@ -223,8 +224,39 @@ def _pools(d: dashboard.Dashboard) -> dashboard.Dashboard:
     )
 
 
-def _sources(d: dashboard.Dashboard) -> dashboard.Dashboard:
+def _policy(d: dashboard.Dashboard) -> dashboard.Dashboard:
     d = d.with_row(dashboard.Row(ROWS[5]))
+    d = d.with_panel(
+        table_panel(
+            "Policy checks now",
+            "The policy family per boundary: do the backend namespace's MeshTLSAuthentications"
+            " name ServiceAccounts that exist, its AuthorizationPolicies targets that exist,"
+            " its Servers pods that exist?",
+            query(q.POLICY_STATE_CODE, instant=True, table_format=True),
+        )
+        .with_transformation(organize(["Time"], {"Value": "state"}))
+        .override_by_name("state", coloured_cells(_STATES))
+        .sort_by([_sort("state", desc=True)])
+        .height(8)
+        .span(9)
+    )
+    return d.with_panel(
+        table_panel(
+            "Policy findings",
+            "The objects that name what does not exist (object: namespace/name, and for an"
+            " identity the entry); /api/findings on the monitor has the messages.",
+            query(q.POLICY_FINDINGS_MS, instant=True, table_format=True),
+        )
+        .with_transformation(organize(["Time"], {"Value": "first seen"}))
+        .override_by_name("first seen", unit_of("dateTimeAsIso"))
+        .override_by_name("severity", coloured_cells(_SEVERITIES, "color-text"))
+        .height(8)
+        .span(15)
+    )
+
+
+def _sources(d: dashboard.Dashboard) -> dashboard.Dashboard:
+    d = d.with_row(dashboard.Row(ROWS[6]))
     d = d.with_panel(
         stat_panel(
             "Sources up",
@@ -318,8 +350,8 @@ def _monitor(d: dashboard.Dashboard) -> dashboard.Dashboard:
 
 
 def sections(d: dashboard.Dashboard) -> dashboard.Dashboard:
-    """The dashboard with the six rows (`ROWS`) and their panels added, in order."""
-    for section in (_status, _findings, _trust, _rotation, _pools, _sources):
+    """The dashboard with the seven rows (`ROWS`) and their panels added, in order."""
+    for section in (_status, _findings, _trust, _rotation, _pools, _policy, _sources):
         d = section(d)
     return d
 

@@ -73,6 +73,12 @@ CHECKS_BY_FAMILY: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "ha_sync_status",
             "ha_peer_divergence",
         ),
+        # policy: the Linkerd policy objects of the backend namespaces name what exists
+        "policy": (
+            "policy_identity_unknown",
+            "policy_target_missing",
+            "policy_server_selects_nothing",
+        ),
     }
 )
 

@@ -54,6 +54,7 @@ SLICES: Final = "endpointslices"
 NAMESPACES: Final = "namespaces"
 PODS: Final = "pods"
 POLICY: Final = "policy"
+SERVICE_ACCOUNTS: Final = "serviceaccounts"
 
 _ALL: Final = (
     Need(VIRTUALS, "bigip", "REST GET /mgmt/tm/ltm/virtual (read-only role)"),
@@ -88,6 +89,11 @@ _ALL: Final = (
     Need(NAMESPACES, "kubernetes", "list/watch the backend Namespaces"),
     Need(PODS, "kubernetes", "list/watch pods in the backend namespaces"),
     Need(POLICY, "kubernetes", "list/watch policy.linkerd.io objects in the backend namespaces"),
+    Need(
+        SERVICE_ACCOUNTS,
+        "kubernetes",
+        "list/watch ServiceAccounts in the namespaces the backends' MeshTLSAuthentications name",
+    ),
 )
 NEEDS: Final[Mapping[str, Need]] = MappingProxyType({n.key: n for n in _ALL})
 
@@ -96,6 +102,7 @@ _BUNDLE = (*_SERVER_SIDE, SSL_CERTS, CA_BUNDLES)
 _ISSUER = (ISSUER_SECRET, LINKERD_CONFIG)
 _ENDPOINTS = (SERVICES, SLICES, PODS)
 _CHAIN = (*_BUNDLE, BASH, TRUST_ROOTS)
+_POLICY = (LINKERD_CONFIG, NAMESPACES, POLICY)
 
 REQUIREMENTS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
     {
@@ -147,6 +154,11 @@ REQUIREMENTS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
             "edge_sni_uncovered": (VIRTUALS, CLIENT_SSL, SSL_CERTS),
             "ha_sync_status": (SYNC_STATUS,),
             "ha_peer_divergence": (VIRTUALS, POOLS, SERVER_SSL, CLIENT_SSL, SSL_CERTS, CA_BUNDLES),
+            # policy: the policy objects are read whole or not at all (with the
+            # namespaces' and linkerd-config's defaults)
+            "policy_identity_unknown": (*_POLICY, SERVICE_ACCOUNTS),
+            "policy_target_missing": _POLICY,
+            "policy_server_selects_nothing": (*_POLICY, PODS),
         }.items()
     }
 )

@@ -3,8 +3,9 @@
 Owns the runner, `run_checks`, and the registry `CHECKS` (every implemented check, in the
 order of the catalogue), the families' registries joined. The check families live in the
 packages `trust/` (mesh side), `boundary/` (BIG-IP server-ssl side against the mesh),
-`routes/` (virtuals and pools against endpoints and policy) and `ha/`, each with its
-registry `CHECKS` in its `__init__.py`, and in the module `edge.py` (client-ssl
+`routes/` (virtuals and pools against endpoints and policy), `ha/` and `policy/` (the
+Linkerd policy objects name what exists), each with its registry `CHECKS` in its
+`__init__.py`, and in the module `edge.py` (client-ssl
 certificates, registry included). The modules they share: the contract between a check and
 the runner in `outcome.py`; the resolvers of what a boundary uses, on each device and in
 the mesh, in `resolve.py`; the pairing of pool members with ready endpoints in
@@ -44,7 +45,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
-from monitor.checks import boundary, edge, ha, routes, trust
+from monitor.checks import boundary, edge, ha, policy, routes, trust
 from monitor.checks.outcome import MESH, Check, Outcome, Unknown, conclude
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.model import CheckFailure, CheckResult, CheckState, Finding, Observed
@@ -52,7 +53,7 @@ from monitor.model import CheckFailure, CheckResult, CheckState, Finding, Observ
 __all__ = ["CHECKS", "IMPLEMENTED", "run_checks"]
 
 CHECKS: Final[tuple[Check, ...]] = (
-    trust.CHECKS + boundary.CHECKS + routes.CHECKS + edge.CHECKS + ha.CHECKS
+    trust.CHECKS + boundary.CHECKS + routes.CHECKS + edge.CHECKS + ha.CHECKS + policy.CHECKS
 )
 IMPLEMENTED: Final[frozenset[str]] = frozenset(c.id for c in CHECKS)
 

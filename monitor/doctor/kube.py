@@ -5,7 +5,8 @@ the in-cluster service account; `build_api_client`, as the mesh source builds it
 API server and its version (`GET /version`); discovery (`Discovery`, as the mesh
 source runs it: which policy.linkerd.io kinds and whether cert-manager Certificates are
 served); then the watches the configured boundaries need (`specs.plan_watches`, with
-every backend Service assumed to exist, so the backend pods are asked for namespace-wide)
+every backend Service assumed to exist, so the backend pods are asked for namespace-wide,
+and ServiceAccounts in the backend namespaces and those of the boundaries' clientIdentity)
 and, for each, a `SelfSubjectAccessReview` (authorization.k8s.io/v1) for `list` and
 `watch`, the only verbs the mesh source uses, narrowed to the object's name where the
 watch is (RBAC `resourceNames`). A denied review makes its need of
@@ -30,6 +31,7 @@ from monitor.requirements import (
     NAMESPACES,
     PODS,
     POLICY,
+    SERVICE_ACCOUNTS,
     SERVICES,
     SLICES,
     TRUST_ROOTS,
@@ -59,7 +61,20 @@ def needs_of(plan: Plan) -> list[tuple[str, WatchSpec]]:
     out += [(NAMESPACES, s) for s in plan.namespaces.values()]
     out += [(PODS, s) for s in plan.pods.values()]
     out += [(POLICY, s) for specs in (plan.policy or {}).values() for s in specs]
+    out += [(SERVICE_ACCOUNTS, s) for s in plan.accounts.values()]
     return out
+
+
+def identity_namespaces(cfg: Config) -> tuple[str, ...]:
+    """Where the ServiceAccounts are reviewed: the namespaces the policy is read from and
+    those of the boundaries' clientIdentity. (Which namespaces the MeshTLSAuthentications
+    name is known only once they are read; the source reads them there.)"""
+    found = {b.backend.service.namespace for b in cfg.boundaries}
+    for b in cfg.boundaries:
+        head, sep, _ = (b.client_identity or "").partition(".serviceaccount.identity.")
+        if sep and "." in head:
+            found.add(head.rpartition(".")[2])
+    return tuple(sorted(found))
 
 
 def allowed(api: client.ApiClient, attributes: client.V1ResourceAttributes, timeout: float) -> bool:
@@ -174,6 +189,7 @@ def probe_kubernetes(cfg: Config, api: client.ApiClient | None = None) -> Source
             found.policy if found else None,
             found.cert_manager if found else None,
             mesh.issuer,
+            accounts=identity_namespaces(cfg),
         )
         for need, spec in needs_of(plan):
             name = f"{', '.join(VERBS)} {spec.target}"

@@ -98,7 +98,8 @@ class MeshState:
     """What the Kubernetes API says about the mesh.
 
     None means unknown (the reason is among the source's errors) for `anchors`,
-    `issuer`, `config_anchors`, `proxies`, `policy` and each `services` entry.
+    `issuer`, `config_anchors`, `proxies`, `policy` and each `services`, `service_accounts`
+    and `server_pods` entry.
     `issuer_certificate` is None both when there is no cert-manager Certificate and when
     it could not be read; `unknown` names the optional parts that could not be read.
     With `issuer_source` "certificate" no issuer certificate is read (`issuer` is always
@@ -119,6 +120,13 @@ class MeshState:
     issuer_certificate: CertManagerCertificate | None = None
     unknown: frozenset[str] = frozenset()  # e.g. {"issuer_certificate"}
     issuer_source: str = "secret"  # mesh.issuer.source: "certificate" reads no issuer cert
+    # The policy's reach (`monitor.sources.mesh.reach`). A key that is missing was not read.
+    # namespace → the names of its ServiceAccounts (None: unreadable), for the namespaces
+    # the backends' MeshTLSAuthentications name; an empty set: the namespace does not exist
+    service_accounts: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
+    # "namespace/name" of each Server of the backend namespaces → how many live pods its
+    # podSelector selects (None: the namespace's pods could not be read, or not all of them)
+    server_pods: Mapping[str, int | None] = field(default_factory=dict)
 
 
 def mesh_identity(service_account: str, namespace: str, linkerd_ns: str, trust_domain: str) -> str:

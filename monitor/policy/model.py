@@ -87,6 +87,9 @@ class MeshTLSAuthentication:
     namespace: str
     name: str
     identities: tuple[str, ...]  # exact, "*", "*.suffix" or spiffe:// ids; refs resolved
+    # how each identity was written, in the same order: `identities[0]`, or for a resolved
+    # reference `identityRefs[1] ServiceAccount ns/name` (empty: not recorded)
+    origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +139,9 @@ class MeshPolicy:
     server_authorizations: tuple[ServerAuthorization, ...] = ()
     linkerd_namespace: str = "linkerd"
     trust_domain: str = "cluster.local"
+    # (group, kind, namespace, name) of every object read that an AuthorizationPolicy may
+    # target (Server, HTTPRoute, GRPCRoute), whether Linkerd accepts it or not
+    present: frozenset[tuple[str, str, str, str]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

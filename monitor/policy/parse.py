@@ -88,7 +88,11 @@ def mesh_policy(
     ns_defaults, ns_problems = namespace_defaults(namespaces)
     problems += ns_problems
     parsed: list[PolicyObject] = []
+    present: set[tuple[str, str, str, str]] = set()
     for obj in objects:
+        target = targetable(obj)
+        if target is not None:
+            present.add(target)
         item, problem = policy_object(
             obj, linkerd_namespace=linkerd_namespace, trust_domain=trust_domain
         )
@@ -105,8 +109,19 @@ def mesh_policy(
         server_authorizations=tuple(o for o in parsed if isinstance(o, ServerAuthorization)),
         linkerd_namespace=linkerd_namespace,
         trust_domain=trust_domain,
+        present=frozenset(present),
     )
     return policy, tuple(problems)
+
+
+def targetable(obj: Mapping[str, Any]) -> tuple[str, str, str, str] | None:
+    """(group, canonical kind, namespace, name) of an object an AuthorizationPolicy may
+    target (a Server, or an HTTPRoute or GRPCRoute of either group); None for others."""
+    ref = object_ref(obj)
+    kind = _TARGETS.get((ref.group, ref.kind.lower()))
+    if kind is None or kind == "Namespace" or ref.namespace is None or ref.name == "?":
+        return None
+    return ref.group, kind, ref.namespace, ref.name
 
 
 def policy_object(
@@ -212,15 +227,18 @@ def _mesh_tls(
     ns: str, name: str, _meta: Any, spec: Mapping[str, Any], cluster: tuple[str, str]
 ) -> MeshTLSAuthentication:
     identities = _strings(spec.get("identities"), "spec.identities")
-    for raw in _dicts(spec.get("identityRefs")):
+    origins = [f"identities[{i}]" for i in range(len(identities))]
+    for i, raw in enumerate(_dicts(spec.get("identityRefs"))):
         ref = _ref(raw, _IDENTITY_REFS, "an identityRefs entry")
         if ref.kind == "Namespace":
             identities.append(f"*.{ref.name}.serviceaccount.identity.{cluster[0]}.{cluster[1]}")
+            origins.append(f"identityRefs[{i}] Namespace {ref.name}")
         else:
             identities.append(service_account_identity(ref.name, ref.namespace or ns, *cluster))
+            origins.append(f"identityRefs[{i}] ServiceAccount {ref.namespace or ns}/{ref.name}")
     if not identities:
         raise _Bad("no identities configured")
-    return MeshTLSAuthentication(ns, name, tuple(identities))
+    return MeshTLSAuthentication(ns, name, tuple(identities), tuple(origins))
 
 
 def _network_authentication(

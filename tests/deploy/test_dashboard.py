@@ -70,7 +70,7 @@ def test_variables(board: dict[str, Any]) -> None:
     assert boundary["datasource"]["uid"] == "${datasource}"
 
 
-def test_six_areas(board: dict[str, Any]) -> None:
+def test_seven_areas(board: dict[str, Any]) -> None:
     rows = [p["title"] for p in board["panels"] if p["type"] == "row"]
     assert rows == list(ROWS)
     assert set(ROWS) == {
@@ -78,6 +78,7 @@ def test_six_areas(board: dict[str, Any]) -> None:
         "Trust timeline",
         "Findings",
         "Pool drift",
+        "Mesh policy",
         "Source health",
         "Rotation phase",
     }

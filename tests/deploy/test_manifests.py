@@ -28,8 +28,8 @@ import yaml
 from monitor import __version__
 from monitor.config.schema import Config, parse_config
 from monitor.sources.kube.transport import selected_name, split_path
-from monitor.sources.mesh.discovery import POLICY_KINDS
-from monitor.sources.mesh.specs import PolicyKind, backends, plan_watches
+from monitor.sources.mesh.discovery import GATEWAY_KINDS, POLICY_KINDS
+from monitor.sources.mesh.specs import GATEWAY_GROUP, PolicyKind, backends, plan_watches
 from tests.conftest import in_ci, require_tool
 from tests.support.paths import ROOT
 
@@ -446,13 +446,22 @@ def allowed(
 
 def planned_watches(config: Config) -> Iterator[tuple[str, str, str | None, str | None]]:
     """(group, plural, namespace, name) of everything the mesh source would watch, with
-    every optional kind served (policy CRDs, cert-manager) and every backend Service there."""
+    every optional kind served (policy CRDs, Gateway API routes, cert-manager), every
+    backend Service there, and ServiceAccounts read in the backend namespaces and the
+    namespaces of the boundaries' clientIdentity (the ones the deployments grant)."""
     wanted = backends(config)
     services = {b.key: {"spec": {"selector": {"app": b.name}}} for b in wanted}
     kinds = tuple(PolicyKind(plural, kind, "v1beta3") for plural, kind in POLICY_KINDS.items())
+    kinds += tuple(PolicyKind(p, k, "v1", GATEWAY_GROUP) for p, k in GATEWAY_KINDS.items())
+    accounts = {b.namespace for b in wanted}
+    accounts |= {
+        b.client_identity.split(".serviceaccount.")[0].rpartition(".")[2]
+        for b in config.boundaries
+        if b.client_identity
+    }
     plan = plan_watches(
         config.mesh.linkerd_namespace, config.mesh.trust_domain, wanted, services, kinds, True,
-        config.mesh.issuer,
+        config.mesh.issuer, accounts=tuple(sorted(accounts)),
     )  # fmt: skip
     for spec in plan.specs():
         group, _, namespace, plural = split_path(spec.api_path)

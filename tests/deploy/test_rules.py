@@ -33,6 +33,7 @@ ALERT_OF_FAMILY = {
     "routes": "F5LinkerdRouteCheckFailing",
     "edge": "F5LinkerdEdgeCheckFailing",
     "ha": "F5LinkerdHACheckFailing",
+    "policy": "F5LinkerdPolicyCheckFailing",
 }
 CERT_ROLES = {"trust_anchor", "issuer", "bundle_cert", "client_cert", "edge_cert"}
 DURATION = re.compile(r"^(0|([0-9]+(ms|s|m|h|d|w|y))+)$")

@@ -131,18 +131,26 @@ def test_planted_drift_then_fix_then_bigip_down(
     )
     assert result.returncode == 1, result.stderr
     document = json.loads(result.stdout)
-    anchor_a_b = {f["object"] for f in document["findings"] if f["check"] != "pool_member_extra"}
+    anchor_a_b = {
+        f["object"]
+        for f in document["findings"]
+        if f["check"] not in ("pool_member_extra", "policy_identity_unknown")
+    }
     planted = summary(document["findings"])
     assert [(c, s, d) for c, s, d, _ in planted] == [
         ("bundle_cert_expiry", "warning", "bigip-a"),  # anchor-a, seen in the BIG-IP bundle
         ("bundle_cert_expiry", "warning", "bigip-b"),
         ("bundle_missing_anchor", "critical", "bigip-a"),
         ("bundle_missing_anchor", "critical", "bigip-b"),
+        ("policy_identity_unknown", "warning", ""),  # the renamed probe account
         ("pool_member_extra", "warning", "bigip-a"),
         ("pool_member_extra", "warning", "bigip-b"),
         ("trust_anchor_expiry", "warning", ""),
     ]
     assert {o for c, _, _, o in planted if c == "pool_member_extra"} == {"10.42.9.99:443"}
+    assert {o for c, _, _, o in planted if c == "policy_identity_unknown"} == {
+        "ingress/ops-probes blackbox.monitoring.serviceaccount.identity.linkerd.cluster.local"
+    }
     assert len(anchor_a_b) == 2  # the new anchor (missing) and the old one (expiring)
     expiring = {o for c, _, _, o in planted if c in ("bundle_cert_expiry", "trust_anchor_expiry")}
     assert len(expiring) == 1  # the same anchor-a, from the mesh side and the BIG-IP side
@@ -159,6 +167,7 @@ def test_planted_drift_then_fix_then_bigip_down(
     assert [c for c, *_ in after_fix] == [
         "bundle_cert_expiry",
         "bundle_cert_expiry",
+        "policy_identity_unknown",
         "pool_member_extra",
         "pool_member_extra",
         "trust_anchor_expiry",
@@ -195,7 +204,7 @@ def test_planted_drift_then_fix_then_bigip_down(
     assert check_state(samples, "issuer_chain") == "pass"
     kept = findings(port)
     assert summary(kept) == after_fix
-    assert [f["carried"] for f in kept if f["check"] != "trust_anchor_expiry"] == [True] * 4
+    assert [f["carried"] for f in kept if f["device"]] == [True] * 4  # the BIG-IP side only
     up = ("f5_linkerd_source_up", frozenset({("source", "kubernetes"), ("target", "kubernetes")}))
     assert samples[up] == 1
 

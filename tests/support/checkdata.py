@@ -399,6 +399,9 @@ def mesh(**changes: Any) -> MeshState:
         proxies=healthy_proxies(),
         pods=healthy_pods(),
         policy=HEALTHY_MESH_POLICY,
+        # what the policy names exists: BIG-IP's ServiceAccount, pods for both Servers
+        service_accounts={"f5-edge": frozenset({"default", "bigip"})},
+        server_pods={"ingress/nginx-https": 2, "web/web-http": 1},
     )
     return dataclasses.replace(base, **changes)
 

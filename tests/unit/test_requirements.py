@@ -47,7 +47,10 @@ POLICY_KINDS = (
     "authorizationpolicies",
     "meshtlsauthentications",
     "networkauthentications",
+    "httproutes",
 )
+# the namespaces the backends' MeshTLSAuthentications name (BIG-IP's identity's)
+IDENTITY_NAMESPACES = ("f5-edge",)
 
 
 def _op(op: str, path: str, value: Any) -> PatchOp:
@@ -70,6 +73,8 @@ def _rules(need: str) -> list[dict[str, str]]:
         return [{"resource": "certificates", "namespace": "linkerd"}]
     if need == "namespaces":
         return [{"resource": "namespaces", "name": n} for n in BACKEND_NAMESPACES]
+    if need == "serviceaccounts":
+        return [{"resource": need, "namespace": n} for n in IDENTITY_NAMESPACES]
     kinds = POLICY_KINDS if need == "policy" else (need,)
     return [{"resource": k, "namespace": n} for k in kinds for n in BACKEND_NAMESPACES]
 

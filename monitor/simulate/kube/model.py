@@ -217,9 +217,12 @@ def render_kubernetes(
         meta = ns_obj["metadata"]
         namespace_objs.append(_namespace(meta["name"], meta["labels"], meta["annotations"]))
         ns_annotations[install.namespace] = dict(meta["annotations"])
+    declared: list[tuple[str, str]] = []  # (namespace, ServiceAccount) of `serviceAccounts`
     for node in section.get("namespaces").items():
-        node.mapping(("name", "labels", "annotations"))
+        node.mapping(("name", "labels", "annotations", "serviceAccounts"))
         name = dns_name(node.require("name"))
+        for sa_node in node.get("serviceAccounts").items():
+            declared.append((name, dns_name(sa_node, 253)))
         if name in ns_annotations:
             raise node.get("name").fail(f'namespace "{name}" already exists')
         annotations = string_map(node.get("annotations"))
@@ -281,6 +284,8 @@ def render_kubernetes(
             objects.add(pod, w.path)
     if own is not None:
         accounts.setdefault((own, user.split(":")[3]), None)
+    for key in declared:  # a ServiceAccount no pod runs as (e.g. one BIG-IP's identity names)
+        accounts.setdefault(key, None)
     for app_obj in app_objects(pods):
         objects.add(app_obj, "kubernetes.workloads")
     for node_obj in node_objects(pods, server_version, timestamp(now)):

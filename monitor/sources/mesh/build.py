@@ -346,6 +346,8 @@ def build_state(
         policy=parts.policy,
         issuer_certificate=managed,
         issuer_source=plan.issuer_source,
+        service_accounts=parts.service_accounts,
+        server_pods=parts.server_pods,
     )
     unknown = {name for name in ("anchors", "issuer", *OPTIONAL) if getattr(state, name) is None}
     if managed_unknown:

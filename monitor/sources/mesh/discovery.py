@@ -4,9 +4,11 @@ Owns the discovery GETs the mesh source makes at start-up (and again now and the
 `MeshSource`): `GET /apis` (every group and its versions), then for policy.linkerd.io one
 `GET /apis/policy.linkerd.io/<version>` per served version, and for cert-manager.io one
 `GET /apis/cert-manager.io/v1`. The result says, per policy kind the monitor reads (Server,
-ServerAuthorization, AuthorizationPolicy, MeshTLSAuthentication, NetworkAuthentication),
-the newest version the cluster serves (research/linkerd.md §5.1: Server goes v1beta1 →
-v1beta2 (2.15) → v1beta3 (2.16+); 2.10 serves none), and whether cert-manager
+ServerAuthorization, AuthorizationPolicy, MeshTLSAuthentication, NetworkAuthentication,
+HTTPRoute; and, one GET per served version of gateway.networking.k8s.io, the Gateway API
+HTTPRoute and GRPCRoute an AuthorizationPolicy may target), the newest version the
+cluster serves (research/linkerd.md §5.1: Server goes v1beta1 → v1beta2 (2.15) → v1beta3
+(2.16+); 2.10 serves none), and whether cert-manager
 Certificates exist. Kinds that are not served are simply absent: not an error.
 
 Failures raise `SourceFailure` with the usual reason codes; bodies are never logged.
@@ -24,7 +26,7 @@ from kubernetes import client
 from monitor.sources.errors import SourceFailure
 from monitor.sources.kube import transport as http
 from monitor.sources.kube.errors import read_error
-from monitor.sources.mesh.specs import CERT_MANAGER_GROUP, POLICY_GROUP, PolicyKind
+from monitor.sources.mesh.specs import CERT_MANAGER_GROUP, GATEWAY_GROUP, POLICY_GROUP, PolicyKind
 
 POLICY_KINDS = {
     "servers": "Server",
@@ -32,7 +34,10 @@ POLICY_KINDS = {
     "authorizationpolicies": "AuthorizationPolicy",
     "meshtlsauthentications": "MeshTLSAuthentication",
     "networkauthentications": "NetworkAuthentication",
+    "httproutes": "HTTPRoute",  # AuthorizationPolicy targets (policy_target_missing)
 }
+# Gateway API routes an AuthorizationPolicy may target too (research/linkerd.md §5.1)
+GATEWAY_KINDS = {"httproutes": "HTTPRoute", "grpcroutes": "GRPCRoute"}
 CERT_MANAGER_VERSION = "v1"
 _RBAC = '"get" on the discovery endpoints (ClusterRole system:discovery)'
 _VERSION = re.compile(r"^v([0-9]{1,9})(?:(alpha|beta)([0-9]{1,9}))?$")
@@ -50,7 +55,8 @@ def version_key(version: str) -> tuple[int, int, int]:
 
 @dataclass(frozen=True, slots=True)
 class Discovered:
-    policy: tuple[PolicyKind, ...]  # served policy kinds, newest version each; () on 2.10
+    # served policy kinds, newest version each (() on 2.10), then the Gateway API routes
+    policy: tuple[PolicyKind, ...]
     cert_manager: bool  # cert-manager.io/v1 certificates are served
 
 
@@ -116,6 +122,15 @@ class Discovery:
             for plural in self._resources(POLICY_GROUP, version) & set(POLICY_KINDS):
                 best.setdefault(plural, version)  # newest first
         policy = tuple(PolicyKind(p, POLICY_KINDS[p], best[p]) for p in POLICY_KINDS if p in best)
+        routes: dict[str, str] = {}
+        for version in sorted(groups.get(GATEWAY_GROUP, []), key=version_key):
+            for plural in self._resources(GATEWAY_GROUP, version) & set(GATEWAY_KINDS):
+                routes.setdefault(plural, version)
+        policy += tuple(
+            PolicyKind(p, GATEWAY_KINDS[p], routes[p], GATEWAY_GROUP)
+            for p in GATEWAY_KINDS
+            if p in routes
+        )
         cert_manager = CERT_MANAGER_VERSION in groups.get(CERT_MANAGER_GROUP, []) and (
             "certificates" in self._resources(CERT_MANAGER_GROUP, CERT_MANAGER_VERSION)
         )

@@ -47,17 +47,18 @@ from monitor.model import MeshState, SourceError, SourceStatus
 from monitor.sources.errors import SourceFailure, frames
 from monitor.sources.kube.client import build_api_client
 from monitor.sources.kube.errors import FATAL_REASONS
-from monitor.sources.kube.spec import WatchStats
+from monitor.sources.kube.spec import CollectionView, WatchSpec, WatchStats
 from monitor.sources.kube.watch import WatchSet
 from monitor.sources.mesh.build import build_state, unknown_state, unread_state
 from monitor.sources.mesh.discovery import Discovered, Discovery
+from monitor.sources.mesh.reach import ACCOUNT_NAMESPACES_MAX, account_namespaces, whole_namespaces
 from monitor.sources.mesh.specs import Backend, Plan, backends, plan_watches
 
 log = logging.getLogger(__name__)
 
 SOURCE = "kubernetes"
 POOL_MARGIN = 4  # connections beyond one per watch: discovery, and a LIST beside a WATCH
-POLICY_KINDS_MAX = 5
+POLICY_KINDS_MAX = 8  # the five policy kinds and three route kinds (discovery)
 ABSENT_REDISCOVER = 60.0  # seconds between discoveries caused by a kind that vanished
 # What a watch failure's reason says about the HTTP status of the answer.
 _STATUS = {"http_401": "401", "http_403": "403", "http_404": "404", "http_4xx": "4xx",
@@ -70,7 +71,10 @@ __all__ = ["MeshSource"]
 def pool_size(wanted: tuple[Backend, ...]) -> int:
     """The most watches `wanted` can need at once, plus `POOL_MARGIN`."""
     namespaces = len({b.namespace for b in wanted})
-    return 5 + 2 * len(wanted) + namespaces * (2 + POLICY_KINDS_MAX) + POOL_MARGIN
+    return (
+        5 + 2 * len(wanted) + namespaces * (2 + POLICY_KINDS_MAX) + ACCOUNT_NAMESPACES_MAX
+        + POOL_MARGIN
+    )  # fmt: skip
 
 
 def _requests(now: WatchStats, before: WatchStats) -> Counter[str]:
@@ -251,9 +255,16 @@ class MeshSource:
             view = watches.get(spec) if spec in known else None
             if view is not None and view.synced:  # stale data is good enough to plan with
                 services[backend.key] = view.find(backend.namespace, backend.name)
+
+        def synced(spec: WatchSpec) -> CollectionView | None:
+            view = watches.get(spec) if spec in known else None
+            return view if view is not None and view.synced else None
+
+        # the policy read so far says which pods and ServiceAccounts it reaches (`reach`)
         return plan_watches(
             mesh.linkerd_namespace, mesh.trust_domain, self._backends, services, kinds,
-            cert_manager, mesh.issuer,
+            cert_manager, mesh.issuer, whole=whole_namespaces(base, synced, services),
+            accounts=account_namespaces(base, synced),
         )  # fmt: skip
 
     def close(self) -> None:

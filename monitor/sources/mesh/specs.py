@@ -41,6 +41,7 @@ PROXY = "linkerd-proxy"
 INIT = "linkerd-init"
 ANCHORS_ENV = "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS"
 POLICY_GROUP = "policy.linkerd.io"
+GATEWAY_GROUP = "gateway.networking.k8s.io"
 CERT_MANAGER_GROUP = "cert-manager.io"
 SECRET = IssuerSourceConfig()  # the default mesh.issuer: the Secret
 # Pods that can back an endpoint: EndpointSlices leave out pods that have finished.
@@ -74,11 +75,13 @@ def backends(cfg: Config) -> tuple[Backend, ...]:
 
 @dataclass(frozen=True, slots=True)
 class PolicyKind:
-    """A policy.linkerd.io kind the cluster serves, in the version the monitor reads."""
+    """A policy.linkerd.io kind the cluster serves, in the version the monitor reads (or a
+    Gateway API route kind an AuthorizationPolicy may target: `group`)."""
 
     plural: str
     kind: str
     version: str
+    group: str = POLICY_GROUP
 
 
 # --- the pod transform ---------------------------------------------------------------------
@@ -170,10 +173,30 @@ def pods_spec(namespace: str, selector: str) -> WatchSpec:
     return _pods(namespace, selector, f"pods {namespace}" + (f" ({selector})" if selector else ""))
 
 
+def name_only(obj: Json) -> Json:
+    """An object reduced to that it exists (apiVersion, kind, name, namespace): the
+    transform of the watches whose objects are only looked up by name (routes an
+    AuthorizationPolicy may target, ServiceAccounts an identity names)."""
+    meta = obj.get("metadata")
+    keep = (
+        {k: meta[k] for k in ("name", "namespace") if k in meta} if isinstance(meta, dict) else {}
+    )
+    return {**{k: obj[k] for k in ("apiVersion", "kind") if k in obj}, "metadata": keep}
+
+
 def policy_spec(namespace: str, kind: PolicyKind) -> WatchSpec:
-    target = f"{kind.plural}.{POLICY_GROUP} {namespace}"
+    target = f"{kind.plural}.{kind.group} {namespace}"
+    routes = kind.plural in ("httproutes", "grpcroutes")
     return WatchSpec.of(
-        kind.plural, namespace, group=POLICY_GROUP, version=kind.version, target=target
+        kind.plural, namespace, group=kind.group, version=kind.version, target=target,
+        transform=name_only if routes else None,
+    )  # fmt: skip
+
+
+def accounts_spec(namespace: str) -> WatchSpec:
+    """The ServiceAccounts of a namespace a MeshTLSAuthentication names (names only)."""
+    return WatchSpec.of(
+        "serviceaccounts", namespace, target=f"serviceaccounts {namespace}", transform=name_only
     )
 
 
@@ -199,6 +222,8 @@ class Plan:
     pods: Mapping[str, WatchSpec] = field(default_factory=dict)  # backend namespace →
     policy: Mapping[str, tuple[WatchSpec, ...]] | None = None  # backend namespace →
     issuer_source: str = "secret"  # mesh.issuer.source
+    # the namespaces whose ServiceAccounts the policy's identities name (`reach`) →
+    accounts: Mapping[str, WatchSpec] = field(default_factory=dict)
 
     @property
     def issuer_object(self) -> str:
@@ -221,6 +246,7 @@ class Plan:
         yield from self.pods.values()
         for specs in (self.policy or {}).values():
             yield from specs
+        yield from self.accounts.values()
 
 
 def plan_watches(
@@ -231,12 +257,18 @@ def plan_watches(
     policy_kinds: tuple[PolicyKind, ...] | None,
     cert_manager: bool | None,
     issuer: IssuerSourceConfig = SECRET,
+    *,
+    whole: frozenset[str] = frozenset(),
+    accounts: tuple[str, ...] = (),
 ) -> Plan:
     """The watches for `wanted`, given the backend Services read so far (`services`: key →
     the Service, None when it does not exist; a key missing while it is unknown), the served
     policy kinds (None: unknown) and whether cert-manager Certificates are served. The
     issuer is watched where `issuer.source` says: the Secret (`secret`), the ConfigMap that
-    publishes its certificate (`configMap`), or only through the Certificates (`certificate`)."""
+    publishes its certificate (`configMap`), or only through the Certificates (`certificate`).
+    `whole`: backend namespaces whose pods are watched whole (a Server there selects pods
+    the Services' selector leaves out); `accounts`: the namespaces whose ServiceAccounts
+    are watched (both from `reach.policy_reach`)."""
     ns = linkerd_namespace
     issuer_spec: WatchSpec | None = None
     if issuer.source == "secret":
@@ -258,6 +290,9 @@ def plan_watches(
         existing = [s for b in mine if (s := services[b.key]) is not None]
         if existing:
             pods[namespace] = pods_spec(namespace, pods_selector(existing))
+    for namespace in namespaces:
+        if namespace in whole:
+            pods[namespace] = pods_spec(namespace, "")
     policy = None
     if policy_kinds is not None:
         policy = {n: tuple(policy_spec(n, k) for k in policy_kinds) for n in namespaces}
@@ -288,4 +323,5 @@ def plan_watches(
         pods=pods,
         policy=policy,
         issuer_source=issuer.source,
+        accounts={n: accounts_spec(n) for n in accounts},
     )

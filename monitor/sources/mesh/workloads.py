@@ -17,7 +17,9 @@ Owns, for `build.build_state`:
   distributes); any other source, or an unparseable bundle, is `anchors=None` with the
   problem. None when the pods behind a boundary cannot be told;
 - `policy`: `monitor.policy.parse.mesh_policy` over the policy objects of the backend namespaces,
-  their Namespace objects and the `linkerd-config` values; None when any of them is unknown.
+  their Namespace objects and the `linkerd-config` values; None when any of them is unknown;
+- the policy's reach (`reach`): the ServiceAccounts of the namespaces its identities name,
+  and how many of the namespace's pods each Server selects.
 Each backend, each pod and the policy are read behind the build's guard (`Contained`): one
 that makes a parser raise something unforeseen is unknown (a pod: the proxies), not the
 rest. Pure: no I/O, no logging; the cluster's problems are appended to `problems`.
@@ -25,6 +27,7 @@ rest. Pure: no I/O, no logging; the cluster's problems are appended to `problems
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -44,6 +47,7 @@ from monitor.sources.mesh.parse import (
     port_name,
     slice_endpoints,
 )
+from monitor.sources.mesh.reach import accounts_read, server_pods
 from monitor.sources.mesh.specs import (
     ANCHORS_ENV,
     PROXY,
@@ -65,6 +69,8 @@ class Workloads:
     proxies: tuple[ProxyBundle, ...] | None
     pods: dict[str, PodInfo]
     policy: MeshPolicy | None
+    service_accounts: dict[str, frozenset[str] | None] = dataclasses.field(default_factory=dict)
+    server_pods: dict[str, int | None] = dataclasses.field(default_factory=dict)
 
 
 @functools.lru_cache(maxsize=256)
@@ -285,9 +291,20 @@ def workloads(
             pods[key] = info
         if bundle is not None:
             proxies.append(bundle)
+    policy = contain.run("policy", None, _policy, plan, read, values, problems)
+    nothing: dict[str, Any] = {}
     return Workloads(
         services=parts.services,
         proxies=tuple(proxies) if parts.complete else None,
         pods=pods,
-        policy=contain.run("policy", None, _policy, plan, read, values, problems),
+        policy=policy,
+        service_accounts=contain.run("serviceaccounts", nothing, accounts_read, plan, read),
+        server_pods=contain.run(
+            "servers", nothing, server_pods, plan, read, policy, lambda ns: _keyed(parts, ns)
+        ),
     )
+
+
+def _keyed(parts: _Backends, namespace: str) -> Mapping[str | None, Json] | None:
+    found = parts.pods_of(namespace)
+    return None if found is None else found[0]

@@ -51,6 +51,7 @@ SHOP_ROUTES = tuple(c for c in ALL_ROUTES if c != "open_onramp")
 WEB_ROUTES = tuple(c for c in ALL_ROUTES if c not in MESH_TLS_ROUTES)
 EDGE = CHECKS_BY_FAMILY["edge"]
 HA = ("ha_sync_status",)
+POLICY = CHECKS_BY_FAMILY["policy"]  # mesh side only, every mode
 # checks that read only the BIG-IP (or the mesh only for wording): they run without the mesh
 F5_ONLY = (
     "bundle_cert_expiry",
@@ -85,6 +86,7 @@ def test_registry_ids_are_catalogued_unique_and_in_catalogue_order() -> None:
         *ALL_ROUTES,
         *EDGE,
         *CHECKS_BY_FAMILY["ha"],
+        *CHECKS_BY_FAMILY["policy"],
     ]
     assert set(ids) == ALL_CHECKS  # every catalogued check is implemented
     assert len(set(ids)) == len(ids)
@@ -112,8 +114,8 @@ def test_one_state_per_check_and_boundary_in_stable_order() -> None:
     cfg = config(SHOP, WEB)
     result = run_checks(cfg, observed(), NOW)
     assert pairs(result) == [
-        *((c, "shop") for c in (*TRUST, *BOUNDARY, *SHOP_ROUTES, *EDGE, *HA)),
-        *((c, "web") for c in (*TRUST, *WEB_ROUTES, *EDGE, *HA)),  # plaintext: no boundary states
+        *((c, "shop") for c in (*TRUST, *BOUNDARY, *SHOP_ROUTES, *EDGE, *HA, *POLICY)),
+        *((c, "web") for c in (*TRUST, *WEB_ROUTES, *EDGE, *HA, *POLICY)),  # no boundary states
     ]
     assert all(s.state == "pass" for s in result.states)
     assert all(s.detail == "" and s.unknown_parts == () for s in result.states)
@@ -122,10 +124,10 @@ def test_one_state_per_check_and_boundary_in_stable_order() -> None:
 
 def test_boundaries_follow_config_order() -> None:
     result = run_checks(config(WEB, SHOP), observed(), NOW)
-    web = len(TRUST) + len(WEB_ROUTES) + len(EDGE) + len(HA)
+    web = len(TRUST) + len(WEB_ROUTES) + len(EDGE) + len(HA) + len(POLICY)
     assert [b for _, b in pairs(result)][:web] == ["web"] * web
     assert [b for _, b in pairs(result)][web:] == ["shop"] * (
-        len(TRUST) + len(BOUNDARY) + len(SHOP_ROUTES) + len(EDGE) + len(HA)
+        len(TRUST) + len(BOUNDARY) + len(SHOP_ROUTES) + len(EDGE) + len(HA) + len(POLICY)
     )
 
 
@@ -182,7 +184,7 @@ def test_drifting_world() -> None:
     # bigip-b cannot read ltm/virtual: every shop check that reads the virtual is unknown
     # unless bigip-a has a finding
     assert {k: s.state for k, s in states.items()} == {
-        **{(c, b): "pass" for c in TRUST for b in ("shop", "web")},
+        **{(c, b): "pass" for c in (*TRUST, *POLICY) for b in ("shop", "web")},
         **{(c, "shop"): "unknown" for c in (*BOUNDARY, *SHOP_ROUTES, *EDGE)},
         **{(c, "web"): "pass" for c in (*WEB_ROUTES, *EDGE, *HA)},
         ("trust_anchor_expiry", "shop"): "critical",
@@ -252,7 +254,7 @@ def test_no_device_readable_leaves_mesh_checks_running() -> None:
         by_state.setdefault(s.state, []).append(f"{s.check}@{s.boundary}")
     assert sorted(by_state["pass"]) == sorted(
         [
-            *(f"{c}@{b}" for b in ("shop", "web") for c in TRUST),
+            *(f"{c}@{b}" for b in ("shop", "web") for c in (*TRUST, *POLICY)),
             "pool_member_unmeshed@shop",
             "open_onramp@web",
         ]

@@ -682,9 +682,9 @@ def test_format_then_parse_round_trips(milliseconds: int) -> None:
 
 
 def test_catalogue() -> None:
-    assert FAMILIES == ("trust", "boundary", "routes", "edge", "ha")
-    assert [len(CHECKS_BY_FAMILY[family]) for family in FAMILIES] == [11, 15, 9, 2, 2]
-    assert len(ALL_CHECKS) == 39
+    assert FAMILIES == ("trust", "boundary", "routes", "edge", "ha", "policy")
+    assert [len(CHECKS_BY_FAMILY[family]) for family in FAMILIES] == [11, 15, 9, 2, 2, 3]
+    assert len(ALL_CHECKS) == 42
     assert family_of("open_onramp") == "routes"
     assert STATES == ("pass", "warning", "critical", "unknown")
     with pytest.raises(TypeError):

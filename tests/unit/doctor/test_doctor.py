@@ -123,7 +123,7 @@ def test_bash_refused_and_a_grant_withheld_names_exactly_the_unknown_checks(
     text = capsys.readouterr().out
     assert "refused  util/bash" in text
     assert '"list" and "watch" on secrets (resourceNames: linkerd-identity-issuer)' in text
-    assert "7 of 37 applicable checks will be unknown" in text
+    assert "7 of 40 applicable checks will be unknown" in text
 
 
 def test_on_tmos_before_14_1_the_name_checks_need_bash_too(

@@ -88,6 +88,13 @@ spec:
             F5_ID,
             "*.f5-edge.serviceaccount.identity.linkerd.cluster.local",
         ),
+        (
+            "identities[0]",
+            "identities[1]",
+            "identityRefs[0] ServiceAccount booksapp/webapp",
+            "identityRefs[1] ServiceAccount f5-edge/f5-bigip",
+            "identityRefs[2] Namespace f5-edge",
+        ),
     ), id="meshTLS identities, identityRefs and SPIFFE"),
     pytest.param("""
 apiVersion: policy.linkerd.io/v1alpha1

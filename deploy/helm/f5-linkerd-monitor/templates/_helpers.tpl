@@ -94,6 +94,30 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- toYaml $byNamespace }}
 {{- end }}
 
+{{/* The namespaces outside the backend namespaces whose ServiceAccounts the monitor may
+read (policy_identity_unknown), as YAML {namespaces: [...]}: the namespaces of the
+boundaries' clientIdentity (`<sa>.<ns>.serviceaccount.identity...`) and
+rbac.identityNamespaces. */}}
+{{- define "f5-linkerd-monitor.identityNamespaces" -}}
+{{- $backends := include "f5-linkerd-monitor.backends" . | fromYaml }}
+{{- $out := default (list) .Values.rbac.identityNamespaces }}
+{{- range $boundary := .Values.config.boundaries }}
+{{- with $boundary.clientIdentity }}
+{{- $head := index (splitList ".serviceaccount.identity." .) 0 }}
+{{- if ne $head . }}
+{{- $out = append $out (last (splitList "." $head)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $kept := list }}
+{{- range $namespace := $out | uniq | sortAlpha }}
+{{- if not (hasKey $backends $namespace) }}
+{{- $kept = append $kept $namespace }}
+{{- end }}
+{{- end }}
+{{- toYaml (dict "namespaces" $kept) }}
+{{- end }}
+
 {{/* Where the config reads the identity issuer (mesh.issuer.source, docs/security.md) as YAML:
 {source: secret|certificate|configMap, configMaps: [the ConfigMap it reads, if any]}. */}}
 {{- define "f5-linkerd-monitor.issuerSource" -}}

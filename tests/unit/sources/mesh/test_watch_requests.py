@@ -47,6 +47,8 @@ DEMO_WATCHES = {
     "authorizationpolicies.policy.linkerd.io": 1,
     "meshtlsauthentications.policy.linkerd.io": 1,
     "networkauthentications.policy.linkerd.io": 1,
+    "httproutes.policy.linkerd.io": 1,  # AuthorizationPolicy targets (names only)
+    "serviceaccounts": 2,  # f5-edge and monitoring: the ingress MeshTLSAuthentications name them
 }
 OPEN = sum(DEMO_WATCHES.values())
 DISCOVERY = {  # 2.14 serves policy.linkerd.io v1alpha1, v1beta1 and (HTTPRoute) v1beta2/3
@@ -129,7 +131,7 @@ def settle(demo: Demo, total: Counter[str], want: Counter[str]) -> Counter[str]:
 
 def test_start_up_lists_each_collection_once_then_polls_send_nothing(demo: Demo) -> None:
     _, requests = started(demo)
-    assert requests == {"200": 6 + 2 * 14}  # discovery, then a LIST and a WATCH each
+    assert requests == {"200": 6 + 2 * OPEN}  # discovery, then a LIST and a WATCH each
     assert by_verb(demo.sim, "list") == DEMO_WATCHES
     assert by_verb(demo.sim, "watch") == DEMO_WATCHES
     assert set(by_verb(demo.sim, "discovery")) == DISCOVERY
@@ -221,8 +223,8 @@ def test_withheld_issuer_secret_is_http_403_and_the_rest_is_read(tmp_path: Path)
 def test_a_changed_selector_swaps_the_pod_watch(tmp_path: Path) -> None:
     web = ("shop", "web", "http")
     # the control plane's 4 (no cert-manager here), Service, slices, Namespace, pods, and
-    # the five policy kinds
-    watches = 13
+    # the five policy kinds and HTTPRoutes (no MeshTLSAuthentication: no ServiceAccounts)
+    watches = 14
     with cluster(scenario(), tmp_path) as (sim, kubeconfig):
         source = MeshSource(mesh_config(kubeconfig, web), watch_options=FAST)
         try:
