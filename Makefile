@@ -44,12 +44,15 @@ test: venv system-tools deploy-tools lint typecheck unit
 demo: venv
 	$(BIN)/f5-linkerd-monitor demo --out $(DEMO_DIR)
 
-# Regenerates dashboards/f5-linkerd-monitor.json from dashboards/*.py (a unit test fails when stale).
+# Regenerates dashboards/f5-linkerd-monitor.json from dashboards/*.py, and its copies in the
+# Helm chart and the kustomize component (scripts/gen_deploy.py); tests fail when stale.
 dashboards: venv
 	$(BIN)/python -m dashboards.generate
+	$(BIN)/python scripts/gen_deploy.py
 
-# Copies deploy/prometheus/rules.yaml into the Helm chart and the kustomize base's PrometheusRule
-# (a unit test fails when a copy is stale).
+# Copies deploy/prometheus/rules.yaml into the Helm chart and the kustomize base's PrometheusRule,
+# and the dashboard JSON into the chart and the grafana-dashboard component (a unit test fails
+# when a copy is stale).
 deploy: venv
 	$(BIN)/python scripts/gen_deploy.py
 
@@ -70,10 +73,12 @@ soak: venv
 	$(BIN)/python -m bench.soak
 
 # Builds the Containerfile with buildah into build/image/f5-linkerd-monitor-<version>.oci.tar
-# and runs its entry point in the image's root filesystem as 65532 (scripts/image.sh). Without
-# BASE_IMAGE the base is a local Debian bookworm made with debootstrap. Not part of `test`.
-image:
+# (scripts/image.sh; without BASE_IMAGE the base is a local Debian bookworm made with
+# debootstrap and kept in build/image/base-rootfs), then runs the image's smoke test. `make
+# test` runs the same test (it builds the image when the archive is missing or out of date).
+image: venv system-tools
 	bash scripts/image.sh
+	$(BIN)/pytest -q -p no:cacheprovider tests/deploy/test_image.py
 
 lock: venv
 	{ echo "# Pinned versions for the venv that 'make' builds (pip install -c constraints.txt)."; \

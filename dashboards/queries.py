@@ -130,8 +130,7 @@ _POLICY = f'check=~"{"|".join(CHECKS_BY_FAMILY["policy"])}"'
 POLICY_STATE_CODE = _encode(m.CHECK, "state", "check, boundary", state_codes(), _POLICY)
 # findings exist only for checks that found something: any policy check id
 POLICY_FINDINGS_MS = (
-    f"max by ({_FINDING_LABELS})"
-    f' ({m.FINDING_FIRST_SEEN}{{{BOUNDARY}, check=~"policy_.+"}}) * 1000'
+    f'max by ({_FINDING_LABELS}) ({m.FINDING_FIRST_SEEN}{{{BOUNDARY}, check=~"policy_.+"}}) * 1000'
 )
 
 # --- source health ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian tools the end-to-end tests run for real: Prometheus (with promtool),
-# Alertmanager (with amtool) and headless Chromium. Installs only what is missing.
+# Alertmanager (with amtool), headless Chromium, and buildah and debootstrap for the image's
+# smoke test (tests/deploy/test_image.py). Installs only what is missing.
 # With CI=true a tool that is still missing afterwards is a failure, never a silent skip.
 set -euo pipefail
 
@@ -10,6 +11,8 @@ declare -A package_of=(
   [prometheus-alertmanager]=prometheus-alertmanager
   [amtool]=prometheus-alertmanager
   [chromium]=chromium
+  [buildah]=buildah
+  [debootstrap]=debootstrap
 )
 
 missing_packages() {

@@ -193,16 +193,21 @@ def _deterministic_rsa(bits: int, material: bytes) -> rsa.RSAPrivateKey:
     return _rsa_cached(bits, material)
 
 
-def _cache_dir() -> Path:
+def _cache_dir() -> Path | None:
+    """Where found keys are kept; None without a home (e.g. in the image, uid 65532 has
+    none), where `~` would stay a relative path and land in the working directory."""
     base = os.environ.get("F5LM_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "f5-linkerd-monitor"
     )
-    return Path(base) / "sim-rsa-keys"
+    return Path(base) / "sim-rsa-keys" if os.path.isabs(base) else None
 
 
 @functools.lru_cache(maxsize=256)
 def _rsa_cached(bits: int, material: bytes) -> rsa.RSAPrivateKey:
-    path = _cache_dir() / f"{bits}-{hashlib.sha256(material).hexdigest()}.pem"
+    folder = _cache_dir()
+    if folder is None:
+        return _search_rsa(bits, material)
+    path = folder / f"{bits}-{hashlib.sha256(material).hexdigest()}.pem"
     try:
         loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if isinstance(loaded, rsa.RSAPrivateKey) and loaded.key_size == bits:

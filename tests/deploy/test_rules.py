@@ -198,7 +198,8 @@ def test_generated_copies_are_current() -> None:
 
 
 def test_gen_deploy_check_notices_a_stale_copy(tmp_path: Path) -> None:
-    for path in (RULES, HELM_COPY, KUSTOMIZE_RULE):
+    board = ROOT / "dashboards" / "f5-linkerd-monitor.json"  # gen_deploy's other source
+    for path in (RULES, HELM_COPY, KUSTOMIZE_RULE, board):
         target = tmp_path / path.relative_to(ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")

@@ -10,7 +10,9 @@ created (the 14.1.2.1 captures in shared/fixtures/f5, genieparser):
 - `/Common/ca-bundle.crt`: the public CA bundle, `isBundle: "true"`, a multi-megabyte file
   (4,735,518 bytes captured); here 150 generated self-signed roots, each preceded by an
   OpenSSL-style text description as in the shipped file, so that paging through many
-  certificates and reading a large bundle get exercised;
+  certificates and reading a large bundle get exercised: about 440 KB by default, and
+  exactly the captured size with the scenario's `builtinCaBundle: real` (the descriptions
+  go on with further hex-dump lines, UNVERIFIED; built once per process in about 0.2 s);
 - `/Common/f5-irule.crt`: F5's iRule signing certificate (`support@f5.com`);
 - `/Common/f5-ca-bundle.crt`: the CA F5's own services chain to (one root, captured with
   `isBundle: "false"`), the `trustedCaBundle` of every ca-bundle-manager;
@@ -39,6 +41,7 @@ from monitor.simulate.certgen import CertSpec, GeneratedCert, generate_all
 
 SEED = "bigip-builtin"
 BUNDLE_SIZE = 150
+REAL_SIZE = 4_735_518  # bytes of the captured 14.1.2.1 /config/ssl/ssl.crt/ca-bundle.crt
 DEFAULT_CRT = ObjPath("Common", None, "default.crt")
 CA_BUNDLE = ObjPath("Common", None, "ca-bundle.crt")
 F5_IRULE = ObjPath("Common", None, "f5-irule.crt")
@@ -80,9 +83,26 @@ def bundle_roots() -> tuple[GeneratedCert, ...]:
 
 
 @functools.cache
-def bundle_text() -> str:
-    """The bundle file: an OpenSSL-style description, then the PEM, per root."""
-    return "".join(_describe(c) + c.pem for c in bundle_roots())
+def bundle_text(real_size: bool = False) -> str:
+    """The bundle file: an OpenSSL-style description, then the PEM, per root; with
+    `real_size`, the descriptions padded so the file has the captured size, `REAL_SIZE`."""
+    if not real_size:
+        return "".join(_describe(c) + c.pem for c in bundle_roots())
+    parts = [(_describe(c), c) for c in bundle_roots()]
+    short = REAL_SIZE - sum(len(d.encode()) + len(c.pem.encode()) for d, c in parts)
+    out = []
+    for i, (description, c) in enumerate(parts):
+        share = short // len(parts) + (1 if i < short % len(parts) else 0)
+        out.append(description + _padding(c, share) + c.pem)
+    return "".join(out)
+
+
+def _padding(c: GeneratedCert, size: int) -> str:
+    """`size` bytes of further hex-dump lines of the root's DER, as the description goes on."""
+    line = "        " + ":".join(f"{b:02x}" for b in c.der[:18]) + "\n"
+    whole, rest = divmod(size, len(line))
+    tail = ("        " + "0" * max(rest - 9, 0) + "\n")[-rest:] if rest else ""
+    return line * whole + tail
 
 
 def _describe(c: GeneratedCert) -> str:

@@ -278,7 +278,11 @@ def render_certificates(
     own = {f.path.full for f in spec.cert_files} | {m.path.full for m in spec.managers}
     device = builtins.device_certs(now)
     system = {
-        builtins.CA_BUNDLE: (list(builtins.bundle_roots()), True, builtins.bundle_text()),
+        builtins.CA_BUNDLE: (
+            list(builtins.bundle_roots()),
+            True,
+            builtins.bundle_text(spec.builtin_ca_bundle == "real"),
+        ),
         builtins.DEFAULT_CRT: ([device["default"]], False, device["default"].pem),
         builtins.F5_CA_BUNDLE: ([device["f5-ca"]], False, device["f5-ca"].pem),
         builtins.F5_IRULE: ([device["f5-irule"]], False, device["f5-irule"].pem),

@@ -90,6 +90,7 @@ class ConfigSpec:
     server_ssl: tuple[SslProfile, ...] = ()
     pools: tuple[Pool, ...] = ()
     virtuals: tuple[Virtual, ...] = ()
+    builtin_ca_bundle: str = "sample"  # sample (~440 KB) | real (the captured 4,735,518 bytes)
 
 
 @dataclass

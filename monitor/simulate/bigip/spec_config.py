@@ -39,6 +39,7 @@ CONFIG_KEYS = (
     "pools",
     "virtuals",
     "oauthProviders",  # APM: read by monitor.simulate.bigip.apm
+    "builtinCaBundle",
 )
 # Built-in profiles a virtual may name without defining them, with their type
 # (the type only shows in nameReference.link: /ltm/profile/<type>/...).
@@ -80,7 +81,8 @@ def parse_config(node: Node, cert_ids: frozenset[str]) -> ConfigSpec:
         p.path.full: "server-ssl" for p in server
     }
     virtuals = tuple(_virtual(r, n, types) for n in node.get("virtuals").items())
-    return ConfigSpec(partitions, files, managers, client, server, pools, virtuals)
+    bundle = node.get("builtinCaBundle").choice(("sample", "real"), "sample")
+    return ConfigSpec(partitions, files, managers, client, server, pools, virtuals, bundle)
 
 
 def _cert_file(r: Reader, node: Node) -> CertFile:

@@ -5,7 +5,8 @@ Owns the rendering of the control-plane Namespace, ConfigMap `linkerd-config` wi
 ConfigMap `linkerd-identity-trust-roots` (Helm-rendered with the version's trailing
 newline rule, or written by trust-manager with `externalCA`, together with its
 `Bundle`), Secret `linkerd-identity-issuer` in the `linkerd.io/tls` or
-`kubernetes.io/tls` scheme, and the cert-manager `Certificate` for the issuer.
+`kubernetes.io/tls` scheme, and the cert-manager `Certificate` for the issuer; the other
+Secrets of the release (webhook certificates, Helm's records) come from `cpsecrets`.
 Sources: research/linkerd.md §1, §2 and §6.2; the linkerd-control-plane chart.
 """
 
@@ -21,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
 from monitor.simulate.certgen import GeneratedCert
+from monitor.simulate.kube.cpsecrets import helm_records, webhook_secrets
 from monitor.simulate.kube.linkerd import (
     CLUSTER_NETWORKS,
     ISSUER,
@@ -137,6 +139,7 @@ def install_objects(install: LinkerdInstall, now: datetime) -> list[dict[str, An
     if install.release.trust_roots_configmap:
         out += _trust_roots(install, now)
     out.append(_issuer_secret(install))
+    out += webhook_secrets(install, now) + helm_records(install, now)
     if install.published_config_map:
         out.append(_published_issuer(install, install.published_config_map))
     if install.cert_manager is not None:

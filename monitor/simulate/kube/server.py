@@ -4,7 +4,7 @@ Owns the HTTP side: bearer-token authentication (401), fault injection for targe
 `kubernetes` (503, HTML 500, latency, TCP reset, truncated body; `watchExpire`
 compacts the history, so open and later watches from older resourceVersions get
 410), discovery (`/version`, `/api`, `/apis`, group and resource lists), the
-SelfSubjectAccessReviews of `review`, the dispatch
+SelfSubjectAccessReviews and SelfSubjectReviews of `whoami`, the dispatch
 of GET/LIST to `api`, of lease writes (create, update, patch, delete) to `writes` and of
 WATCH to `watch`, the kubeconfig, and request statistics. Every request body is read
 (also a DELETE's DeleteOptions), so a kept-alive connection stays in step.
@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,8 +47,7 @@ from monitor.simulate.kube.api import (
 )
 from monitor.simulate.kube.meta import timestamp
 from monitor.simulate.kube.model import KubeWorld
-from monitor.simulate.kube.protobuf import MEDIA_TYPE as PROTOBUF
-from monitor.simulate.kube.protobuf import review_from_protobuf
+from monitor.simulate.kube.negotiate import Obj, event_shaper, form, shape
 from monitor.simulate.kube.resources import (
     ResourceIndex,
     api_group_doc,
@@ -57,15 +56,13 @@ from monitor.simulate.kube.resources import (
     resource_list_doc,
     version_doc,
 )
-from monitor.simulate.kube.review import PATH as REVIEW_PATH
-from monitor.simulate.kube.review import RESOURCE as REVIEW_RESOURCE
-from monitor.simulate.kube.review import review
 from monitor.simulate.kube.rootca import root_ca_configmaps
 from monitor.simulate.kube.status import NOT_SERVED, VERBS, ApiError, forbidden_message, status_doc
 from monitor.simulate.kube.store import Key, KubeStore, key_of
-from monitor.simulate.kube.table import TABLE_KINDS, table, wants_table
 from monitor.simulate.kube.validation import field_validation
 from monitor.simulate.kube.watch import WatchStream, parse_watch
+from monitor.simulate.kube.whoami import PATHS as REVIEW_PATHS
+from monitor.simulate.kube.whoami import answer as answer_review
 from monitor.simulate.kube.writes import Write, write_object
 
 TARGET = "kubernetes"
@@ -286,8 +283,13 @@ class _KubeHandler(SimHandler):
             return
         parts = [unquote(p) for p in path.strip("/").split("/")]
         try:
-            if path == REVIEW_PATH:
-                self._review(method, body)
+            if path in REVIEW_PATHS:  # SelfSubjectAccessReview, SelfSubjectReview
+                if method == "POST":
+                    sim.count("create", REVIEW_PATHS[path])
+                world, index = sim.current()
+                content_type = self.headers.get("Content-Type", "")
+                got = answer_review(path, method, content_type, query, body, world, index)
+                self._send(got.code, got.doc, got.warnings)
                 return
             if self._discovery(method, path, parts):
                 return
@@ -322,24 +324,6 @@ class _KubeHandler(SimHandler):
         self._send(200, doc)
         return True
 
-    def _review(self, method: str, body: bytes) -> None:
-        """A SelfSubjectAccessReview (`review`)."""
-        sim = self.sim
-        if method != "POST":
-            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on "
-                           "the requested resource", {})  # fmt: skip
-        sim.count("create", REVIEW_RESOURCE)
-        if self.headers.get("Content-Type", "").startswith(PROTOBUF):  # kubectl auth can-i
-            doc: Any = review_from_protobuf(body)
-        else:
-            try:
-                doc = json.loads(body or b"null")
-            except ValueError:
-                message = "couldn't get version/kind; json parse error"
-                raise ApiError(400, "BadRequest", message) from None
-        world, index = sim.current()
-        self._send(201, review(world, index, doc))
-
     def _resource(
         self, method: str, parts: list[str], query: Mapping[str, str], body: bytes
     ) -> None:
@@ -365,17 +349,15 @@ class _KubeHandler(SimHandler):
             with contextlib.suppress(ValueError, AttributeError):
                 name = (json.loads(body or b"{}").get("metadata") or {}).get("name")
         check_access(world.withhold, world.user, verb, target, name)
+        res = target.resource
+        if verb in ("get", "list", "watch"):  # negotiated first, as the handlers do
+            answer = form(self.headers.get("Accept", ""), verb, res.group, res.plural)
         if verb in ("get", "list"):
             doc = (get_object(sim.store, target) if verb == "get"
                    else list_objects(sim.store, target, query))  # fmt: skip
-            res = target.resource
-            if (res.group, res.plural) in TABLE_KINDS and wants_table(
-                self.headers.get("Accept", "")
-            ):
-                doc = table(doc)
-            self._send(200, doc)
+            self._send(200, shape(doc, answer, res.group, res.plural))
         elif verb == "watch":
-            self._watch(target, query)
+            self._watch(target, query, event_shaper(answer))
         elif verb in ("create", "update", "delete", "patch"):
             directive = field_validation(query, verb) if verb != "delete" else "Ignore"
             now = timestamp(datetime.now(UTC))
@@ -387,7 +369,9 @@ class _KubeHandler(SimHandler):
                            "the requested resource", {})  # fmt: skip
 
     # -- watch ----------------------------------------------------------------------------
-    def _watch(self, target: Target, query: Mapping[str, str]) -> None:
+    def _watch(
+        self, target: Target, query: Mapping[str, str], shaper: Callable[[Obj], Obj] | None
+    ) -> None:
         sim = self.sim
         req = parse_watch(target, query, sim.default_watch_timeout)
         self.send_response(200)
@@ -398,5 +382,6 @@ class _KubeHandler(SimHandler):
         self.end_headers()
         with sim.watching():
             stream = WatchStream(self.wfile, self.connection, sim.store, self._truncate)
+            stream.shaper = shaper
             if not stream.run(req, sim.bookmark_interval):
                 self.close_connection = True

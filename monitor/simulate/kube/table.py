@@ -6,7 +6,9 @@ columns the server sends. For pods these are kubectl's (`pkg/printers/internalve
 waiting or terminated container, `Terminating` once deleted), RESTARTS (with `(<age>
 ago)` of the last restart), AGE (`duration.HumanDuration`), and at priority 1 IP and
 NODE. Each row carries the object as PartialObjectMetadata (`includeObject=Metadata`, the
-default). Other kinds are served as plain lists, which kubectl prints as NAME and AGE.
+default). `negotiate` decides when a Table is the answer; `printers` has the other kinds'
+columns (Services, ConfigMaps, Secrets, Leases); kinds without a printer are served as
+plain lists, which kubectl prints as NAME and AGE.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import json
 import select
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,8 +72,11 @@ class WatchStream:
         self, wfile: io.BufferedIOBase, connection: socket.socket, store: KubeStore, truncate: bool
     ) -> None:
         self.wfile, self.connection, self.store, self.truncate = wfile, connection, store, truncate
+        self.shaper: Callable[[Any], Any] | None = None  # e.g. to PartialObjectMetadata
 
     def _chunk(self, payload: Any) -> None:
+        if self.shaper is not None and payload.get("type") != "ERROR":
+            payload = {**payload, "object": self.shaper(payload["object"])}
         data = json.dumps(payload, separators=(",", ":")).encode() + b"\n"
         if self.truncate:  # the fault: half a chunk, then the connection is dropped
             self.wfile.write(b"%x\r\n" % len(data) + data[: len(data) // 2])

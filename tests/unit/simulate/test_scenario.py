@@ -253,6 +253,19 @@ def test_rsa_keys_are_deterministic_and_valid(
     assert generate_all(specs, NOW, "rsa-seed")["r"].der == first.der
 
 
+def test_rsa_key_cache_needs_a_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without HOME (the image's user has none) `~` stays relative: no cache, not `./~`."""
+    from monitor.simulate import certgen
+
+    for name in ("F5LM_CACHE_DIR", "XDG_CACHE_HOME", "HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("pwd.getpwuid", lambda uid: (_ for _ in ()).throw(KeyError(uid)))
+    assert certgen._cache_dir() is None
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert certgen._cache_dir() == tmp_path / "cache" / "f5-linkerd-monitor" / "sim-rsa-keys"
+
+
 @pytest.mark.parametrize(
     ("specs", "message"),
     [
