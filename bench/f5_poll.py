@@ -7,14 +7,14 @@ two devices, partitions `Common` and `k8s` with `/k8s/Shared` folders) and the d
    polled in parallel as the daemon does: wall time per device poll, requests counted
    by the monitor and by the simulator against the computed paged minimum, the most
    requests the simulator ever had in flight from one device;
-2. `rounds` warm polls of both devices, each followed by the floor (`bench.f5_floor`: the
+2. on one device, same world: a token expired mid-poll, a burst of 503s and resets,
+   and an HTML 500 page;
+3. the peak RSS of this process so far (the simulator runs in a child process,
+   `simproc`);
+4. `rounds` warm polls of both devices, each followed by the floor (`bench.f5_floor`: the
    requests of a warm poll replayed with bare httpx and `json.loads`): first as the daemon
    polls, unchanged pages reused, then with every page parsed (`F5Source.forget` before
    each); wall and CPU time of each, requests against the paged minimum, per-object GETs;
-3. on one device, same world: a token expired mid-poll, a burst of 503s and resets,
-   and an HTML 500 page;
-4. the peak RSS of this process so far (the simulator runs in a child process,
-   `simproc`);
 5. a last cycle under `tracemalloc`: the peak of Python allocations during a cycle; then a
    cold poll of new sources under `tracemalloc`: what the sources and their states keep
    (the parsed model) and the peak.
@@ -312,12 +312,12 @@ def run(scale: Scale, rounds: int = 3) -> Result:
                 bench.cycle("cold", login=True)
                 warm = bench.cycle("warm", login=False)
                 bench.warm = {name: state for name, (state, _) in warm.items()}
-                bench.floor_rounds(rounds)
                 device = sorted(sim.urls)[0]
                 bench.token_expiry(device)
                 bench.bursts(device)
                 bench.html_500(device)
-                result.rss_peak_mib = _rss_mib()  # before tracemalloc adds its own
+                result.rss_peak_mib = _rss_mib()  # before the floor and tracemalloc add theirs
+                bench.floor_rounds(rounds)
                 bench.traced()
                 bench.retained()
             finally:
