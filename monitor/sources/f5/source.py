@@ -6,8 +6,8 @@ authenticate (`client`), then read on a pool of `f5Concurrency` threads
   sequentially (`paging`) and parsed page by page (`pages`, `parse`), so the raw JSON of
   a large configuration is never held whole; a page whose bytes are those of the same page
   in the last poll is not decoded nor parsed again (`pages`), and a collection none of
-  whose pages changed keeps last poll's mapping (the same object, for the checks to see
-  that nothing changed);
+  whose pages changed keeps last poll's mapping (the same object; and the same `F5State`
+  when nothing at all changed, so that readers can tell at once);
 - once per device, `cm/device` (paged, no partition) and the `cm/sync-status` stats
   document (`ha`);
 then work out every CA bundle's contents (`bundles`, then `bash` where the
@@ -164,6 +164,7 @@ class F5Source:
         # collection → its objects as the last poll that read it completely merged them:
         # the same mapping again when no page of it changed
         self._merged: dict[str, dict[str, Any]] = {}
+        self._last: F5State | None = None
         if device.insecure:  # at every start and reload: never a silent choice
             log.warning(
                 "%s: insecure: true, the BIG-IP's TLS certificate is not verified (anyone on"
@@ -206,6 +207,9 @@ class F5Source:
         if not reads.succeeded:  # nothing at all could be read
             return None, status(reads.errors)
         state = self._state(ex, reads)
+        if state == self._last:  # nothing changed: the same object, cheap to tell
+            state = self._last
+        self._last = state
         if ex.fatal is not None:
             log.warning("%s", ex.fatal.message)
         return state, status(reads.errors)
@@ -364,6 +368,7 @@ class F5Source:
         """Drop what the last polls keep for the next one (`pages`): it parses every page."""
         self._pages = PageMemory()
         self._merged = {}
+        self._last = None
 
     def close(self) -> None:
         """Delete the login token (failures ignored) and release the connections."""
