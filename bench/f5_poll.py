@@ -11,13 +11,21 @@ two devices, partitions `Common` and `k8s` with `/k8s/Shared` folders) and the d
    and an HTML 500 page;
 3. the peak RSS of this process so far (the simulator runs in a child process,
    `simproc`);
-4. a last cycle under `tracemalloc`: the peak of Python allocations during a cycle.
+4. `rounds` warm polls of both devices, each followed by the floor (`bench.f5_floor`: the
+   requests of a warm poll replayed with bare httpx and `json.loads`): first as the daemon
+   polls, unchanged pages reused, then with every page parsed (`F5Source.forget` before
+   each); wall and CPU time of each, requests against the paged minimum, per-object GETs;
+5. a last cycle under `tracemalloc`: the peak of Python allocations during a cycle; then a
+   cold poll of new sources under `tracemalloc`: what the sources and their states keep
+   (the parsed model) and the peak.
 Timings come from `time.perf_counter`; nothing here asserts on them, the figures go to
-`results.md`.
+`results.md`. `budgets(result)` gives the poll's budgets (`bench.budgets`): medians over
+the warm polls with pages reused.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import platform
 import resource
@@ -30,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.budgets import Budget, budget
+from bench.f5_floor import FloorRow, Recorder, measure
 from bench.simproc import SimProcess
 from bench.world import PASSWORD, USER, Scale
 from monitor.config.schema import Config, parse_config
@@ -73,6 +83,9 @@ class Result:
     rss_before_mib: float = 0.0
     rss_peak_mib: float = 0.0
     traced_peak_mib: float = 0.0
+    floor: list[FloorRow] = field(default_factory=list)
+    retained_mib: float = 0.0  # Python allocations both sources and their states keep
+    cold_peak_mib: float = 0.0  # the most Python allocations during a cold poll
 
 
 def _rss_mib() -> float:
@@ -131,7 +144,12 @@ class _Bench:
         self.sim = sim
         self.cfg = cfg
         self.result = result
-        self.sources = {d.name: F5Source(d, cfg) for d in cfg.bigip}
+        self.recorders = {
+            d.name: Recorder(Path(str(d.ca_file)), cfg.poll.f5_concurrency) for d in cfg.bigip
+        }
+        self.sources = {
+            d.name: F5Source(d, cfg, transport=self.recorders[d.name]) for d in cfg.bigip
+        }
         first = next(iter(self.sources.values()))
         self.minimum = sim.minimum(
             first.collections(), cfg.bigip[0].partitions, cfg.poll.f5_page_size
@@ -158,6 +176,36 @@ class _Bench:
                 )
             )
         return results
+
+    def floor_rounds(self, rounds: int) -> None:
+        """`rounds` warm polls against the floor each way (`bench.f5_floor.measure`)."""
+        self.result.floor = measure(
+            lambda label: self.cycle(label, login=False),
+            self.sources,
+            self.recorders,
+            self.minimum,
+            self.cfg,
+            rounds,
+        )
+
+    def retained(self) -> None:
+        """A cold poll of new sources under tracemalloc: the allocations that remain (the
+        states and what the sources keep for the next poll), and the peak."""
+        sources = {d.name: F5Source(d, self.cfg) for d in self.cfg.bigip}
+        try:
+            gc.collect()
+            tracemalloc.start()
+            with ThreadPoolExecutor(len(sources)) as pool:
+                futures = [pool.submit(s.poll) for s in sources.values()]
+                states = [f.result() for f in futures]
+            gc.collect()
+            current, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            assert all(state is not None for state, _ in states)
+            self.result.retained_mib, self.result.cold_peak_mib = current / 2**20, peak / 2**20
+        finally:
+            for source in sources.values():
+                source.close()
 
     def traced(self) -> None:
         tracemalloc.start()
@@ -237,10 +285,13 @@ class _Bench:
     def close(self) -> None:
         for source in self.sources.values():
             source.close()
+        for recorder in self.recorders.values():
+            recorder.close()
 
 
-def run(scale: Scale) -> Result:
-    """Run every measurement at `scale`; the simulator lives in a child process."""
+def run(scale: Scale, rounds: int = 3) -> Result:
+    """Run every measurement at `scale` (`rounds` warm polls against the floor, each way);
+    the simulator lives in a child process."""
     started = time.perf_counter()
     sim = SimProcess(scale)
     render_seconds = time.perf_counter() - started
@@ -265,8 +316,10 @@ def run(scale: Scale) -> Result:
                 bench.token_expiry(device)
                 bench.bursts(device)
                 bench.html_500(device)
-                result.rss_peak_mib = _rss_mib()  # before tracemalloc adds its own
+                result.rss_peak_mib = _rss_mib()  # before the floor and tracemalloc add theirs
+                bench.floor_rounds(rounds)
                 bench.traced()
+                bench.retained()
             finally:
                 bench.close()
             result.max_in_flight = {d: s["max_in_flight"] for d, s in sim.stats().items()}
@@ -307,3 +360,17 @@ def describe(result: Result) -> dict[str, Any]:
         "in_flight_ok": all(v <= result.concurrency for v in result.max_in_flight.values()),
         "scenarios_ok": all(s.ok for s in result.scenarios),
     }
+
+
+def budgets(result: Result, scale: float = 1.0) -> list[Budget]:
+    """The BIG-IP poll's budgets (bench.budgets), medians over the warm polls with unchanged
+    pages reused: warm poll / floor, requests / paged minimum, per-object GETs. `scale`
+    loosens the limits (a quick run)."""
+    rows = [row for row in result.floor if row.pages == "reused"]
+    return [
+        budget("f5_poll_floor_ratio", [row.ratio for row in rows], scale=scale),
+        budget(
+            "f5_requests_vs_paged_minimum", [row.requests_vs_minimum for row in rows], scale=scale
+        ),
+        budget("f5_object_gets", [float(row.object_gets) for row in rows]),
+    ]

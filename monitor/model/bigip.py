@@ -3,14 +3,17 @@
 The objects the boundaries use (virtuals, pools and members, server-ssl and client-ssl
 profiles, ssl-cert files and CA bundles) and the device's HA view (`cm/sync-status`,
 `cm/device`), gathered per device in `F5State`. Filled by `monitor.sources.f5`; read
-by the checks. Nothing here does I/O or reads the clock.
+by the checks. A device holds tens of thousands of pool members that no boundary uses:
+`Pool` keeps them packed in one string and makes `PoolMember`s of them on first use.
+Nothing here does I/O or reads the clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Final
 
 from monitor.certs import CertFacts, CertNames
 from monitor.model.oidc import ApmState
@@ -131,10 +134,133 @@ class PoolMember:
         return f"{host}:{self.port}"
 
 
-@dataclass(frozen=True, slots=True)
+# A member's fields in `PoolMember`'s order: address, port, name, partition, session, state.
+MemberFields = tuple[str, int, str, str, str, str]
+
+# Pool members are kept packed: one string per pool, a record per member, fields apart.
+_MEMBER_SEP: Final = "\x1e"
+_FIELD_SEP: Final = "\x1f"
+# A member's usual session and state (research/f5.md §2.8), one character each when packed;
+# any other value is kept as it is.
+_USUAL: Final = ("user-enabled", "user-disabled", "monitor-enabled", "up", "down", "unchecked")
+_CODES: Final = {value: chr(1 + i) for i, value in enumerate(_USUAL)}
+_VALUES: Final = {code: value for value, code in _CODES.items()}
+
+
+def _member_name(address: str, port: int) -> str:
+    """The name BIG-IP gives a member made from `address` and `port`: `10.0.0.1:443`,
+    IPv6 `2001:db8::1.443`."""
+    return f"{address}.{port}" if ":" in address else f"{address}:{port}"
+
+
+def _pack(partition: str, members: Sequence[MemberFields]) -> str | None:
+    """`members` of a pool in `partition` as one string (`Pool.packed`): a member costs its
+    address and port, its session and state (one character when usual), and the fields
+    that differ from what they usually are: its `name` when not `_member_name(address,
+    port)`, its partition when not the pool's. None (the members stay objects) when a
+    value would read as another: a separator in a field, an empty name or partition, a
+    session or state that is a code."""
+    records = []
+    for address, port, name, part, session, state in members:
+        if not name or not part or session in _VALUES or state in _VALUES:
+            return None  # a value that would read as another ("" stands for the usual)
+        if name == _member_name(address, port):
+            name = ""
+        records.append(
+            f"{address}\x1f{port}\x1f{name}\x1f{'' if part == partition else part}"
+            f"\x1f{_CODES.get(session, session)}\x1f{_CODES.get(state, state)}"
+        )
+    packed = _MEMBER_SEP.join(records)
+    if packed.count(_FIELD_SEP) != 5 * len(records) or packed.count(_MEMBER_SEP) != max(
+        0, len(records) - 1
+    ):
+        return None  # a field holds a separator
+    return packed
+
+
+def _unpack(partition: str, packed: str) -> tuple[PoolMember, ...]:
+    members = []
+    for record in packed.split(_MEMBER_SEP) if packed else ():
+        address, port, name, part, session, state = record.split(_FIELD_SEP)
+        number = int(port)
+        members.append(
+            PoolMember(
+                address,
+                number,
+                name or _member_name(address, number),
+                part or partition,
+                _VALUES.get(session, session),
+                _VALUES.get(state, state),
+            )
+        )
+    return tuple(members)
+
+
 class Pool:
+    """A pool and its members.
+
+    A device holds thousands of pools that no boundary uses: `Pool.packed` keeps a pool's
+    members as one string (`_pack`), unpacked into `PoolMember`s on first use of
+    `members` (for the few pools the boundaries read). Immutable; equal when the paths
+    and members are."""
+
+    __slots__ = ("_members", "_packed", "path")
+
     path: str
-    members: tuple[PoolMember, ...]
+    _packed: str | None
+    _members: tuple[PoolMember, ...] | None
+
+    def __init__(self, path: str, members: Iterable[PoolMember] = ()) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "_packed", None)
+        object.__setattr__(self, "_members", tuple(members))
+
+    @classmethod
+    def packed(cls, path: str, members: Sequence[MemberFields]) -> Pool:
+        """The pool with `members` (each its `PoolMember` fields in order) packed, or as
+        objects when they cannot be."""
+        packed = _pack(_partition(path), members)
+        if packed is None:
+            return cls(path, (PoolMember(*m) for m in members))
+        pool = cls.__new__(cls)
+        object.__setattr__(pool, "path", path)
+        object.__setattr__(pool, "_packed", packed)
+        object.__setattr__(pool, "_members", None)
+        return pool
+
+    @property
+    def members(self) -> tuple[PoolMember, ...]:
+        members = self._members
+        if members is None:
+            members = _unpack(_partition(self.path), self._packed or "")
+            object.__setattr__(self, "_members", members)  # the same value, kept
+        return members
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Pool is immutable: cannot set {name}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Pool is immutable: cannot delete {name}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Pool):
+            return NotImplemented
+        if self.path != other.path:
+            return False
+        if self._packed is not None and other._packed is not None:
+            return self._packed == other._packed
+        return self.members == other.members
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    def __repr__(self) -> str:
+        return f"Pool(path={self.path!r}, members={self.members!r})"
+
+
+def _partition(path: str) -> str:
+    parts = path.split("/")
+    return parts[1] if len(parts) > 2 else ""
 
 
 @dataclass(frozen=True, slots=True)

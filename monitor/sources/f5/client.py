@@ -228,16 +228,17 @@ class F5Client:
         reason = reason or status_reason(status)
         return failure(reason, f"{self.device.name}: {what}: HTTP {status}: {text}", target)
 
-    def _json(self, ex: Exchange, response: httpx.Response, what: str, target: str) -> Any:
+    def decode(self, ex: Exchange, body: bytes, status: int, what: str, target: str) -> Any:
+        """`body` (of an HTTP `status` answer) as JSON; SourceFailure `bad_json` if it is not."""
         try:
-            return json.loads(response.content)
+            return json.loads(body)
         except (ValueError, RecursionError) as err:
             # RecursionError: nested deeper than the decoder's stack allows (a hostile body)
             text = "nested too deeply" if isinstance(err, RecursionError) else str(err)
             text = scrub(text, self._secrets(ex))
             raise failure(
                 "bad_json",
-                f"{self.device.name}: {what}: HTTP {response.status_code} with a body that is"
+                f"{self.device.name}: {what}: HTTP {status} with a body that is"
                 f" not valid JSON ({text})",
                 target,
             ) from None
@@ -269,14 +270,26 @@ class F5Client:
     def _document(
         self, ex: Exchange, method: str, url: str, what: str, target: str, **kwargs: Any
     ) -> Any:
+        response = self._success(ex, method, url, what, target, **kwargs)
+        return self.decode(ex, response.content, response.status_code, what, target)
+
+    def _success(
+        self, ex: Exchange, method: str, url: str, what: str, target: str, **kwargs: Any
+    ) -> httpx.Response:
         response = self._request(ex, method, url, what, target, **kwargs)
         if not 200 <= response.status_code < 300:
             raise self._http_failure(ex, response, what, target)
-        return self._json(ex, response, what, target)
+        return response
 
     def get(self, ex: Exchange, url: str, what: str, target: str) -> Any:
         """The JSON document at `url` (relative to the device URL); SourceFailure otherwise."""
         return self._document(ex, "GET", url, what, target)
+
+    def get_body(self, ex: Exchange, url: str, what: str, target: str) -> tuple[bytes, int]:
+        """The body and HTTP status of a successful GET of `url`, not decoded (`decode`
+        does that); SourceFailure otherwise."""
+        response = self._success(ex, "GET", url, what, target)
+        return response.content, response.status_code
 
     def post(self, ex: Exchange, url: str, body: Any, what: str, target: str) -> Any:
         """POST `body` as JSON (a read-only command: util/bash `cat`); the JSON answer."""
@@ -311,7 +324,7 @@ class F5Client:
             raise err
         if not 200 <= response.status_code < 300:
             raise self._http_failure(ex, response, what, "login")
-        doc = self._json(ex, response, what, "login")
+        doc = self.decode(ex, response.content, response.status_code, what, "login")
         token = doc.get("token") if isinstance(doc, dict) else None
         value = token.get("token") if isinstance(token, dict) else None
         if not isinstance(value, str) or not value:

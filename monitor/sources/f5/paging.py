@@ -12,9 +12,11 @@ Owns the paging rules of research/f5.md §3: the first request carries
 - a missing `items` key is an empty page, and ends the collection;
 - a page URL seen before, a full page holding only objects already read, or more than
   `MAX_PAGES` pages is a `paging_loop`.
-Pages are read sequentially; the caller runs collections in parallel. With `on_page`
-each page is handed over as it arrives (and parsed there), so a large collection's raw
-JSON is never held in memory all at once.
+Pages are read sequentially; the caller runs collections in parallel. `walk` applies these
+rules to pages the caller reads (`read` gives each page's `Page`, what paging needs of it,
+`summarize` makes one from a decoded body) and hands each over as it arrives (`accept`), so
+a large collection's raw JSON is never held in memory all at once; `read_collection` is
+`walk` over a getter of decoded pages.
 
 The fewest requests a collection of `n` objects can be read with is `pages_needed(n)`:
 ceil(n / page size), and one for an empty collection (the benchmark and the tests hold
@@ -25,7 +27,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from monitor.sources.errors import failure
@@ -34,6 +37,7 @@ MAX_PAGES = 10_000
 _VERSION = re.compile(r"[?&]ver=([0-9][0-9A-Za-z.\-]*)")
 _SAFE = ",'"
 
+T = TypeVar("T")
 Getter = Callable[[str, str], Any]  # (url, what) → parsed JSON; raises SourceFailure
 PageSink = Callable[[list[Any]], None]
 
@@ -77,15 +81,114 @@ def version_of(body: dict[str, Any], page: list[Any]) -> str:
     return ""
 
 
-def _complete(body: dict[str, Any], count: int) -> bool:
-    total = body.get("totalItems")
-    return isinstance(total, int) and not isinstance(total, bool) and count >= total
-
-
 def _path_of(item: Any) -> str | None:
     if isinstance(item, dict) and isinstance(item.get("fullPath"), str):
         return str(item["fullPath"])
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What paging needs of one page: how many items, their `fullPath`s, where the
+    next page is, `totalItems` and the TMOS version its selfLinks give ("" when none)."""
+
+    count: int
+    paths: tuple[str, ...]
+    next_link: str | None
+    total: int | None
+    version: str
+
+
+def summarize(body: Any, device: str, collection: str, what: str) -> tuple[Page, list[Any]]:
+    """The `Page` of a decoded page body, and its items; SourceFailure when the body is
+    not a collection page (not an object, `items` not a list)."""
+    if not isinstance(body, dict):
+        raise failure("bad_json", f"{device}: {what}: expected a JSON object", collection)
+    items = body.get("items")
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        raise failure("bad_json", f"{device}: {what}: `items` is not a list", collection)
+    total = body.get("totalItems")
+    link = body.get("nextLink")
+    page = Page(
+        count=len(items),
+        paths=tuple(p for p in map(_path_of, items) if p is not None),
+        next_link=link.strip() if isinstance(link, str) and link.strip() else None,
+        total=total if isinstance(total, int) and not isinstance(total, bool) else None,
+        version=version_of(body, items),
+    )
+    return page, items
+
+
+# (url, what, offset: the items of the collection read before this page) → the page and
+# what the caller makes of it; raises SourceFailure.
+PageReader = Callable[[str, str, int], tuple[Page, T]]
+PageAccept = Callable[[T, int], None]  # (what the reader made of it, offset)
+
+
+def walk(
+    read: PageReader[T],
+    accept: PageAccept[T],
+    device: str,
+    collection: str,
+    partition: str | None,
+    page_size: int,
+    options: list[tuple[str, str]],
+) -> str:
+    """Read `collection` in `partition` (None: no partition filter) page by page: `read`
+    gets a page, `accept` takes it once paging has checked it. Returns the TMOS version;
+    SourceFailure on error."""
+    what = collection if partition is None else f"{collection} (partition {partition})"
+    base = [("$top", str(page_size)), *options]
+    if partition is not None:
+        base.insert(0, ("$filter", f"partition eq {partition}"))
+    path = f"/mgmt/tm/{collection}"
+    url = f"{path}?{encode_query(base)}"
+    seen_urls: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    seen_paths: set[str] = set()
+    count = 0
+    version = ""
+    for number in range(1, MAX_PAGES + 1):
+        key = _url_key(url)
+        if key in seen_urls:
+            raise failure(
+                "paging_loop",
+                f"{device}: {what}: page {number} would repeat {url}, a page already read",
+                collection,
+            )
+        seen_urls.add(key)
+        page_what = what if number == 1 else f"{what} page {number}"
+        page, made = read(url, page_what, count)
+        paths = set(page.paths)
+        if page.count >= page_size and paths and paths <= seen_paths:
+            raise failure(
+                "paging_loop",
+                f"{device}: {page_what}: the page repeats objects already read",
+                collection,
+            )
+        seen_paths |= paths
+        accept(made, count)
+        count += page.count
+        version = version or page.version
+        if page.next_link is not None:
+            url = next_url(page.next_link, base)
+            if urlsplit(url).path.rstrip("/") != path:
+                raise failure(
+                    "protocol_error",
+                    f"{device}: {page_what}: its nextLink leaves the collection"
+                    f" ({urlsplit(url).path[:120]})",
+                    collection,
+                )
+        elif page.count and page.count >= page_size and not _complete(page.total, count):
+            url = f"{path}?{encode_query([*base, ('$skip', str(count))])}"
+        else:
+            return version
+    raise failure("paging_loop", f"{device}: {what}: more than {MAX_PAGES} pages", collection)
+
+
+def _complete(total: int | None, count: int) -> bool:
+    return total is not None and count >= total
 
 
 def read_collection(
@@ -100,61 +203,16 @@ def read_collection(
     """Every item of `collection` in `partition` (None: no partition filter) and the TMOS
     version; with `on_page`, the items go there page by page and the list is empty.
     SourceFailure on error."""
-    what = collection if partition is None else f"{collection} (partition {partition})"
-    base = [("$top", str(page_size)), *options]
-    if partition is not None:
-        base.insert(0, ("$filter", f"partition eq {partition}"))
-    path = f"/mgmt/tm/{collection}"
-    url = f"{path}?{encode_query(base)}"
-    seen_urls: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
-    seen_paths: set[str] = set()
     items: list[Any] = []
-    count = 0
-    version = ""
-    for number in range(1, MAX_PAGES + 1):
-        key = _url_key(url)
-        if key in seen_urls:
-            raise failure(
-                "paging_loop",
-                f"{device}: {what}: page {number} would repeat {url}, a page already read",
-                collection,
-            )
-        seen_urls.add(key)
-        page_what = what if number == 1 else f"{what} page {number}"
-        body = get(url, page_what)
-        if not isinstance(body, dict):
-            raise failure("bad_json", f"{device}: {page_what}: expected a JSON object", collection)
-        page = body.get("items")
-        if page is None:
-            page = []
-        if not isinstance(page, list):
-            raise failure("bad_json", f"{device}: {page_what}: `items` is not a list", collection)
-        paths = {p for p in map(_path_of, page) if p is not None}
-        if len(page) >= page_size and paths and paths <= seen_paths:
-            raise failure(
-                "paging_loop",
-                f"{device}: {page_what}: the page repeats objects already read",
-                collection,
-            )
-        seen_paths |= paths
-        count += len(page)
+
+    def read(url: str, what: str, offset: int) -> tuple[Page, list[Any]]:
+        return summarize(get(url, what), device, collection, what)
+
+    def accept(page: list[Any], offset: int) -> None:
         if on_page is not None:
             on_page(page)
         else:
             items.extend(page)
-        version = version or version_of(body, page)
-        link = body.get("nextLink")
-        if isinstance(link, str) and link.strip():
-            url = next_url(link.strip(), base)
-            if urlsplit(url).path.rstrip("/") != path:
-                raise failure(
-                    "protocol_error",
-                    f"{device}: {page_what}: its nextLink leaves the collection"
-                    f" ({urlsplit(url).path[:120]})",
-                    collection,
-                )
-        elif page and len(page) >= page_size and not _complete(body, count):
-            url = f"{path}?{encode_query([*base, ('$skip', str(count))])}"
-        else:
-            return items, version
-    raise failure("paging_loop", f"{device}: {what}: more than {MAX_PAGES} pages", collection)
+
+    version = walk(read, accept, device, collection, partition, page_size, options)
+    return items, version

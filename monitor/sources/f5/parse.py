@@ -11,6 +11,10 @@ hex), epoch expiry (→ aware UTC datetime) and `subjectAlternativeName` (→ `C
 None when the field is absent: what that means depends on the TMOS version,
 `monitor.certs.reports_san`), ca-bundle-manager `includeBundle`.
 
+Kept small, as a device holds thousands of objects no boundary uses: a pool's members are
+packed into one string (`Pool.packed`), the references thousands of objects share (profile,
+pool, file paths, issuers) are interned, and equal profile lists are one tuple.
+
 Odd values never raise: `parse_items` skips an item that cannot be read and returns a
 `bad_json` SourceError naming it, e.g. `bigip-a: item 3 of ltm/pool (partition k8s): …`.
 No I/O, no clock, no logging.
@@ -19,8 +23,10 @@ No I/O, no clock, no logging.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from monitor.certs import normalize_fingerprint, parse_f5_san
@@ -42,6 +48,7 @@ Item = Mapping[str, Any]
 _PROFILE_TYPE = re.compile(r"/mgmt/tm/ltm/profile/([^/?#]+)/")
 _ROUTE_DOMAIN = re.compile(r"%\d+$")
 _MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z
+_F5_FINGERPRINT = re.compile(r"SHA256/((?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2})")  # BIG-IP's form
 
 
 class Malformed(ValueError):
@@ -60,11 +67,12 @@ def _text(item: Item, key: str, default: str | None = None) -> str:
 
 
 def ref(value: Any) -> str | None:
-    """A reference field: None for unset (`"none"`, empty, null), else the text."""
+    """A reference field: None for unset (`"none"`, empty, null), else the text (interned:
+    thousands of objects name the same few profiles, files and pools)."""
     if value is None or isinstance(value, bool | dict | list):
         return None
     text = str(value).strip()
-    return None if text in ("", "none") else text
+    return None if text in ("", "none") else sys.intern(text)
 
 
 def flag(value: Any) -> bool:
@@ -107,6 +115,15 @@ def profile_kind(link: Any) -> str:
     return match.group(1) if match else "unknown"
 
 
+@lru_cache(maxsize=4096)
+def _profiles(refs: tuple[tuple[str, str, str], ...]) -> tuple[ProfileRef, ...]:
+    """One shared tuple of `ProfileRef`s per distinct list: virtuals repeat a few."""
+    intern = sys.intern
+    return tuple(
+        ProfileRef(intern(path), intern(context), intern(kind)) for path, context, kind in refs
+    )
+
+
 def parse_virtual(item: Item) -> Virtual:
     profiles = []
     for index, p in enumerate(_items_of(item.get("profilesReference"), "profilesReference")):
@@ -116,9 +133,7 @@ def parse_virtual(item: Item) -> Virtual:
         link = name_ref.get("link") if isinstance(name_ref, dict) else None
         context = p.get("context")
         profiles.append(
-            ProfileRef(
-                full_path(p), context if isinstance(context, str) else "all", profile_kind(link)
-            )
+            (full_path(p), context if isinstance(context, str) else "all", profile_kind(link))
         )
     disabled = "disabled" in item and item["disabled"] not in (False, "false")
     return Virtual(
@@ -126,22 +141,24 @@ def parse_virtual(item: Item) -> Virtual:
         destination=_text(item, "destination", ""),
         enabled=not disabled,
         pool=ref(item.get("pool")),
-        profiles=tuple(profiles),
+        profiles=_profiles(tuple(profiles)),
     )
 
 
 def strip_route_domain(address: str) -> str:
     """`10.0.0.1%2` → `10.0.0.1`."""
-    return _ROUTE_DOMAIN.sub("", address)
+    return _ROUTE_DOMAIN.sub("", address) if "%" in address else address
 
 
 def member_port(name: str) -> int:
     """The port of a member named `node:port`, or IPv6 `2001:db8::1.443` (`any` is 0)."""
     node, sep, port = name.rpartition(":")
-    if sep and (":" in node or not (is_port(port) or port == "any")):
+    valid = is_port(port) or port == "any"
+    if sep and (":" in node or not valid):
         node, sep, port = name.rpartition(".")  # IPv6 writes `.` before the port
         sep = sep if ":" in node else ""
-    if not sep or not (is_port(port) or port == "any"):
+        valid = is_port(port) or port == "any"
+    if not sep or not valid:
         raise Malformed(f"no port in member name {name!r}")
     number = 0 if port == "any" else int(port)
     if not 0 <= number <= 65535:
@@ -149,33 +166,38 @@ def member_port(name: str) -> int:
     return number
 
 
-def parse_member(item: Item, pool_partition: str) -> PoolMember:
+def _member(item: Item, pool_partition: str) -> tuple[str, int, str, str, str, str]:
+    """A member's `PoolMember` fields, in order."""
     name = _text(item, "name")
     address = strip_route_domain(_text(item, "address"))
     if not address:
         raise Malformed(f"member {name!r} has an empty address")
-    return PoolMember(
-        address=address,
-        port=member_port(name),
-        name=name,
-        partition=_text(item, "partition", pool_partition),
-        session=_text(item, "session", ""),
-        state=_text(item, "state", ""),
+    return (
+        address,
+        member_port(name),
+        name,
+        _text(item, "partition", pool_partition),
+        _text(item, "session", ""),
+        _text(item, "state", ""),
     )
 
 
+def parse_member(item: Item, pool_partition: str) -> PoolMember:
+    return PoolMember(*_member(item, pool_partition))
+
+
 def parse_pool(item: Item) -> Pool:
-    path = full_path(item)
+    path = sys.intern(full_path(item))  # the same string as the virtuals' `pool`
     partition = path.split("/")[1]
     members = []
     for index, m in enumerate(_items_of(item.get("membersReference"), "membersReference")):
         if not isinstance(m, dict):
             raise Malformed(f"member {index + 1} is not an object")
         try:
-            members.append(parse_member(m, partition))
+            members.append(_member(m, partition))
         except Malformed as err:
             raise Malformed(f"member {index + 1}: {err}") from None
-    return Pool(path, tuple(members))
+    return Pool.packed(path, members)  # tuples: thousands of pools no boundary reads
 
 
 def tm_options(value: Any) -> tuple[str, ...]:
@@ -190,7 +212,7 @@ def tm_options(value: Any) -> tuple[str, ...]:
 
 def parse_server_ssl(item: Item) -> ServerSslProfile:
     return ServerSslProfile(
-        path=full_path(item),
+        path=sys.intern(full_path(item)),
         ca_file=ref(item.get("caFile")),
         peer_cert_mode=ref(item.get("peerCertMode")) or "ignore",
         server_name=ref(item.get("serverName")),
@@ -225,7 +247,7 @@ def parse_client_ssl(item: Item) -> ClientSslProfile:
             )
         )
     return ClientSslProfile(
-        path=full_path(item),
+        path=sys.intern(full_path(item)),
         cert_key_chain=tuple(entries),
         server_name=ref(item.get("serverName")),
         sni_default=flag(item.get("sniDefault")),
@@ -245,17 +267,19 @@ def epoch_time(value: Any) -> datetime | None:
 
 def parse_ssl_cert(item: Item) -> SslCert:
     fingerprint = item.get("fingerprint")
+    if isinstance(fingerprint, str) and (match := _F5_FINGERPRINT.fullmatch(fingerprint)):
+        fingerprint = match.group(1).replace(":", "").lower()  # what normalize_fingerprint gives
     subject = _text(item, "subject", "")
     san = item.get("subjectAlternativeName")
     if san is not None and not isinstance(san, str):
         raise Malformed(f"subjectAlternativeName is {type(san).__name__}, not a string")
     return SslCert(
-        path=full_path(item),
+        path=sys.intern(full_path(item)),
         is_bundle=flag(item.get("isBundle")),
         fingerprint=normalize_fingerprint(fingerprint) if isinstance(fingerprint, str) else None,
         not_after=epoch_time(item.get("expirationDate")),
         subject=subject,
-        issuer=_text(item, "issuer", ""),
+        issuer=sys.intern(_text(item, "issuer", "")),  # a few CAs issue them all
         alt_names=parse_f5_san(subject, san) if san is not None else None,
     )
 
@@ -292,13 +316,13 @@ def parse_items(
     numbers: dict[str, int] = {}
     for partition, raw in items:
         numbers[partition] = numbers.get(partition, offset) + 1
-        scope = f" (partition {partition})" if partition else ""
-        where = f"{device}: item {numbers[partition]} of {collection}{scope}"
         try:
             if not isinstance(raw, dict):
                 raise Malformed(f"expected an object, got {type(raw).__name__}")
             obj = parse(raw)
         except (Malformed, TypeError, ValueError, KeyError, AttributeError) as err:
+            scope = f" (partition {partition})" if partition else ""
+            where = f"{device}: item {numbers[partition]} of {collection}{scope}"
             named = _path_hint(raw)
             errors.append(SourceError("bad_json", f"{where}{named}: {err}", collection))
             continue

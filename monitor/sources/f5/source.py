@@ -3,8 +3,11 @@
 Owns the poll of one device (DESIGN section 4): read the credentials (`credentials`),
 authenticate (`client`), then read on a pool of `f5Concurrency` threads
 - for every configured partition, the collections of `COLLECTIONS`, each paging
-  sequentially (`paging`) and parsed page by page (`parse`), so the raw JSON of a
-  large configuration is never held whole;
+  sequentially (`paging`) and parsed page by page (`pages`, `parse`), so the raw JSON of
+  a large configuration is never held whole; a page whose bytes are those of the same page
+  in the last poll is not decoded nor parsed again (`pages`), and a collection none of
+  whose pages changed keeps last poll's mapping (the same object; and the same `F5State`
+  when nothing at all changed, so that readers can tell at once);
 - once per device, `cm/device` (paged, no partition) and the `cm/sync-status` stats
   document (`ha`);
 - for a device an identity provider names, `sys/provision`, then (unless APM is not
@@ -57,8 +60,6 @@ from monitor.requirements import (
 )
 from monitor.sources.errors import SourceFailure
 from monitor.sources.f5.apm import (
-    APM_KEYS,
-    APM_PARSERS,
     APM_SELECT,
     PARTITIONED,
     build_apm,
@@ -71,18 +72,10 @@ from monitor.sources.f5.certfiles import apply, needed, to_read
 from monitor.sources.f5.client import F5Client
 from monitor.sources.f5.credentials import read_credentials
 from monitor.sources.f5.exchange import Exchange, poll_budget
-from monitor.sources.f5.ha import parse_device, parse_sync_status
-from monitor.sources.f5.paging import read_collection
-from monitor.sources.f5.parse import (
-    Malformed,
-    parse_ca_bundle_manager,
-    parse_client_ssl,
-    parse_items,
-    parse_pool,
-    parse_server_ssl,
-    parse_ssl_cert,
-    parse_virtual,
-)
+from monitor.sources.f5.ha import parse_sync_status
+from monitor.sources.f5.pages import PageMemory, Parsed, key_of, parse_page
+from monitor.sources.f5.paging import Page, summarize, walk
+from monitor.sources.f5.parse import Malformed
 
 log = logging.getLogger(__name__)
 
@@ -108,21 +101,6 @@ _SELECT: Final = {
     **APM_SELECT,
 }
 _EXPAND: Final = frozenset({VIRTUALS, POOLS})
-_PARSERS: Final[dict[str, Any]] = {
-    VIRTUALS: parse_virtual,
-    POOLS: parse_pool,
-    SERVER_SSL: parse_server_ssl,
-    CLIENT_SSL: parse_client_ssl,
-    SSL_CERTS: parse_ssl_cert,
-    CA_BUNDLES: parse_ca_bundle_manager,
-    DEVICES: parse_device,
-    **APM_PARSERS,
-}
-_KEYS: Final[dict[str, Callable[[Any], str]]] = {
-    CA_BUNDLES: lambda m: str(m[0]),
-    DEVICES: lambda d: str(d.name),
-    **APM_KEYS,
-}
 
 
 def options(collection: str) -> list[tuple[str, str]]:
@@ -141,6 +119,7 @@ class _Read:
     version: str = ""
     checksums: dict[str, str] = field(default_factory=dict)  # ssl-cert path → checksum
     sync: Any = None
+    unchanged: bool = False  # every page was the last poll's (`pages`)
 
 
 @dataclass
@@ -202,6 +181,11 @@ class F5Source:
             )
         )
         self._file_problems: set[str] = set()  # logged once, until they go away
+        self._pages = PageMemory()
+        # collection → its objects as the last poll that read it completely merged them:
+        # the same mapping again when no page of it changed
+        self._merged: dict[str, dict[str, Any]] = {}
+        self._last: F5State | None = None
         if device.insecure:  # at every start and reload: never a silent choice
             log.warning(
                 "%s: insecure: true, the BIG-IP's TLS certificate is not verified (anyone on"
@@ -244,6 +228,9 @@ class F5Source:
         if not reads.succeeded:  # nothing at all could be read
             return None, status(reads.errors)
         state = self._state(ex, reads)
+        if state == self._last:  # nothing changed: the same object, cheap to tell
+            state = self._last
+        self._last = state
         if ex.fatal is not None:
             log.warning("%s", ex.fatal.message)
         return state, status(reads.errors)
@@ -251,37 +238,41 @@ class F5Source:
     # -- reading -------------------------------------------------------------------------
 
     def _read_collection(self, ex: Exchange, collection: str, partition: str | None) -> _Read:
+        """One collection of one partition, page by page; an unchanged page is not decoded
+        nor parsed again (`pages`)."""
         out = _Read()
-        parse, key = _PARSERS[collection], _KEYS.get(collection)
-        label = partition or ""
-        seen = 0
+        key = key_of(collection)
+        pages = self._pages.start(collection, partition)
 
-        def on_page(page: list[Any]) -> None:
-            nonlocal seen
-            pairs = [(label, item) for item in page]
-            kw = {"key": key} if key else {}
-            parsed, problems = parse_items(parse, pairs, collection, self.name, offset=seen, **kw)
-            seen += len(page)
-            for k, v in parsed.items():
-                out.objects.setdefault(k, v)
-            out.errors.extend(problems)
-            if collection == SSL_CERTS:
-                for item in page:
-                    if isinstance(item, dict) and isinstance(item.get("checksum"), str):
-                        out.checksums[str(item.get("fullPath"))] = item["checksum"]
+        def read(url: str, what: str, offset: int) -> tuple[Page, Parsed]:
+            body, status = self._client.get_body(ex, url, what, collection)
+            known = pages.reuse(url, body, offset)
+            if not isinstance(known, bytes):
+                return known
+            doc = self._client.decode(ex, body, status, what, collection)
+            del body  # the page is parsed from `doc`: its bytes can go
+            page, items = summarize(doc, self.name, collection, what)
+            parsed = parse_page(self.name, collection, partition, items, offset)
+            pages.add(url, known, offset, page, parsed)
+            return page, parsed
 
-        def get(url: str, what: str) -> Any:
-            return self._client.get(ex, url, what, collection)
+        def accept(parsed: Parsed, offset: int) -> None:
+            for obj in parsed.objects:
+                out.objects.setdefault(key(obj), obj)
+            out.errors.extend(parsed.errors)
+            out.checksums.update(parsed.checksums)
 
-        _, out.version = read_collection(
-            get,
+        out.version = walk(
+            read,
+            accept,
             self.name,
             collection,
             partition,
             self._poll.f5_page_size,
             options(collection),
-            on_page,
         )
+        self._pages.keep(collection, partition, pages)
+        out.unchanged = pages.unchanged
         return out
 
     def _read_sync(self, ex: Exchange) -> _Read:
@@ -304,6 +295,7 @@ class F5Source:
         reads = _Reads({c: {} for c in (*self.collections(), DEVICES)})
         if self._apm_partitions:
             jobs += self._apm_jobs(ex, reads)
+        unchanged: dict[str, bool] = {}
         for collection, future in jobs:
             try:
                 read = future.result()
@@ -315,12 +307,19 @@ class F5Source:
             if read.errors:
                 reads.errors.extend(read.errors)
                 reads.failed.add(collection)
+            unchanged[collection] = unchanged.get(collection, True) and read.unchanged
             merged = reads.objects.setdefault(collection, {})
             for k, v in read.objects.items():
                 merged.setdefault(k, v)
             reads.checksums.update(read.checksums)
             reads.version = reads.version or read.version
             reads.sync = reads.sync if read.sync is None else read.sync
+        merges = {c: m for c, m in reads.objects.items() if c not in reads.failed}
+        for collection, merged in merges.items():
+            last = self._merged.get(collection)
+            if unchanged.get(collection) and last is not None and last == merged:
+                reads.objects[collection] = merges[collection] = last  # same pages, same map
+        self._merged = merges
         return reads
 
     def _apm_jobs(self, ex: Exchange, reads: _Reads) -> list[tuple[str, Future[_Read]]]:
@@ -411,6 +410,12 @@ class F5Source:
             log.warning("%s: %s", self.name, problem)
         self._file_problems = set(problems)
         return certs, bundles
+
+    def forget(self) -> None:
+        """Drop what the last polls keep for the next one (`pages`): it parses every page."""
+        self._pages = PageMemory()
+        self._merged = {}
+        self._last = None
 
     def close(self) -> None:
         """Delete the login token (failures ignored) and release the connections."""
