@@ -25,9 +25,9 @@ import httpx
 from monitor.config.schema import BigIPConfig, Config
 from monitor.doctor.network import connect
 from monitor.doctor.result import Probe, SourceReport
-from monitor.requirements import BASH, CA_BUNDLES, DEVICES, OIDC_TASKS, SYNC_STATUS
+from monitor.requirements import BASH, CA_BUNDLES, DEVICES, OIDC_TASKS, PROVISION, SYNC_STATUS
 from monitor.sources.errors import SourceFailure
-from monitor.sources.f5.apm import PARTITIONED
+from monitor.sources.f5.apm import APM_SELECT, PARTITIONED, provisioned
 from monitor.sources.f5.bash import BASH_PATH, command
 from monitor.sources.f5.client import F5Client
 from monitor.sources.f5.credentials import read_credentials
@@ -132,6 +132,8 @@ class _Device:
         partitions = list(dict.fromkeys(i.oauth_provider.split("/")[1] for i in named))
         if not named:
             return
+        if not self.apm_provisioned():
+            return
         for collection, scope in (
             *((c, p) for c in PARTITIONED for p in partitions),
             (OIDC_TASKS, None),
@@ -144,6 +146,28 @@ class _Device:
                 self.probes.append(Probe(collection, "ok", "readable"))
             except SourceFailure as err:
                 self.refusal(err, collection, collection)
+
+    def apm_provisioned(self) -> bool:
+        """`sys/provision` first, as the source reads it: APM's collections are not probed on
+        a device where APM is not provisioned (the checks report that state, not errors)."""
+        query = [("$select", APM_SELECT[PROVISION])]
+        try:
+            doc = self.get(f"/mgmt/tm/{PROVISION}?{encode_query(query)}", PROVISION)
+        except SourceFailure as err:
+            self.refusal(err, PROVISION, PROVISION)
+            return True  # unknown: the source reads APM anyway
+        items = doc.get("items") if isinstance(doc, dict) else None
+        levels = {
+            str(i.get("name")): (i.get("name"), i.get("level"))
+            for i in (items if isinstance(items, list) else [])
+            if isinstance(i, dict)
+        }
+        if provisioned(levels, True) is False:
+            why = "APM is not provisioned: the oidc checks report every key missing here"
+            self.probes.append(Probe(PROVISION, "note", why))
+            return False
+        self.probes.append(Probe(PROVISION, "ok", "APM provisioned"))
+        return True
 
     def bash(self) -> None:
         reader = self.device.bundle_reader

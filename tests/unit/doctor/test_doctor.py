@@ -309,3 +309,20 @@ def test_cluster_scope_reviews_the_policy_familys_kinds_cluster_wide(
                "services")  # fmt: skip
     for target in targets:
         assert f"list, watch {target} (cluster-wide)" in text, target
+
+
+def test_a_device_without_apm_is_one_note_not_a_row_of_refusals(
+    world_with: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, config = world_with(
+        [{"op": "add", "path": "/bigip/devices/name=bigip-a/apm", "value": "none"}]
+    )
+    code, document = doctor(config, capsys)
+    assert code == 0
+    probes = {s["source"]: s["probes"] for s in document["sources"] if s["kind"] == "bigip"}
+    without = {p["name"]: p["status"] for p in probes["bigip-a"]}
+    assert without["sys/provision"] == "note"
+    assert not any(name.startswith(("apm/", "access/")) for name in without)
+    with_apm = {p["name"]: p["status"] for p in probes["bigip-b"]}
+    assert with_apm["sys/provision"] == "ok"
+    assert with_apm["apm/aaa/oauth-provider"] == "ok"
