@@ -4,8 +4,9 @@
   under cProfile; `polls` keeps each source's (start, end);
 - `TimedPoller`: a source whose `poll()` is timed, otherwise the source itself;
 - `TimedStore`: the `StateStore` whose `advance` (the snapshot) is timed;
-- `instrumented(timer)`: `monitor.daemon.cycle`'s `run_checks`, `remember`, `plan_rotation` and
-  `save` timed, patched for the duration of a `with` block only;
+- `TimedChecks`: the `CheckRunner` whose `run` (the checks) is timed;
+- `instrumented(timer)`: `monitor.daemon.cycle`'s `remember`, `plan_rotation` and `save`
+  timed, patched for the duration of a `with` block only;
 - `Publisher`: the daemon's publication (`monitor.web.server.Published.of`), part by part;
 - `GcClock`: the seconds the garbage collector ran, and its full collections.
 `PHASES` names the parts in the order they are reported.
@@ -25,8 +26,10 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import monitor.daemon.cycle as cycle_module
+from monitor.checks import CHECKS, CheckRunner
 from monitor.config.schema import Config
 from monitor.daemon.cycle import configured_sources
+from monitor.model import CheckResult, Observed
 from monitor.render import exposition
 from monitor.render.findings import findings_document
 from monitor.render.page import render_page
@@ -49,7 +52,6 @@ PHASES = (
     "other",
 )
 PATCHED = {
-    "run_checks": "checks",
     "remember": "rotation",
     "plan_rotation": "rotation",
     "save": "state_file",
@@ -131,6 +133,17 @@ class TimedPoller:
 
     def close(self) -> None:
         self._inner.close()
+
+
+class TimedChecks(CheckRunner):
+    """The monitor's `CheckRunner` with its `run` timed (its memory is its own)."""
+
+    def __init__(self, timer: Timer) -> None:
+        super().__init__(CHECKS)
+        self._timer = timer
+
+    def run(self, cfg: Config, observed: Observed, now: datetime) -> CheckResult:
+        return self._timer.call("checks", super().run, cfg, observed, now)
 
 
 class TimedStore(StateStore):

@@ -5,9 +5,9 @@ its `config.yaml`; this process loads it with `load_config`, adds a state file, 
 assembles the `Monitor` as `monitor.daemon.cycle.build_monitor` does (the real `F5Source`s and
 `MeshSource`), with thin timing wrappers (`bench.cycle_probes`) around its parts:
 - each source's `poll()` (the BIG-IP devices and the mesh run in parallel, as always);
-- `run_checks`, the rotation planning (`remember` + `plan_rotation`), the state store's
-  `advance` (the snapshot) and the state file's `save`, patched in `monitor.daemon.cycle` for
-  the duration of the run only;
+- the checks (`CheckRunner.run`), the rotation planning (`remember` + `plan_rotation`), the
+  state store's `advance` (the snapshot) and the state file's `save`, patched in
+  `monitor.daemon.cycle` for the duration of the run only;
 - the publication, as the daemon's `Published.of` makes it, part by part: `/metrics`
   (`monitor.render.exposition.render`), the status page (`render_page`), `/api/findings` and
   `/api/rotation` (`json.dumps(..., indent=2)` of their documents).
@@ -41,6 +41,7 @@ from typing import Any
 from bench.cycle_probes import (
     GcClock,
     Publisher,
+    TimedChecks,
     TimedPoller,
     TimedStore,
     Timer,
@@ -228,6 +229,7 @@ def run(scale: CycleScale, warm: int = 3, profile: frozenset[str] = frozenset())
                 persist=True,
             )
             monitor.store = TimedStore(timer)
+            monitor.checks = TimedChecks(timer)
             collector = GcClock()
             try:
                 with instrumented(timer):

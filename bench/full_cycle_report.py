@@ -113,7 +113,7 @@ def _phases(rows: list[CycleRow]) -> list[str]:
         body.append([f"poll {name}", *(_s(r.polls.get(name, 0.0)) for r in rows)])
     labels = {
         "polls": "all polls (parallel, wall)",
-        "checks": "checks (`run_checks`)",
+        "checks": "checks (`CheckRunner.run`)",
         "rotation": "rotation plan",
         "snapshot": "snapshot (`StateStore.advance`)",
         "metrics": "/metrics (`exposition.render`)",

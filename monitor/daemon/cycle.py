@@ -1,10 +1,10 @@
 """One poll-check-publish cycle: `Monitor`, and `check_once` for the one-shot commands.
 
 `Monitor.cycle` polls the BIG-IP devices, Kubernetes and the identity providers
-concurrently, each poll contained
-and awaited no longer than the cycle's deadline (`monitor.daemon.polls`: a source whose
+concurrently, each poll contained and awaited no longer than the cycle's deadline (`monitor.daemon.polls`: a source whose
 poll raised or did not end is down, the others are not), runs the pure checks (one that
-raised is `unknown`, and logged here), plans the trust-anchor rotation
+raised is `unknown`, and logged here; a `CheckRunner` that reuses last cycle's outcomes
+where their inputs are the same), plans the trust-anchor rotation
 (`monitor.rotation.plan`, pure), advances the state store (which applies the ignore
 rules), hands the snapshot to its `publish` callback, writes the state file when one is
 configured (`state.file`), and logs one line. `Monitor.abort` (shutdown) ends the wait
@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from monitor.checks import run_checks
+from monitor.checks import CHECKS, CheckRunner
 from monitor.config.schema import BigIPConfig, Config
 from monitor.daemon.polls import Polls, deadline
 from monitor.daemon.reload import ReloadPlan, plan_reload
@@ -130,6 +130,8 @@ class Monitor:
         self._make_f5, self._make_mesh, self._make_oidc = make_f5, make_mesh, make_oidc
         self._oidc = tuple(make_oidc(cfg) if oidc is None else oidc)
         self.store = StateStore()
+        # the checks, reusing last cycle's outcomes where their inputs did not change
+        self.checks = CheckRunner(CHECKS)
         self._polls = Polls()
         self._check_failures: set[tuple[str, str, str]] = set()  # (check, boundary, type)
         self._state_file = state_file
@@ -177,7 +179,7 @@ class Monitor:
         observed = Observed(f5=states, mesh=mesh_state, sources=tuple(statuses), idp=published)
         now = self._clock()
         previous = self.store.current()
-        result = run_checks(self.cfg, observed, now, memory=self._first_seen(previous))
+        result = self.checks.run(self.cfg, observed, now, memory=self._first_seen(previous))
         self._log_check_failures(result)
         self._rotation_memory = remember(self._rotation_memory, observed, now)
         snapshot = self.store.advance(
