@@ -7,7 +7,8 @@
 - `TimedChecks`: the `CheckRunner` whose `run` (the checks) is timed;
 - `instrumented(timer)`: `monitor.daemon.cycle`'s `remember`, `plan_rotation` and `save`
   timed, patched for the duration of a `with` block only;
-- `Publisher`: the daemon's publication (`monitor.web.server.Published.of`), part by part;
+- `Publisher`: the daemon's publication (`monitor.web.server.Published.of`), part by part,
+  each document with its gzip copy; `published` is the last one, to serve;
 - `GcClock`: the seconds the garbage collector ran, and its full collections.
 `PHASES` names the parts in the order they are reported.
 """
@@ -31,10 +32,12 @@ from monitor.config.schema import Config
 from monitor.daemon.cycle import configured_sources
 from monitor.model import CheckResult, Observed
 from monitor.render import exposition
-from monitor.render.findings import findings_document
-from monitor.render.page import render_page
+from monitor.render.findings import findings_json
+from monitor.render.page import page_document
+from monitor.render.parts import Document
 from monitor.render.rotation import rotation_document
 from monitor.state.snapshot import ProcessStatus, Snapshot, StateStore
+from monitor.web.server import Published
 
 T = TypeVar("T")
 # Parts of a cycle in the order reported; "polls" is the wall time until every source
@@ -179,17 +182,32 @@ class Publisher:
             poll_interval=cfg.poll.interval.total_seconds(),
         )
         self.out: dict[str, bytes] = {}
+        self.gzipped: dict[str, bytes] = {}
+        self.published: Published | None = None
 
     def __call__(self, snapshot: Snapshot) -> None:
         snap = replace(snapshot, process=self._status)
         call = self._timer.call
-        self.out = {
-            "metrics": call("metrics", exposition.render, snap),
-            "page": call("page", render_page, snap),
-            "findings_json": call(
-                "findings_json", lambda: json.dumps(findings_document(snap), indent=2).encode()
-            ),
+        docs = {
+            "metrics": call("metrics", _made, exposition.document, snap),
+            "page": call("page", _made, page_document, snap),
+            "findings_json": call("findings_json", _made, findings_json, snap),
             "rotation_json": call(
-                "rotation_json", lambda: json.dumps(rotation_document(snap), indent=2).encode()
+                "rotation_json",
+                _made,
+                lambda s: Document.plain(json.dumps(rotation_document(s), indent=2).encode()),
+                snap,
             ),
         }
+        self.out = {name: doc.text for name, doc in docs.items()}
+        self.gzipped = {name: doc.gzip() for name, doc in docs.items()}
+        self.published = Published(
+            snap, docs["metrics"], docs["findings_json"], docs["page"], docs["rotation_json"], True
+        )
+
+
+def _made(render: Callable[[Snapshot], Document], snapshot: Snapshot) -> Document:
+    """A document and its gzip copy, as `Published.of` makes them."""
+    document = render(snapshot)
+    document.gzip()
+    return document

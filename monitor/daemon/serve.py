@@ -223,9 +223,9 @@ class Daemon:
         if snapshot is not None:
             self._publish(Published.of(replace(snapshot, process=status)))
         elif not status.leader:
-            self._publish(Published.follower(exposition.render(None, status), status.holder))
+            self._publish(Published.follower(exposition.document(None, status), status.holder))
         else:  # a leader before its first cycle
-            self._publish(replace(Published.of(None), metrics=exposition.render(None, status)))
+            self._publish(Published.of(None, exposition.document(None, status)))
 
     def _stop_monitor(self, why: str) -> None:
         if self.monitor is not None:
