@@ -201,6 +201,7 @@ class Inputs:
     sources: tuple[SourceStatus, ...] = ()
     _mesh: dict[bool, MeshState] = field(default_factory=dict)
     _plain: dict[bool, Observed] = field(default_factory=dict)
+    _compared: dict[tuple[int, int], bool] = field(default_factory=dict)
     _cores: dict[Hashable, object] = field(default_factory=dict)
 
     @staticmethod
@@ -271,9 +272,8 @@ class Inputs:
             fresh[tag] = kept
         return fresh
 
-    @staticmethod
     def _unchanged(
-        mapping: Mapping[Any, Any], log: Log, value: Callable[[Hashable], object]
+        self, mapping: Mapping[Any, Any], log: Log, value: Callable[[Hashable], object]
     ) -> Log | None:
         fresh: Log = {}
         for key, before in log.items():
@@ -283,10 +283,21 @@ class Inputs:
                 now = tuple(mapping)
             else:
                 now = value(key)
-            if not same(before, now):
+            if not self._same(before, now):
                 return None
             fresh[key] = now
         return fresh
+
+    def _same(self, before: object, now: object) -> bool:
+        """`same`, each pair of objects compared once per run (an object several boundaries
+        read, such as a shared CA bundle, is compared once)."""
+        if before is now:
+            return True
+        pair = (id(before), id(now))  # both alive for the run: ids are not reused
+        found = self._compared.get(pair)
+        if found is None:
+            found = self._compared[pair] = same(before, now)
+        return found
 
     def _unchanged_in(self, mapping: Mapping[Any, Any], log: Log) -> Log | None:
         """As `_unchanged` for the reads of one mapping; the usual case (every value the

@@ -50,22 +50,33 @@ class Part:
 
 
 class Document:
-    """A served document: its bytes, and their gzip copy made from the parts' blocks."""
+    """A served document: its parts' bytes one after the other (never joined but on
+    request: a part reused from the last cycle is held once), and their gzip copy made
+    from the parts' blocks."""
 
-    __slots__ = ("_gzip", "_parts", "text")
+    __slots__ = ("_gzip", "_parts", "size")
 
-    def __init__(self, parts: tuple[Part, ...], text: bytes) -> None:
-        self._parts, self.text = parts, text
+    def __init__(self, parts: tuple[Part, ...]) -> None:
+        self._parts = parts
+        self.size = sum(len(p.text) for p in parts)
         self._gzip: bytes | None = None
 
     @staticmethod
     def of(parts: Iterable[Part]) -> Document:
-        kept = tuple(parts)
-        return Document(kept, b"".join(p.text for p in kept))
+        return Document(tuple(parts))
 
     @staticmethod
     def plain(text: bytes) -> Document:
-        return Document((Part(text),), text)
+        return Document((Part(text),))
+
+    @property
+    def text(self) -> bytes:
+        """The whole document, joined (a copy: servers write `chunks`)."""
+        return b"".join(p.text for p in self._parts)
+
+    def chunks(self) -> tuple[bytes, ...]:
+        """The document's bytes, part by part."""
+        return tuple(p.text for p in self._parts if p.text)
 
     def gzip(self) -> bytes:
         """`text` gzip-compressed (made once)."""
@@ -73,7 +84,7 @@ class Document:
             crc = 0
             for part in self._parts:
                 crc = zlib.crc32(part.text, crc)
-            trailer = struct.pack("<II", crc, len(self.text) & 0xFFFFFFFF)
+            trailer = struct.pack("<II", crc, self.size & 0xFFFFFFFF)
             blocks = b"".join(p.deflated() for p in self._parts)
             self._gzip = _HEADER + blocks + _LAST_BLOCK + trailer
         return self._gzip

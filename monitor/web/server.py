@@ -254,6 +254,9 @@ class WebServer:
             sys_version = ""
             protocol_version = "HTTP/1.1"
             timeout = IDLE_TIMEOUT
+            # the headers and the body are two writes: never hold the body's last segment
+            # back until the headers are acknowledged (Nagle and delayed ACKs)
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Requests are not logged; the cycle log line is the daemon's voice."""
@@ -276,32 +279,35 @@ class WebServer:
                 status, served, content_type = answer
                 if content_type.startswith("text/html"):
                     headers["Content-Security-Policy"] = PAGE_POLICY
-                body = served if isinstance(served, bytes) else served.text
+                body: tuple[bytes, ...] = (served,) if isinstance(served, bytes) else ()
                 if isinstance(served, Document):
                     headers["Vary"] = "Accept-Encoding"
                     if accepts_gzip(self.headers.get_all("Accept-Encoding") or ()):
-                        body = served.gzip()
+                        body = (served.gzip(),)
                         headers["Content-Encoding"] = "gzip"
+                    else:
+                        body = served.chunks()
                 headers.update(config.headers)
                 self._send(status, body, content_type, headers=headers, head=head)
 
             def _send(
                 self,
                 status: int,
-                body: bytes,
+                body: tuple[bytes, ...],
                 content_type: str,
                 headers: dict[str, str],
                 head: bool,
             ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(sum(len(chunk) for chunk in body)))
                 self.send_header("Cache-Control", "no-store")
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
                 if not head:
-                    self.wfile.write(body)
+                    for chunk in body:
+                        self.wfile.write(chunk)
 
         return Handler
 

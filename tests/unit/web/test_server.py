@@ -282,8 +282,9 @@ def test_documents_go_out_gzipped_to_clients_that_accept_it(server: WebServer, p
     assert answer.getheader("Vary") == "Accept-Encoding"
     assert int(answer.getheader("Content-Length")) == len(body) < len(text)
     assert gzip.decompress(body) == text
-    plain, body = _raw(server, path)  # no Accept-Encoding: as it is
+    plain, body = _raw(server, path)  # no Accept-Encoding: as it is, written part by part
     assert plain.getheader("Content-Encoding") is None
+    assert int(plain.getheader("Content-Length")) == len(text)
     assert plain.getheader("Vary") == "Accept-Encoding"
     assert body == text
     refused, body = _raw(server, path, **{"Accept-Encoding": "br, gzip;q=0, *;q=1"})
