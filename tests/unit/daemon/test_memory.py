@@ -1,0 +1,42 @@
+"""The daemon's memory settings (`monitor.daemon.memory`): collector thresholds and pace."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from monitor.daemon import memory
+
+
+@pytest.fixture(autouse=True)
+def _restored() -> Iterator[None]:
+    threshold = gc.get_threshold()
+    yield
+    gc.set_threshold(*threshold)
+    gc.unfreeze()
+
+
+def test_tune_process_raises_the_collector_thresholds() -> None:
+    gc.set_threshold(700, 10, 10)
+    memory.tune_process()
+    assert gc.get_threshold() == memory.THRESHOLDS
+    memory.tune_process()  # again: the same
+    assert gc.get_threshold() == memory.THRESHOLDS
+
+
+def test_the_collector_freezes_after_the_first_cycle_and_again_now_and_then() -> None:
+    gc.unfreeze()
+    collector = memory.Collector(refreeze=3)
+    collector.cycled()
+    frozen = gc.get_freeze_count()
+    assert frozen > 0
+    garbage = [[] for _ in range(1000)]
+    for item in garbage:
+        item.append(item)  # cycles: only a collection frees them
+    del garbage, item
+    collector.cycled()
+    assert gc.get_freeze_count() == frozen  # the second cycle leaves things as they are
+    collector.cycled()  # the third: unfrozen, collected (the garbage freed), frozen again
+    assert frozen - 100 < gc.get_freeze_count() < frozen + 500
