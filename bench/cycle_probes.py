@@ -181,8 +181,7 @@ class Publisher:
             reload_success_at=datetime.now(UTC),
             poll_interval=cfg.poll.interval.total_seconds(),
         )
-        self.out: dict[str, bytes] = {}
-        self.gzipped: dict[str, bytes] = {}
+        self.out: dict[str, Document] = {}
         self.published: Published | None = None
 
     def __call__(self, snapshot: Snapshot) -> None:
@@ -199,8 +198,7 @@ class Publisher:
                 snap,
             ),
         }
-        self.out = {name: doc.text for name, doc in docs.items()}
-        self.gzipped = {name: doc.gzip() for name, doc in docs.items()}
+        self.out = docs
         self.published = Published(
             snap, docs["metrics"], docs["findings_json"], docs["page"], docs["rotation_json"], True
         )
