@@ -86,6 +86,7 @@ class CycleRow:
     gc_seconds: float = 0.0  # garbage collection during the cycle, all threads
     gc_full: int = 0  # full (generation 2) collections during the cycle
     kube_verbs: dict[str, int] = field(default_factory=dict)  # Kubernetes requests served
+    cpu: dict[str, float] = field(default_factory=dict)  # part → CPU seconds of its thread
     watch_threads: int = 0  # threads of this process named "watch …" after the cycle
 
 
@@ -217,6 +218,7 @@ def _one(
     row.kube_verbs = {verb: n - before["kube"].get(verb, 0) for verb, n in after["kube"].items()}
     row.watch_threads = sum(1 for t in threading.enumerate() if t.name.startswith("watch"))
     row.gc_seconds, row.gc_full = collector.seconds, collector.full
+    row.cpu = dict(timer.cpu)
     row.cpu_seconds = cpu
     row.sim_cpu_seconds = after["cpu_seconds"] - before["cpu_seconds"]
     return row, int(after["open_watches"])
