@@ -6,10 +6,12 @@ process) `--runs` times at the design's scale (2 BIG-IPs x 5,000 virtuals, 5,000
 50,000 members, 3,000 certificates; 200 boundaries; 20,000 meshed pods): the first run with
 `--long` warm cycles (default 100, for the RSS growth) and the scrape benchmark
 (`bench.scrape`) on what its last cycle published, the others with `--warm` warm cycles.
-It asks the BIG-IP side for its budgets (`bench.f5_poll.floor_budgets(scale)`, when that
-function exists: an iterable of `bench.budgets.Budget`, values measured at the given
-`bench.world.Scale`). It writes `bench/results/latest.json` (`bench.budgets.write_latest`)
-and the table between the markers of `docs/benchmarks.md`, and prints the table.
+It asks the BIG-IP side for its budgets: `bench.f5_poll.floor_budgets(scale)` (an iterable
+of `bench.budgets.Budget`, values measured at the given `bench.world.Scale`), or else
+`bench.f5_poll.budgets(bench.f5_poll.run(scale))`, whichever exists (their limits are
+`bench.budgets.LIMITS`', loosened here for `--quick`). It writes
+`bench/results/latest.json` (`bench.budgets.write_latest`) and the table between the
+markers of `docs/benchmarks.md`, and prints the table.
 `--quick` runs a tenth of every scale (20 warm cycles for the growth), against limits
 loosened by `QUICK` (`budget(..., scale=...)`), and writes `bench/results/quick.json`
 only: the CI smoke test. Exit status 1 when a budget fails or was not measured, or a run
@@ -35,7 +37,7 @@ How each budget is measured (medians over the runs, or over every warm cycle of 
   gzip), 100 scrapes each; `metrics_errors_50_scrapers`: failed scrapes of 50 concurrent
   scrapers, 20 each;
 - `f5_poll_floor_ratio`, `f5_requests_vs_paged_minimum`, `f5_object_gets`: the BIG-IP
-  side's function; "not measured" (failing) while it does not exist.
+  side's functions; "not measured" (failing) while they do not exist.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ import argparse
 import importlib
 import statistics
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from bench import full_cycle, full_cycle_report
@@ -119,12 +121,16 @@ def cycle_budgets(results: list[CycleResult], loosen: Callable[[str], float]) ->
 
 
 def f5_budgets(scale: Scale, loosen: Callable[[str], float]) -> tuple[list[Budget], str]:
-    """The BIG-IP side's budgets, from `bench.f5_poll.floor_budgets(scale)` when it exists."""
-    try:
-        measure = importlib.import_module("bench.f5_poll").floor_budgets
-    except AttributeError:
-        note = "bench.f5_poll.floor_budgets does not exist yet: the BIG-IP budgets are unmeasured"
+    """The BIG-IP side's budgets: `bench.f5_poll.floor_budgets(scale)`, or its
+    `budgets(run(scale))`, whichever exists; unmeasured while neither does."""
+    f5_poll = importlib.import_module("bench.f5_poll")
+    measure: Callable[[Scale], Iterable[Budget]] | None = getattr(f5_poll, "floor_budgets", None)
+    if measure is None and hasattr(f5_poll, "budgets"):
+        measure = lambda at: f5_poll.budgets(f5_poll.run(at))  # noqa: E731
+    if measure is None:
+        note = "bench.f5_poll has no floor_budgets (nor budgets): the BIG-IP budgets are unmeasured"
         return [unmeasured(name, scale=loosen(name)) for name in F5_BUDGETS], note
+    print(f"BIG-IP poll against its floor: {scale.label()}", flush=True)
     found = {b.name: relimit(b, scale=loosen(b.name)) for b in measure(scale)}
     missing = [unmeasured(n, scale=loosen(n)) for n in F5_BUDGETS if n not in found]
     return [*found.values(), *missing], ""
