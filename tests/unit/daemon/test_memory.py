@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -40,3 +41,25 @@ def test_the_collector_freezes_after_the_first_cycle_and_again_now_and_then() ->
     assert gc.get_freeze_count() == frozen  # the second cycle leaves things as they are
     collector.cycled()  # the third: unfrozen, collected (the garbage freed), frozen again
     assert frozen - 100 < gc.get_freeze_count() < frozen + 500
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: only a collection frees it
+
+
+def test_what_is_not_frozen_is_collected_every_few_cycles() -> None:
+    gc.unfreeze()
+    collector = memory.Collector(refreeze=100, collect=3)
+    collector.cycled()  # the first cycle: frozen
+    node = _Node()
+    gone = weakref.ref(node)
+    del node
+    gc.disable()  # nothing but the collector collects from here
+    try:
+        collector.cycled()
+        assert gone() is not None  # the second cycle leaves it
+        collector.cycled()  # the third: collected
+        assert gone() is None
+    finally:
+        gc.enable()
