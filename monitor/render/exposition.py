@@ -42,7 +42,7 @@ from monitor.render.health import (
     sources,
 )
 from monitor.render.metrics_rows import POOL_STATES, CertRow, cert_rows, pool_counts
-from monitor.render.parts import Document, Last, Part
+from monitor.render.parts import Document, Last, Part, Same, inputs
 from monitor.render.store import StoreCert, store_certs
 from monitor.rotation.context import PHASES
 from monitor.state.snapshot import ProcessStatus, Snapshot
@@ -72,6 +72,9 @@ _ROTATION: Last[object, Part] = Last()
 _CERTS: Last[object, Part] = Last()
 _STORE: Last[object, Part] = Last()
 _POOLS: Last[object, Part] = Last()
+# The certificate rows and the store, worked out again when a source's state is another.
+_CERT_ROWS: Last[Same, list[CertRow]] = Last()
+_STORE_ROWS: Last[Same, list[StoreCert]] = Last()
 
 
 def document(snapshot: Snapshot | None, process: ProcessStatus | None = None) -> Document:
@@ -106,9 +109,10 @@ def _parts(snapshot: Snapshot | None, process: ProcessStatus | None) -> Iterator
     yield _IGNORED.get(snapshot.states, lambda: _part([_ignored(snapshot)]))
     yield _FIRST_SEEN.get(snapshot.findings, lambda: _part([_first_seen(snapshot)]))
     yield _ROTATION.get(snapshot.rotation, lambda: _part([_rotation(snapshot)]))
-    rows = cert_rows(snapshot)
+    read = inputs(snapshot)
+    rows = _CERT_ROWS.get(read, lambda: cert_rows(snapshot))
     yield _CERTS.get(rows, lambda: _part(_certificates(rows)))
-    store = store_certs(snapshot, carry=True)
+    store = _STORE_ROWS.get(read, lambda: store_certs(snapshot, carry=True))
     yield _STORE.get(store, lambda: _part([_store(store)]))
     counts = pool_counts(snapshot)
     yield _POOLS.get(counts, lambda: _part([_pool_members(counts)]))

@@ -6,8 +6,8 @@ part reused from the last cycle is neither rendered nor compressed again; and th
 that make reuse possible:
 - `Last`: the value made for the last key (`==`), made again only when the key differs;
 - `LastBy`: the same per name (a boundary, a device), forgetting names no longer asked for;
-- `LastFor`: the value made for the last object, by identity (a snapshot's derived rows,
-  which its page and its findings document both show).
+- `Same` / `inputs(snapshot)`: a key of objects compared by identity (the sources hand
+  back the very objects of the last cycle for what did not change).
 A part's deflate blocks come from a compressor of its own, flushed to a byte boundary
 (`Z_SYNC_FLUSH`, never final): blocks of consecutive parts form one valid deflate stream,
 which a final empty block ends. Keys are values (frozen dataclasses, tuples, bytes): a
@@ -22,7 +22,10 @@ import threading
 import weakref
 import zlib
 from collections.abc import Callable, Hashable, Iterable
-from typing import Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from monitor.state.snapshot import Snapshot
 
 LEVEL: Final = 6  # zlib's default: most of the gain of 9 at a fraction of its time
 _HEADER: Final = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # no name, no mtime, OS unknown
@@ -90,9 +93,39 @@ class Document:
         return self._gzip
 
 
-_MEMORIES: weakref.WeakSet[Last[Any, Any] | LastFor[Any, Any] | LastBy[Any, Any]] = (
-    weakref.WeakSet()
-)
+class Same:
+    """A key equal to another only when their items are the very same objects (the inputs
+    a view derives from, unchanged when a source hands back what it handed last time)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, *items: object) -> None:
+        self.items = items
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Same)
+            and len(self.items) == len(other.items)
+            and all(a is b for a, b in zip(self.items, other.items, strict=True))
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def inputs(snapshot: Snapshot) -> Same:
+    """What a snapshot's certificate rows and store derive from: the config, the mesh and
+    every device's state as read this cycle and as last read completely."""
+    f5, known = snapshot.observed.f5, snapshot.known_f5
+    return Same(
+        snapshot.config,
+        snapshot.observed.mesh,
+        snapshot.known_mesh,
+        snapshot.taken_at.tzinfo,
+        *(item for name in sorted({*f5, *known}) for item in (name, f5.get(name), known.get(name))),
+    )
+
+
+_MEMORIES: weakref.WeakSet[Last[Any, Any] | LastBy[Any, Any]] = weakref.WeakSet()
 
 
 def forget() -> None:
@@ -119,27 +152,6 @@ class Last(Generic[K, V]):
             return entry[1]
         value = make()
         self._entry = (key, value)
-        return value
-
-
-class LastFor(Generic[K, V]):
-    """The value made for the last object (by identity, without keeping it alive)."""
-
-    __slots__ = ("__weakref__", "_entry")
-
-    def __init__(self) -> None:
-        self._entry: tuple[weakref.ref[Any], V] | None = None
-        _MEMORIES.add(self)
-
-    def forget(self) -> None:
-        self._entry = None
-
-    def get(self, of: K, make: Callable[[], V]) -> V:
-        entry = self._entry
-        if entry is not None and entry[0]() is of:
-            return entry[1]
-        value = make()
-        self._entry = (weakref.ref(of), value)
         return value
 
 

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from monitor.config.schema import Config
 from monitor.model import F5State, SslCert
-from monitor.render.parts import LastFor
+from monitor.render.parts import Last, Same, inputs
 from monitor.render.store import boundary_paths, device_store
 from monitor.state.snapshot import Snapshot
 
@@ -54,13 +54,14 @@ class CertRow:
         return (self.not_after - now) // timedelta(days=1)
 
 
-_ROWS: LastFor[Snapshot, list[CertRow]] = LastFor()
+_ROWS: Last[Same, list[CertRow]] = Last()
 
 
 def certificate_rows(snapshot: Snapshot) -> list[CertRow]:
-    """The certificate timeline, soonest expiry first (worked out once per snapshot: the
-    page and the findings document both show it). Do not change the list."""
-    return _ROWS.get(snapshot, lambda: _timeline(snapshot))
+    """The certificate timeline, soonest expiry first (worked out again only when what it
+    derives from is another object: the page and the findings document both show it,
+    cycle after cycle). Do not change the list."""
+    return _ROWS.get(inputs(snapshot), lambda: _timeline(snapshot))
 
 
 def _timeline(snapshot: Snapshot) -> list[CertRow]:

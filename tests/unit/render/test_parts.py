@@ -15,7 +15,7 @@ from monitor.model import CheckState
 from monitor.render import exposition, parts
 from monitor.render.findings import findings_document, findings_json
 from monitor.render.page import page_document, render_page
-from monitor.render.parts import Document, Last, LastBy, LastFor, Part
+from monitor.render.parts import Document, Last, LastBy, Part, Same, inputs
 from monitor.state.snapshot import Snapshot
 from tests.support import checkdata as cd
 from tests.support.snapshots import snapshot, tracked
@@ -66,11 +66,13 @@ def test_a_memory_makes_a_value_again_only_for_another_key() -> None:
     by.get("shop", 1, lambda: make("again"))
     by.get("web", 1, lambda: make("web again"))  # forgotten by keep
     assert made == ["one", "three", "shop", "web", "web again"]
-    same: LastFor[Snapshot, str] = LastFor()
+    same: Last[Same, str] = Last()
     snap = snapshot()
-    assert same.get(snap, lambda: "first") == "first"
-    assert same.get(snap, lambda: "second") == "first"
-    assert same.get(dataclasses.replace(snap), lambda: "third") == "third"  # equal, not it
+    assert same.get(inputs(snap), lambda: "first") == "first"
+    assert same.get(inputs(dataclasses.replace(snap, cycle=8)), lambda: "second") == "first"
+    other = dataclasses.replace(snap.observed, f5=dict(snap.observed.f5))
+    other.f5["bigip-a"] = dataclasses.replace(other.f5["bigip-a"])  # equal, not the same
+    assert same.get(inputs(dataclasses.replace(snap, observed=other)), lambda: "3rd") == "3rd"
 
 
 def _changed(snap: Snapshot, n: int) -> Snapshot:
