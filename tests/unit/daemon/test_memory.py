@@ -48,18 +48,22 @@ class _Node:
         self.me = self  # a reference cycle: only a collection frees it
 
 
-def test_what_is_not_frozen_is_collected_every_few_cycles() -> None:
+def test_young_cycles_go_each_cycle_old_ones_every_few() -> None:
     gc.unfreeze()
     collector = memory.Collector(refreeze=100, collect=3)
     collector.cycled()  # the first cycle: frozen
-    node = _Node()
-    gone = weakref.ref(node)
-    del node
     gc.disable()  # nothing but the collector collects from here
     try:
-        collector.cycled()
-        assert gone() is not None  # the second cycle leaves it
-        collector.cycled()  # the third: collected
-        assert gone() is None
+        old = _Node()
+        gone_old = weakref.ref(old)
+        gc.collect(1)  # `old` survives a young collection: it is in the oldest generation now
+        young = _Node()
+        gone_young = weakref.ref(young)
+        del young, old
+        collector.cycled()  # the second cycle: the young generations collected
+        assert gone_young() is None
+        assert gone_old() is not None
+        collector.cycled()  # the third: everything not frozen
+        assert gone_old() is None
     finally:
         gc.enable()
