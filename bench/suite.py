@@ -44,13 +44,23 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import statistics
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from bench import full_cycle, full_cycle_report
-from bench.budgets import LIMITS, Budget, budget, markdown, relimit, unmeasured, write_latest
+from bench.budgets import (
+    LATEST,
+    LIMITS,
+    Budget,
+    budget,
+    markdown,
+    relimit,
+    unmeasured,
+    write_latest,
+)
 from bench.cycle_world import CycleScale
 from bench.full_cycle import CycleResult
 from bench.world import Scale
@@ -140,11 +150,18 @@ def f5_budgets(scale: Scale, loosen: Callable[[str], float]) -> tuple[list[Budge
     return [*found.values(), *missing], ""
 
 
-def write_doc(table: str, path: Path = DOC) -> None:
-    """The table between the markers of `path` (the rest of the file as it is)."""
+def write_doc(table: str, path: Path = DOC, latest: Path = LATEST) -> None:
+    """The table between the markers of `path`, under the commit and machine `latest`
+    (just written) names; the rest of the file as it is."""
+    recorded = json.loads(latest.read_text())
+    machine = recorded["machine"]
+    head = (
+        f"Commit `{recorded['commit']}`, {machine['cpus']} CPUs, {machine['platform']},"
+        f" Python {machine['python']}:\n\n"
+    )
     text = path.read_text()
     start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    path.write_text(text[:start] + "\n" + table + text[end:])
+    path.write_text(text[:start] + "\n" + head + table + text[end:])
 
 
 def _details(results: list[CycleResult]) -> dict[str, object]:
