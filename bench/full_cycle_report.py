@@ -245,9 +245,11 @@ def report(result: CycleResult, command: str) -> str:
         f" {result.world['pods']:,} pods) run in a child process over TLS; rendering them took"
         f" {result.render_seconds:.0f} s (not part of a cycle).",
         "- Monitor: the real `Monitor` on the config the world wrote (`load_config`, plus a"
-        " state file), assembled as `build_monitor` does, real `F5Source`s (bash-capable role,"
+        " state file), assembled as the daemon's `daemon_monitor` does (its collector pace,"
+        " the process tuned as `serve` tunes it), real `F5Source`s (bash-capable role,"
         " `bundleReader: auto`) and `MeshSource` (LIST then WATCH), publishing what the daemon"
-        " publishes (`Published.of`: /metrics, page, /api/findings, /api/rotation). `cold` is"
+        " publishes (`Published.of`: /metrics, page, /api/findings, /api/rotation, each with"
+        " its gzip copy). `cold` is"
         " the first cycle (logins, TLS handshakes, bash reads of the boundaries' certificate"
         " files, discovery and every LIST); the `warm` cycles follow back to back with nothing"
         " changed (tokens and watches kept).",
