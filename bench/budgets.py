@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import statistics
@@ -48,7 +49,7 @@ class Budget:
     def as_json(self) -> dict[str, object]:
         return {
             "name": self.name,
-            "value": round(self.value, 3),
+            "value": None if math.isnan(self.value) else round(self.value, 3),
             "limit": self.limit,
             "unit": self.unit,
             "runs": self.runs,
@@ -62,6 +63,31 @@ def budget(name: str, values: Sequence[float], *, scale: float = 1.0) -> Budget:
         raise ValueError(f"no measurement for budget {name}")
     limit, unit = LIMITS[name]
     return Budget(name, float(statistics.median(values)), limit * scale, unit, len(values))
+
+
+def unmeasured(name: str, *, scale: float = 1.0) -> Budget:
+    """A budget nothing measured: no value (null in JSON), and it does not pass."""
+    limit, unit = LIMITS[name]
+    return Budget(name, math.nan, limit * scale, unit, 0)
+
+
+def relimit(found: Budget, *, scale: float = 1.0) -> Budget:
+    """`found` (measured elsewhere) against its limit in `LIMITS`, loosened by ``scale``."""
+    limit, unit = LIMITS[found.name]
+    return Budget(found.name, found.value, limit * scale, unit, found.runs)
+
+
+def markdown(budgets: Iterable[Budget]) -> str:
+    """The budgets as a Markdown table, in `LIMITS` order."""
+    order = {name: i for i, name in enumerate(LIMITS)}
+    lines = ["| budget | value | limit | unit | runs | pass |", "|---|---|---|---|---|---|"]
+    for b in sorted(budgets, key=lambda b: order.get(b.name, len(order))):
+        value = "not measured" if math.isnan(b.value) else f"{b.value:,.3g}"
+        if not math.isnan(b.value) and abs(b.value) >= 1000:
+            value = f"{b.value:,.0f}"
+        verdict = "**yes**" if b.passed else "**NO**"
+        lines.append(f"| `{b.name}` | {value} | {b.limit:g} | {b.unit} | {b.runs} | {verdict} |")
+    return "\n".join(lines) + "\n"
 
 
 def _commit() -> str:

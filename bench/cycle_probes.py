@@ -4,9 +4,11 @@
   under cProfile; `polls` keeps each source's (start, end);
 - `TimedPoller`: a source whose `poll()` is timed, otherwise the source itself;
 - `TimedStore`: the `StateStore` whose `advance` (the snapshot) is timed;
-- `instrumented(timer)`: `monitor.daemon.cycle`'s `run_checks`, `remember`, `plan_rotation` and
-  `save` timed, patched for the duration of a `with` block only;
-- `Publisher`: the daemon's publication (`monitor.web.server.Published.of`), part by part;
+- `TimedChecks`: the `CheckRunner` whose `run` (the checks) is timed;
+- `instrumented(timer)`: `monitor.daemon.cycle`'s `remember`, `plan_rotation` and `save`
+  timed, patched for the duration of a `with` block only;
+- `Publisher`: the daemon's publication (`monitor.web.server.Published.of`), part by part,
+  each document with its gzip copy; `published` is the last one, to serve;
 - `GcClock`: the seconds the garbage collector ran, and its full collections.
 `PHASES` names the parts in the order they are reported.
 """
@@ -25,13 +27,17 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import monitor.daemon.cycle as cycle_module
+from monitor.checks import CHECKS, CheckRunner
 from monitor.config.schema import Config
 from monitor.daemon.cycle import configured_sources
+from monitor.model import CheckResult, Observed
 from monitor.render import exposition
-from monitor.render.findings import findings_document
-from monitor.render.page import render_page
+from monitor.render.findings import findings_json
+from monitor.render.page import page_document
+from monitor.render.parts import Document
 from monitor.render.rotation import rotation_document
 from monitor.state.snapshot import ProcessStatus, Snapshot, StateStore
+from monitor.web.server import Published
 
 T = TypeVar("T")
 # Parts of a cycle in the order reported; "polls" is the wall time until every source
@@ -49,7 +55,6 @@ PHASES = (
     "other",
 )
 PATCHED = {
-    "run_checks": "checks",
     "remember": "rotation",
     "plan_rotation": "rotation",
     "save": "state_file",
@@ -57,30 +62,35 @@ PATCHED = {
 
 
 class Timer:
-    """Seconds per part of the current cycle (thread-safe), optionally under cProfile."""
+    """Seconds per part of the current cycle (thread-safe), optionally under cProfile:
+    `phases` wall time, `cpu` the CPU time of the thread that ran the part (what the part
+    cost, whatever else the machine was doing)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.phases: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
         self.polls: dict[str, tuple[float, float]] = {}  # source → (start, end)
         self.profiling = False
         self.profiles: list[cProfile.Profile] = []
 
     def reset(self) -> None:
         with self._lock:
-            self.phases, self.polls = {}, {}
+            self.phases, self.cpu, self.polls = {}, {}, {}
 
     def call(self, phase: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         profile = cProfile.Profile() if self.profiling else None
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             if profile is None:
                 return fn(*args, **kwargs)
             return profile.runcall(fn, *args, **kwargs)
         finally:
             elapsed = time.perf_counter() - started
+            used = time.thread_time() - cpu
             with self._lock:
                 self.phases[phase] = self.phases.get(phase, 0.0) + elapsed
+                self.cpu[phase] = self.cpu.get(phase, 0.0) + used
                 if profile is not None:
                     self.profiles.append(profile)
 
@@ -133,6 +143,17 @@ class TimedPoller:
         self._inner.close()
 
 
+class TimedChecks(CheckRunner):
+    """The monitor's `CheckRunner` with its `run` timed (its memory is its own)."""
+
+    def __init__(self, timer: Timer) -> None:
+        super().__init__(CHECKS)
+        self._timer = timer
+
+    def run(self, cfg: Config, observed: Observed, now: datetime, **kw: Any) -> CheckResult:
+        return self._timer.call("checks", super().run, cfg, observed, now, **kw)
+
+
 class TimedStore(StateStore):
     def __init__(self, timer: Timer) -> None:
         super().__init__()
@@ -165,18 +186,31 @@ class Publisher:
             reload_success_at=datetime.now(UTC),
             poll_interval=cfg.poll.interval.total_seconds(),
         )
-        self.out: dict[str, bytes] = {}
+        self.out: dict[str, Document] = {}
+        self.published: Published | None = None
 
     def __call__(self, snapshot: Snapshot) -> None:
         snap = replace(snapshot, process=self._status)
         call = self._timer.call
-        self.out = {
-            "metrics": call("metrics", exposition.render, snap),
-            "page": call("page", render_page, snap),
-            "findings_json": call(
-                "findings_json", lambda: json.dumps(findings_document(snap), indent=2).encode()
-            ),
+        docs = {
+            "metrics": call("metrics", _made, exposition.document, snap),
+            "page": call("page", _made, page_document, snap),
+            "findings_json": call("findings_json", _made, findings_json, snap),
             "rotation_json": call(
-                "rotation_json", lambda: json.dumps(rotation_document(snap), indent=2).encode()
+                "rotation_json",
+                _made,
+                lambda s: Document.plain(json.dumps(rotation_document(s), indent=2).encode()),
+                snap,
             ),
         }
+        self.out = docs
+        self.published = Published(
+            snap, docs["metrics"], docs["findings_json"], docs["page"], docs["rotation_json"], True
+        )
+
+
+def _made(render: Callable[[Snapshot], Document], snapshot: Snapshot) -> Document:
+    """A document and its gzip copy, as `Published.of` makes them."""
+    document = render(snapshot)
+    document.gzip()
+    return document

@@ -2,12 +2,14 @@
 
 The world (`bench.cycle_world`, served by `bench.cycle_sim` in a child process) writes
 its `config.yaml`; this process loads it with `load_config`, adds a state file, and
-assembles the `Monitor` as `monitor.daemon.cycle.build_monitor` does (the real `F5Source`s and
-`MeshSource`), with thin timing wrappers (`bench.cycle_probes`) around its parts:
+assembles the `Monitor` as the daemon's `monitor.daemon.cycle.daemon_monitor` does (the
+real `F5Source`s and `MeshSource`, the collector pace of `monitor.daemon.memory`, the
+process tuned by its `tune_process` as `serve` does), with thin timing wrappers
+(`bench.cycle_probes`) around its parts:
 - each source's `poll()` (the BIG-IP devices and the mesh run in parallel, as always);
-- `run_checks`, the rotation planning (`remember` + `plan_rotation`), the state store's
-  `advance` (the snapshot) and the state file's `save`, patched in `monitor.daemon.cycle` for
-  the duration of the run only;
+- the checks (`CheckRunner.run`), the rotation planning (`remember` + `plan_rotation`), the
+  state store's `advance` (the snapshot) and the state file's `save`, patched in
+  `monitor.daemon.cycle` for the duration of the run only;
 - the publication, as the daemon's `Published.of` makes it, part by part: `/metrics`
   (`monitor.render.exposition.render`), the status page (`render_page`), `/api/findings` and
   `/api/rotation` (`json.dumps(..., indent=2)` of their documents).
@@ -18,7 +20,9 @@ Per cycle: the wall time of `Monitor.cycle()` and of each part, the CPU time of 
 process and of the simulators', the time the garbage collector ran, the requests the
 monitor sent and the simulators served, the findings, the size of what is published (the
 /metrics exposition in bytes and series), the peak RSS (VmHWM) and current RSS of
-this process and its thread count. `run_isolated` runs all this in a fresh spawned
+this process, its thread count and its watch threads, the Kubernetes requests by verb.
+After the cycles, optionally, the scrape benchmark (`bench.scrape`) on what the last cycle
+published. `run_isolated` runs all this in a fresh spawned
 process, so that the peak RSS is this benchmark's alone. With `profile`, the named cycles
 run under cProfile (the cycle's thread and the source polls' threads, not the watch
 threads) and the top functions are returned.
@@ -38,9 +42,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bench import scrape
 from bench.cycle_probes import (
     GcClock,
     Publisher,
+    TimedChecks,
     TimedPoller,
     TimedStore,
     Timer,
@@ -48,8 +54,11 @@ from bench.cycle_probes import (
 )
 from bench.cycle_sim import WorldProcess
 from bench.cycle_world import CycleScale
+from bench.scrape import ScrapeResult
 from monitor.config.schema import load_config
 from monitor.daemon.cycle import Monitor, real_f5, real_mesh
+from monitor.daemon.memory import Collector, tune_process
+from monitor.render.parts import Document
 from monitor.state.snapshot import Snapshot
 
 
@@ -76,6 +85,9 @@ class CycleRow:
     sim_cpu_seconds: float = 0.0  # CPU time of the simulators' process during the cycle
     gc_seconds: float = 0.0  # garbage collection during the cycle, all threads
     gc_full: int = 0  # full (generation 2) collections during the cycle
+    kube_verbs: dict[str, int] = field(default_factory=dict)  # Kubernetes requests served
+    cpu: dict[str, float] = field(default_factory=dict)  # part → CPU seconds of its thread
+    watch_threads: int = 0  # threads of this process named "watch …" after the cycle
 
 
 @dataclass
@@ -89,6 +101,8 @@ class CycleResult:
     rows: list[CycleRow] = field(default_factory=list)
     open_watches: int = 0
     profile: str = ""
+    threads_before: int = 0  # threads of this process before the monitor was built
+    scrapes: list[ScrapeResult] = field(default_factory=list)
 
 
 def _status_mib(field: str) -> float | None:
@@ -118,8 +132,13 @@ def _rss_now_mib() -> float:
     return _status_mib("VmRSS") or 0.0
 
 
-def _series(exposition: bytes) -> int:
-    return sum(1 for line in exposition.splitlines() if line and not line.startswith(b"#"))
+def _series(exposition: Document) -> int:
+    return sum(
+        1
+        for chunk in exposition.chunks()
+        for line in chunk.splitlines()
+        if line and not line.startswith(b"#")
+    )
 
 
 def _served(stats: dict[str, Any]) -> dict[str, int]:
@@ -129,7 +148,7 @@ def _served(stats: dict[str, Any]) -> dict[str, int]:
 
 
 def _row(
-    label: str, total: float, snapshot: Snapshot, timer: Timer, out: dict[str, bytes]
+    label: str, total: float, snapshot: Snapshot, timer: Timer, out: dict[str, Document]
 ) -> CycleRow:
     spans = timer.polls
     polls = {
@@ -154,11 +173,11 @@ def _row(
         up={s.source: s.up for s in snapshot.sources},
         findings=len(snapshot.findings),
         states=states,
-        metrics_bytes=len(out["metrics"]),
+        metrics_bytes=out["metrics"].size,
         series=_series(out["metrics"]),
-        page_bytes=len(out["page"]),
-        findings_bytes=len(out["findings_json"]),
-        rotation_bytes=len(out["rotation_json"]),
+        page_bytes=out["page"].size,
+        findings_bytes=out["findings_json"].size,
+        rotation_bytes=out["rotation_json"].size,
         rss_peak_mib=_rss_peak_mib(),
         rss_now_mib=_rss_now_mib(),
         threads=threading.active_count(),
@@ -196,14 +215,25 @@ def _one(
     row = _row(label, total, snapshot, timer, publisher.out)
     served, earlier = _served(after), _served(before)
     row.served = {k: n - earlier.get(k, 0) for k, n in served.items()}
+    row.kube_verbs = {verb: n - before["kube"].get(verb, 0) for verb, n in after["kube"].items()}
+    row.watch_threads = sum(1 for t in threading.enumerate() if t.name.startswith("watch"))
     row.gc_seconds, row.gc_full = collector.seconds, collector.full
+    row.cpu = dict(timer.cpu)
     row.cpu_seconds = cpu
     row.sim_cpu_seconds = after["cpu_seconds"] - before["cpu_seconds"]
     return row, int(after["open_watches"])
 
 
-def run(scale: CycleScale, warm: int = 3, profile: frozenset[str] = frozenset()) -> CycleResult:
-    """A cold cycle and `warm` warm ones against a freshly served world (module doc)."""
+def run(
+    scale: CycleScale,
+    warm: int = 3,
+    profile: frozenset[str] = frozenset(),
+    scrapes: tuple[tuple[int, int], ...] = (),
+) -> CycleResult:
+    """A cold cycle and `warm` warm ones against a freshly served world (module doc); then
+    for each (scrapers, scrapes) of `scrapes` the scrape benchmark (`bench.scrape`) on what
+    the last cycle published. The process is tuned as the daemon's (`tune_process`)."""
+    tune_process()
     with tempfile.TemporaryDirectory(prefix="f5lm-bench-cycle-") as tmp:
         world = WorldProcess(scale, Path(tmp))
         try:
@@ -216,18 +246,21 @@ def run(scale: CycleScale, warm: int = 3, profile: frozenset[str] = frozenset())
                 interval=cfg.poll.interval.total_seconds(),
                 timeout=cfg.poll.timeout.total_seconds(),
                 rss_before_mib=_rss_now_mib(),
+                threads_before=threading.active_count(),
             )
             timer = Timer()
             publisher = Publisher(cfg, timer)
-            monitor = Monitor(  # as build_monitor(cfg) assembles it, the sources timed
+            monitor = Monitor(  # as the daemon's daemon_monitor(cfg), the sources timed
                 cfg,
                 [TimedPoller(real_f5(d, cfg), timer, d.name) for d in cfg.bigip],
                 TimedPoller(real_mesh(cfg), timer, "kubernetes"),
                 publish=publisher,
                 state_file=cfg.state.file,
                 persist=True,
+                collector=Collector(),
             )
             monitor.store = TimedStore(timer)
+            monitor.checks = TimedChecks(timer)
             collector = GcClock()
             try:
                 with instrumented(timer):
@@ -239,6 +272,9 @@ def run(scale: CycleScale, warm: int = 3, profile: frozenset[str] = frozenset())
                         )
                         result.rows.append(row)
                         print(f"  {label}: {row.total:.2f} s", flush=True)
+                assert publisher.published is not None
+                for scrapers, each in scrapes:
+                    result.scrapes.append(scrape.run(publisher.published, scrapers, each))
             finally:
                 collector.close()
                 monitor.close()
@@ -248,21 +284,30 @@ def run(scale: CycleScale, warm: int = 3, profile: frozenset[str] = frozenset())
             world.stop()
 
 
-def _child(conn: Any, scale: CycleScale, warm: int, profile: frozenset[str]) -> None:
+def _child(
+    conn: Any,
+    scale: CycleScale,
+    warm: int,
+    profile: frozenset[str],
+    scrapes: tuple[tuple[int, int], ...],
+) -> None:
     try:
-        conn.send(run(scale, warm, profile))
+        conn.send(run(scale, warm, profile, scrapes))
     except BaseException as err:  # reported in the parent
         conn.send(err)
         raise
 
 
 def run_isolated(
-    scale: CycleScale, warm: int = 3, profile: frozenset[str] = frozenset()
+    scale: CycleScale,
+    warm: int = 3,
+    profile: frozenset[str] = frozenset(),
+    scrapes: tuple[tuple[int, int], ...] = (),
 ) -> CycleResult:
     """`run` in a fresh spawned process (its peak RSS is then the monitor's alone)."""
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_child, args=(child, scale, warm, profile))
+    proc = ctx.Process(target=_child, args=(child, scale, warm, profile, scrapes))
     proc.start()
     while not parent.poll(1.0):
         if not proc.is_alive():

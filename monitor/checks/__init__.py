@@ -1,7 +1,9 @@
 """The checks: pure functions from (expected state, observed state, now) to states and findings.
 
-Owns the runner, `run_checks`, and the registry `CHECKS` (every implemented check, in the
-order of the catalogue), the families' registries joined. The check families live in the
+Owns the registry `CHECKS` (every implemented check, in the order of the catalogue), the
+families' registries joined, and `run_checks`; the runner itself (and `CheckRunner`, which
+reuses the last cycle's outcomes where their inputs did not change) is `runner.py`, with
+the recording views it gives the checks in `reads.py`. The check families live in the
 packages `trust/` (mesh side), `boundary/` (BIG-IP server-ssl side against the mesh),
 `routes/` (virtuals and pools against endpoints and policy), `ha/` and `policy/` (the
 Linkerd policy objects name what exists), each with its registry `CHECKS` in its
@@ -22,9 +24,12 @@ Runner contract:
   input was unknown (`detail` says which and why, `unknown_parts` which devices, "" for the
   mesh side); otherwise `pass`.
 - Findings come in the same order as the states, each check's in the order it produced them.
-- A check registered `mesh_wide` (its outcome depends on the observed mesh alone) runs once
-  per run, for the first boundary it applies to; every other boundary gets that outcome.
-  That memory lives for one run only: nothing is kept between cycles.
+- A check registered `mesh_wide` (its outcome depends on the observed mesh alone), or whose
+  function never reads its boundary argument, runs once per run, for the first boundary
+  it applies to; every other boundary gets that outcome. It alone sees
+  `MeshState.proxies` (the whole cluster's proxies): the other checks see None there.
+- `run_checks` keeps nothing between runs; a `CheckRunner` reuses an outcome only where
+  the check's inputs are the same (`runner.py`), so its results are `run_checks`'.
 - Contained: a check that raises is `unknown` for that boundary (`detail` names the
   exception's type, never its message; every part of the boundary is unknown, so its
   previous findings are carried over) and the other checks still run; the exception comes
@@ -47,11 +52,12 @@ from datetime import datetime
 from typing import Final
 
 from monitor.checks import boundary, edge, ha, oidc, policy, routes, trust
-from monitor.checks.outcome import MESH, Check, Outcome, Unknown, conclude
-from monitor.config.schema import BoundaryConfig, Config
-from monitor.model import CheckFailure, CheckResult, CheckState, Finding, Observed
+from monitor.checks.outcome import Check
+from monitor.checks.runner import CheckRunner, evaluate
+from monitor.config.schema import Config
+from monitor.model import CheckResult, Observed
 
-__all__ = ["CHECKS", "IMPLEMENTED", "run_checks"]
+__all__ = ["CHECKS", "IMPLEMENTED", "CheckRunner", "run_checks"]
 
 CHECKS: Final[tuple[Check, ...]] = (
     trust.CHECKS + boundary.CHECKS + routes.CHECKS + edge.CHECKS + ha.CHECKS + policy.CHECKS
@@ -73,47 +79,4 @@ def run_checks(
     """Run `checks` (default: every implemented check) for every boundary of `cfg`, then
     `oidc_checks` for every identity provider; `memory`: the first-seen times of the
     findings so far (the debounced `oidc` checks grade on them)."""
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("run_checks: `now` must be a timezone-aware datetime")
-    states: list[CheckState] = []
-    findings: list[Finding] = []
-    failures: list[CheckFailure] = []
-    # this run's outcome of each mesh-wide check, or the exception it raised
-    mesh_wide: dict[str, Outcome | Exception] = {}
-    for bnd in cfg.boundaries:
-        for check in checks:
-            if not check.applies_to(cfg, bnd):
-                continue
-            if check.mesh_wide:
-                if check.id not in mesh_wide:
-                    mesh_wide[check.id] = _contained(check, cfg, bnd, observed, now)
-                outcome = mesh_wide[check.id]
-            else:
-                outcome = _contained(check, cfg, bnd, observed, now)
-            if isinstance(outcome, Exception):
-                failures.append(CheckFailure(check.id, bnd.name, outcome))
-                outcome = _failed(check, bnd, outcome)
-            state, found = conclude(check.id, bnd.name, outcome)
-            states.append(state)
-            findings.extend(found)
-    per_idp = oidc.run_oidc(cfg, observed, now, memory or {}, oidc_checks)
-    states += per_idp[0]
-    findings += per_idp[1]
-    failures += per_idp[2]
-    return CheckResult(states=tuple(states), findings=tuple(findings), failures=tuple(failures))
-
-
-def _contained(
-    check: Check, cfg: Config, bnd: BoundaryConfig, observed: Observed, now: datetime
-) -> Outcome | Exception:
-    try:
-        return check.run(cfg, bnd, observed, now)
-    except Exception as err:  # a bug, or input no check foresaw: this pair only
-        return err
-
-
-def _failed(check: Check, bnd: BoundaryConfig, err: Exception) -> Outcome:
-    """Every part of the boundary unknown (the mesh side and each device): nothing the
-    check found before is cleared while it fails."""
-    detail = f"{check.id} failed with an unexpected {type(err).__name__} (a bug; see the log)"
-    return Outcome(unknowns=tuple(Unknown(part, detail) for part in (MESH, *bnd.devices)))
+    return evaluate(cfg, observed, now, tuple(checks), memory=memory, oidc_checks=oidc_checks)[0]

@@ -49,7 +49,27 @@ class Matching:
     ready_count: int = 0
 
 
+# The last matchings worked out, by the identity of their (service, pool): the three member
+# checks ask for the same pairs one after the other. Few, so that they pin little memory.
+RECENT: Final = 16
+_recent: dict[tuple[int, int], tuple[ServiceEndpoints, Pool, Matching]] = {}
+
+
 def match_members(service: ServiceEndpoints, pool: Pool) -> Matching:
+    """How `pool`'s members pair with `service`'s endpoints (module docstring); the result
+    is shared with later callers of the same two objects: read it, never change it."""
+    key = (id(service), id(pool))
+    entry = _recent.get(key)
+    if entry is not None and entry[0] is service and entry[1] is pool:
+        return entry[2]
+    found = _match(service, pool)
+    if len(_recent) >= RECENT:
+        _recent.clear()
+    _recent[key] = (service, pool, found)
+    return found
+
+
+def _match(service: ServiceEndpoints, pool: Pool) -> Matching:
     known: dict[str, Endpoint] = {}
     for endpoint in service.endpoints:
         key = endpoint_key(endpoint.address, endpoint.port)

@@ -1,17 +1,18 @@
 """One poll-check-publish cycle: `Monitor`, and `check_once` for the one-shot commands.
 
 `Monitor.cycle` polls the BIG-IP devices, Kubernetes and the identity providers
-concurrently, each poll contained
-and awaited no longer than the cycle's deadline (`monitor.daemon.polls`: a source whose
-poll raised or did not end is down, the others are not), runs the pure checks (one that
-raised is `unknown`, and logged here), plans the trust-anchor rotation
-(`monitor.rotation.plan`, pure), advances the state store (which applies the ignore
+concurrently, each poll contained and awaited no longer than the cycle's deadline
+(`monitor.daemon.polls`: a source whose poll raised or did not end is down, the others are
+not), runs the pure checks (one that raised is `unknown`, and logged here; a `CheckRunner`
+that reuses last cycle's outcomes where their inputs are the same), plans the trust-anchor
+rotation (`monitor.rotation.plan`, pure), advances the state store (which applies the ignore
 rules), hands the snapshot to its `publish` callback, writes the state file when one is
-configured (`state.file`), and logs one line. `Monitor.abort` (shutdown) ends the wait
-for the sources at once; `Monitor.close` closes the sources within `CLOSE_GRACE`.
-`Monitor.reconfigure` swaps in a reloaded config, rebuilding only the sources whose
-settings changed (`monitor.daemon.reload.plan_reload`). The daemon around it (scheduling,
-leadership, reloads, HTTP) is `monitor.daemon.serve`.
+configured (`state.file`), tells its `Collector` (the daemon's: `monitor.daemon.memory`)
+and logs one line. `Monitor.abort` (shutdown) ends the wait for the sources at once;
+`Monitor.close` closes the sources within `CLOSE_GRACE`. `Monitor.reconfigure` swaps in a
+reloaded config, rebuilding only the sources whose settings changed
+(`monitor.daemon.reload.plan_reload`). The daemon around it (scheduling, leadership,
+reloads, HTTP) is `monitor.daemon.serve`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from monitor.checks import run_checks
+from monitor.checks import CHECKS, CheckRunner
 from monitor.config.schema import BigIPConfig, Config
+from monitor.daemon.lines import cycle_line, log_rotation_changes
+from monitor.daemon.memory import Collector
 from monitor.daemon.polls import Polls, deadline
 from monitor.daemon.reload import ReloadPlan, plan_reload
 from monitor.model import CheckResult, F5State, IdpState, MeshState, Observed, SourceStatus
@@ -117,11 +120,13 @@ class Monitor:
         make_mesh: MakeMesh = real_mesh,
         oidc: Sequence[OidcPoller] | None = None,
         make_oidc: MakeOidc = real_oidc,
+        collector: Collector | None = None,
     ) -> None:
         """`state_file`: read at start; written after each cycle when `persist` (the daemon;
         `check` and `rotation` only read it). `make_f5`, `make_mesh`, `make_oidc` build the
         sources a reload adds or rebuilds; `oidc`: the identity-provider sources (default:
-        `make_oidc(cfg)`)."""
+        `make_oidc(cfg)`). `collector`: told after each cycle (the daemon's,
+        `monitor.daemon.memory`)."""
         self.cfg = cfg
         self._f5 = tuple(f5)
         self._mesh = mesh
@@ -129,7 +134,10 @@ class Monitor:
         self._publish = publish
         self._make_f5, self._make_mesh, self._make_oidc = make_f5, make_mesh, make_oidc
         self._oidc = tuple(make_oidc(cfg) if oidc is None else oidc)
+        self._collector = collector
         self.store = StateStore()
+        # the checks, reusing last cycle's outcomes where their inputs did not change
+        self.checks = CheckRunner(CHECKS)
         self._polls = Polls()
         self._check_failures: set[tuple[str, str, str]] = set()  # (check, boundary, type)
         self._state_file = state_file
@@ -177,7 +185,7 @@ class Monitor:
         observed = Observed(f5=states, mesh=mesh_state, sources=tuple(statuses), idp=published)
         now = self._clock()
         previous = self.store.current()
-        result = run_checks(self.cfg, observed, now, memory=self._first_seen(previous))
+        result = self.checks.run(self.cfg, observed, now, memory=self._first_seen(previous))
         self._log_check_failures(result)
         self._rotation_memory = remember(self._rotation_memory, observed, now)
         snapshot = self.store.advance(
@@ -199,6 +207,8 @@ class Monitor:
         log_rotation_changes(previous, snapshot)
         self._log_expired_ignores(snapshot)
         self._save(snapshot)
+        if self._collector is not None:
+            self._collector.cycled()
         return snapshot
 
     def _first_seen(self, previous: Snapshot | None) -> dict[tuple[str, str, str, str], datetime]:
@@ -339,42 +349,11 @@ def _name(source: F5Poller | MeshPoller | OidcPoller) -> str:
     return str(getattr(source, "name", "kubernetes"))
 
 
-def cycle_line(snapshot: Snapshot) -> str:
-    counts = snapshot.counts()
-    unknown = sum(1 for s in snapshot.states if s.state == "unknown")
-    down = [
-        f"{s.source} ({', '.join(sorted({e.reason for e in s.errors})) or 'down'})"
-        for s in snapshot.sources
-        if not s.up
-    ]
-    return (
-        f"cycle {snapshot.cycle} done in {snapshot.duration_seconds:.2f}s: "
-        f"{counts['critical']} critical, {counts['warning']} warning, {unknown} unknown; "
-        f"sources down: {', '.join(down) if down else 'none'}"
-    )
-
-
-def log_rotation_changes(previous: Snapshot | None, snapshot: Snapshot) -> None:
-    """One line when a boundary's rotation phase changes (on the first cycle: unless it is
-    `steady`), naming the next step; `broken` as a warning."""
-    before = {p.boundary: p.phase for p in previous.rotation} if previous else {}
-    for plan in snapshot.rotation:
-        was = before.get(plan.boundary)
-        if was == plan.phase or (was is None and plan.phase == "steady"):
-            continue
-        level = logging.WARNING if plan.phase == "broken" else logging.INFO
-        log.log(
-            level,
-            "rotation: boundary %s is %s%s; next: %s",
-            plan.boundary,
-            plan.phase,
-            f" (was {was})" if was else "",
-            plan.next_steps[0] if plan.next_steps else "nothing",
-        )
-
-
 def build_monitor(
-    cfg: Config, publish: Callable[[Snapshot], None] = lambda s: None, persist: bool = True
+    cfg: Config,
+    publish: Callable[[Snapshot], None] = lambda s: None,
+    persist: bool = True,
+    collector: Collector | None = None,
 ) -> Monitor:
     """A Monitor with the real sources for `cfg` (`persist`: write the state file)."""
     return Monitor(
@@ -384,7 +363,14 @@ def build_monitor(
         publish=publish,
         state_file=cfg.state.file,
         persist=persist,
+        collector=collector,
     )
+
+
+def daemon_monitor(cfg: Config, publish: Callable[[Snapshot], None]) -> Monitor:
+    """The daemon's Monitor: `build_monitor` with the collector pace of
+    `monitor.daemon.memory` (a cycle after another, for as long as the process runs)."""
+    return build_monitor(cfg, publish, collector=Collector())
 
 
 def check_once(cfg: Config) -> Snapshot:

@@ -48,10 +48,11 @@ from monitor.config.schema import Config, ConfigError
 from monitor.daemon.cycle import (
     Clock,
     Monitor,
-    build_monitor,
     configured_sources,
+    daemon_monitor,
     utc_now,
 )
+from monitor.daemon.memory import tune_process
 from monitor.daemon.reload import ConfigFile, plan_reload
 from monitor.daemon.shard import Shard, describe, shard_config
 from monitor.daemon.stopping import stop_on_signals
@@ -93,7 +94,7 @@ class Daemon:
         *,
         config_file: ConfigFile | None = None,
         leadership: Leadership | None = None,
-        build: Callable[[Config, Callable[[Snapshot], None]], Monitor] = build_monitor,
+        build: Callable[[Config, Callable[[Snapshot], None]], Monitor] = daemon_monitor,
         on_cycle: Callable[[Snapshot], None] | None = None,
         reschedule: Callable[[float], None] = lambda seconds: None,
         clock: Clock = utc_now,
@@ -223,9 +224,9 @@ class Daemon:
         if snapshot is not None:
             self._publish(Published.of(replace(snapshot, process=status)))
         elif not status.leader:
-            self._publish(Published.follower(exposition.render(None, status), status.holder))
+            self._publish(Published.follower(exposition.document(None, status), status.holder))
         else:  # a leader before its first cycle
-            self._publish(replace(Published.of(None), metrics=exposition.render(None, status)))
+            self._publish(Published.of(None, exposition.document(None, status)))
 
     def _stop_monitor(self, why: str) -> None:
         if self.monitor is not None:
@@ -282,6 +283,7 @@ def serve(
     `shard`: run only this shard's part of `cfg` (and of every reloaded config)."""
     from monitor.daemon.leader import elector_for
 
+    tune_process()
     if shard is not None:
         cfg = shard_config(cfg, shard)
         log_shard(cfg, shard)

@@ -58,12 +58,39 @@ class _Authz:
 _Scope = tuple[list[_Authz], str, list[str]]  # authorizations, what denies, notes
 
 
-def authorize(policy: MeshPolicy, pod: PodInfo, port: int, client: Client) -> Decision:
-    """Would Linkerd admit `client` to `pod`:`port`? (connection level, no HTTP routes)"""
+class Scopes:
+    """Which authorizations apply to a pod's port under one policy, remembered by what
+    decides them (the pod's namespace, labels, ports and annotations; not its name):
+    the pods of one workload share them. For `authorize` calls on that same policy only."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[object, ...], _Scope] = {}
+
+    def of(self, policy: MeshPolicy, pod: PodInfo, port: int) -> _Scope:
+        key = (
+            pod.namespace,
+            tuple(sorted(pod.labels.items())),
+            tuple(sorted(pod.container_ports.items())),
+            pod.extra_ports,
+            pod.default_policy,
+            pod.require_identity_ports,
+            port,
+        )
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = _scope(policy, pod, port)
+        return found
+
+
+def authorize(
+    policy: MeshPolicy, pod: PodInfo, port: int, client: Client, scopes: Scopes | None = None
+) -> Decision:
+    """Would Linkerd admit `client` to `pod`:`port`? (connection level, no HTTP routes)
+    `scopes`: remembered scopes of earlier calls with the same `policy`."""
     bypass = _bypass(pod, port)
     if bypass is not None:
         return bypass
-    authzs, via, notes = _scope(policy, pod, port)
+    authzs, via, notes = scopes.of(policy, pod, port) if scopes else _scope(policy, pod, port)
     who = _describe(client)
     for authz in authzs:
         if not _miss(authz, client):
@@ -121,6 +148,7 @@ def service_account_identity(sa: str, namespace: str, linkerd_ns: str, trust_dom
     return f"{sa}.{namespace}.serviceaccount.identity.{linkerd_ns}.{trust_domain}"
 
 
+@lru_cache(maxsize=4096)
 def port_listed(entries: tuple[str, ...], port: int) -> bool:
     """Whether `port` is among annotation entries (`443`, `4000-4100`); bad entries are skipped."""
     for entry in entries:

@@ -1,7 +1,10 @@
 """Renders a Snapshot to Prometheus exposition text, with the names of `metrics`.
 
-Rendering happens once per cycle (`render`), and the web server serves the bytes
-from memory, so a scrape never reaches BIG-IP or Kubernetes.  Values are absolute
+Rendering happens once per cycle (`document`: the text and its gzip copy; `render`: the
+text), and the web server serves the bytes from memory, so a scrape never reaches BIG-IP
+or Kubernetes. The text is assembled from parts (`monitor.render.parts`): the series of the
+checks' states, the findings, the rotation plans, the certificates and the pool members are
+rendered (and compressed) again only when what they show changed.  Values are absolute
 (timestamps, 0/1 states, counters since the start); anything relative to now is left
 to PromQL (`f5_linkerd_certificate_not_after_timestamp_seconds - time()`).
 
@@ -20,159 +23,108 @@ at 0.
 
 from __future__ import annotations
 
-import platform
 from collections.abc import Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client import generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from monitor import __version__
 from monitor.catalogue import STATES
 from monitor.config.schema import Config
-from monitor.model import REASONS, SourceStatus
 from monitor.render import metrics as m
-from monitor.render.metrics_rows import POOL_STATES, cert_rows, pool_counts
-from monitor.render.store import store_certs
+from monitor.render.health import (
+    CACHED,
+    Family,
+    build_info,
+    cycle,
+    gauge,
+    process_status,
+    sources,
+)
+from monitor.render.metrics_rows import POOL_STATES, CertRow, cert_rows, pool_counts
+from monitor.render.parts import Document, Last, Part, Same, inputs
+from monitor.render.store import StoreCert, store_certs
 from monitor.rotation.context import PHASES
-from monitor.state.snapshot import KNOWN_CODES, ProcessStatus, PushStats, Snapshot
-
-_CACHED = " Refreshed each poll interval."
-
-Family = GaugeMetricFamily | CounterMetricFamily
+from monitor.state.snapshot import ProcessStatus, Snapshot
 
 
-class _Collector(Collector):
-    def __init__(self, snapshot: Snapshot | None, process: ProcessStatus | None) -> None:
-        self._snapshot = snapshot
-        self._process = process
+class _Families(Collector):
+    def __init__(self, families: Iterable[Family]) -> None:
+        self._families = tuple(families)
 
     def describe(self) -> Iterable[Family]:
         return []  # never collect at registration
 
     def collect(self) -> Iterator[Family]:
-        yield _build_info()
-        if self._process is not None:
-            yield from _process(self._process)
-        snapshot = self._snapshot
-        configured = self._process.sources if self._process is not None else ()
-        if snapshot is None:
-            if configured:
-                yield from _sources(None, configured)
-            return
-        yield _mesh_info(snapshot)
-        yield _bigip_info(snapshot)
-        if snapshot.config is not None:
-            yield _tls_verify(snapshot.config)
-        yield _checks(snapshot)
-        yield from _findings(snapshot)
-        yield _rotation(snapshot)
-        yield from _certificates(snapshot)
-        yield _pool_members(snapshot)
-        yield from _sources(snapshot, configured)
-        yield from _cycle(snapshot)
+        return iter(self._families)
 
 
-def render(snapshot: Snapshot | None, process: ProcessStatus | None = None) -> bytes:
-    """Exposition text for a snapshot and the process status (default: the snapshot's).
+def _part(families: Iterable[Family]) -> Part:
+    return Part(generate_latest(_Families(families)))
 
-    Without either, build info only (before the first cycle of `check`).
+
+# The series that change only when the checks' results, findings, rotation plans,
+# certificates or pool members do: rendered again only then.
+_CHECKS: Last[object, Part] = Last()
+_IGNORED: Last[object, Part] = Last()
+_FIRST_SEEN: Last[object, Part] = Last()
+_ROTATION: Last[object, Part] = Last()
+_CERTS: Last[object, Part] = Last()
+_STORE: Last[object, Part] = Last()
+_POOLS: Last[object, Part] = Last()
+# The certificate rows and the store, worked out again when a source's state is another.
+_CERT_ROWS: Last[Same, list[CertRow]] = Last()
+_STORE_ROWS: Last[Same, list[StoreCert]] = Last()
+
+
+def document(snapshot: Snapshot | None, process: ProcessStatus | None = None) -> Document:
+    """Exposition text for a snapshot and the process status (default: the snapshot's),
+    with its gzip copy. Without either, build info only (before the first cycle of `check`).
     """
     if process is None and snapshot is not None:
         process = snapshot.process
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Collector(snapshot, process))
-    return generate_latest(registry)
+    return Document.of(_parts(snapshot, process))
 
 
-def _gauge(name: str, documentation: str, labels: Iterable[str] = ()) -> GaugeMetricFamily:
-    return GaugeMetricFamily(name, documentation, labels=tuple(labels))
+def render(snapshot: Snapshot | None, process: ProcessStatus | None = None) -> bytes:
+    """`document`'s text."""
+    return document(snapshot, process).text
 
 
-def _build_info() -> GaugeMetricFamily:
-    family = _gauge(
-        m.BUILD_INFO,
-        "Build information of f5-linkerd-monitor; always 1.",
-        ("version", "python_version"),
-    )
-    family.add_metric((__version__, platform.python_version()), 1)
-    return family
-
-
-def _process(process: ProcessStatus) -> Iterator[Family]:
-    at = process.reload_success_at
-    for name, help_text, value in (
-        (
-            m.LEADER,
-            "1 when this replica is the one that polls, checks and alerts (always 1 without"
-            " leader election); a follower exports no snapshot series. Refreshed each poll"
-            " interval and when leadership changes.",
-            1 if process.leader else 0,
-        ),
-        (
-            m.RELOAD_OK,
-            "1 when the last load of the config file (at start, on SIGHUP or on a change of"
-            " the file) succeeded; 0 while an invalid file is ignored. Refreshed each poll"
-            " interval and on each reload.",
-            1 if process.reload_successful else 0,
-        ),
-        (
-            m.RELOAD_SUCCESS,
-            "Unix time of the last successful load of the config file. Refreshed each poll"
-            " interval and on each reload.",
-            at.timestamp() if at is not None else 0,
-        ),
-    ):
-        family = _gauge(name, help_text)
-        family.add_metric((), value)
-        yield family
-    if process.poll_interval > 0:
-        family = _gauge(
-            m.POLL_INTERVAL,
-            "Seconds between two polls (`poll.interval` of the config in force), for alerts"
-            " on sources that stop succeeding. Refreshed each poll interval and on each"
-            " reload.",
-        )
-        family.add_metric((), process.poll_interval)
-        yield family
-    if process.push is not None:
-        yield from _push(process.push)
-
-
-def _push(push: PushStats) -> Iterator[Family]:
-    """The Alertmanager push (`alertmanager:` configured), totals since the start."""
-    pushes = CounterMetricFamily(
-        m.PUSHES,
-        "POSTs of the findings to Alertmanager's /api/v2/alerts by result (accepted: 2xx;"
-        " failed: no answer or another status), since the exporter started." + _CACHED,
-        labels=("result",),
-    )
-    pushes.add_metric(("accepted",), push.sent)
-    pushes.add_metric(("failed",), push.failed)
-    yield pushes
-    last = _gauge(
-        m.PUSH_SUCCESS,
-        "Unix time Alertmanager last accepted a push; 0 when none since the start." + _CACHED,
-    )
-    last.add_metric((), push.last_success.timestamp() if push.last_success else 0)
-    yield last
-    alerts = _gauge(
-        m.PUSH_ALERTS,
-        "Alerts in the latest push by state: firing, or resolved and still re-sent (for 15"
-        " minutes after the finding went)." + _CACHED,
-        ("state",),
-    )
-    alerts.add_metric(("firing",), push.firing)
-    alerts.add_metric(("resolved",), push.resolved)
-    yield alerts
+def _parts(snapshot: Snapshot | None, process: ProcessStatus | None) -> Iterator[Part]:
+    small: list[Family] = [build_info()]
+    if process is not None:
+        small += process_status(process)
+    configured = process.sources if process is not None else ()
+    if snapshot is None:
+        if configured:
+            small += sources(None, configured)
+        yield _part(small)
+        return
+    small += [_mesh_info(snapshot), _bigip_info(snapshot)]
+    if snapshot.config is not None:
+        small.append(_tls_verify(snapshot.config))
+    yield _part(small)
+    yield _CHECKS.get(snapshot.states, lambda: _part([_checks(snapshot)]))
+    yield _IGNORED.get(snapshot.states, lambda: _part([_ignored(snapshot)]))
+    yield _FIRST_SEEN.get(snapshot.findings, lambda: _part([_first_seen(snapshot)]))
+    yield _ROTATION.get(snapshot.rotation, lambda: _part([_rotation(snapshot)]))
+    read = inputs(snapshot)
+    rows = _CERT_ROWS.get(read, lambda: cert_rows(snapshot))
+    yield _CERTS.get(rows, lambda: _part(_certificates(rows)))
+    store = _STORE_ROWS.get(read, lambda: store_certs(snapshot, carry=True))
+    yield _STORE.get(store, lambda: _part([_store(store)]))
+    counts = pool_counts(snapshot)
+    yield _POOLS.get(counts, lambda: _part([_pool_members(counts)]))
+    yield _part([*sources(snapshot, configured), *cycle(snapshot)])
 
 
 def _mesh_info(snapshot: Snapshot) -> GaugeMetricFamily:
     mesh = snapshot.observed.mesh
-    family = _gauge(
+    family = gauge(
         m.MESH_INFO,
         "The Linkerd control plane as read from the cluster (version from its pods' "
-        "linkerd.io/proxy-version annotation; empty when unknown); always 1." + _CACHED,
+        "linkerd.io/proxy-version annotation; empty when unknown); always 1." + CACHED,
         ("linkerd_version", "anchors_from"),
     )
     family.add_metric((mesh.linkerd_version, mesh.anchors_from), 1)
@@ -180,10 +132,10 @@ def _mesh_info(snapshot: Snapshot) -> GaugeMetricFamily:
 
 
 def _bigip_info(snapshot: Snapshot) -> GaugeMetricFamily:
-    family = _gauge(
+    family = gauge(
         m.BIGIP_INFO,
         "A BIG-IP device read this cycle: its TMOS version (from the REST answers), and"
-        " from cm/device its hostname and failover state (empty when unknown); always 1." + _CACHED,
+        " from cm/device its hostname and failover state (empty when unknown); always 1." + CACHED,
         ("device", "version", "hostname", "failover_state"),
     )
     for name, state in sorted(snapshot.observed.f5.items()):
@@ -196,10 +148,9 @@ def _bigip_info(snapshot: Snapshot) -> GaugeMetricFamily:
 
 
 def _tls_verify(config: Config) -> GaugeMetricFamily:
-    family = _gauge(
+    family = gauge(
         m.TLS_VERIFY,
-        "1 when the BIG-IP's TLS certificate is verified (caFile), 0 with insecure: true."
-        + _CACHED,
+        "1 when the BIG-IP's TLS certificate is verified (caFile), 0 with insecure: true." + CACHED,
         ("device",),
     )
     for device in sorted(config.bigip, key=lambda d: d.name):
@@ -208,10 +159,10 @@ def _tls_verify(config: Config) -> GaugeMetricFamily:
 
 
 def _checks(snapshot: Snapshot) -> GaugeMetricFamily:
-    family = _gauge(
+    family = gauge(
         m.CHECK,
         "State of a check for a boundary: one series per state, 1 for the current one "
-        "(pass, warning, critical, unknown)." + _CACHED,
+        "(pass, warning, critical, unknown)." + CACHED,
         ("check", "boundary", "state"),
     )
     for state in snapshot.states:
@@ -220,19 +171,23 @@ def _checks(snapshot: Snapshot) -> GaugeMetricFamily:
     return family
 
 
-def _findings(snapshot: Snapshot) -> Iterator[GaugeMetricFamily]:
-    ignored = _gauge(
+def _ignored(snapshot: Snapshot) -> GaugeMetricFamily:
+    ignored = gauge(
         m.FINDINGS_IGNORED,
         "Findings of a check for a boundary that ignore rules silence (they are not counted"
-        " in f5_linkerd_check)." + _CACHED,
+        " in f5_linkerd_check)." + CACHED,
         ("check", "boundary"),
     )
     for state in snapshot.states:
         ignored.add_metric((state.check, state.boundary), state.ignored)
-    first_seen = _gauge(
+    return ignored
+
+
+def _first_seen(snapshot: Snapshot) -> GaugeMetricFamily:
+    first_seen = gauge(
         m.FINDING_FIRST_SEEN,
         "Unix time a finding (not ignored) was first seen; kept across restarts with a state"
-        " file." + _CACHED,
+        " file." + CACHED,
         ("check", "boundary", "device", "object", "severity"),
     )
     for tracked in snapshot.findings:
@@ -241,15 +196,14 @@ def _findings(snapshot: Snapshot) -> Iterator[GaugeMetricFamily]:
         f = tracked.finding
         labels = (f.check, f.boundary, f.device, f.object, f.severity)
         first_seen.add_metric(labels, tracked.first_seen.timestamp())
-    yield ignored
-    yield first_seen
+    return first_seen
 
 
 def _rotation(snapshot: Snapshot) -> GaugeMetricFamily:
-    family = _gauge(
+    family = gauge(
         m.ROTATION_PHASE,
         "Trust-anchor rotation phase of a boundary: one series per phase, 1 for the current"
-        " one (see `f5-linkerd-monitor rotation`)." + _CACHED,
+        " one (see `f5-linkerd-monitor rotation`)." + CACHED,
         ("boundary", "phase"),
     )
     for plan in snapshot.rotation:
@@ -261,126 +215,59 @@ def _rotation(snapshot: Snapshot) -> GaugeMetricFamily:
 # --- Certificates and pool members ----------------------------------------------------------
 
 
-def _certificates(snapshot: Snapshot) -> Iterator[GaugeMetricFamily]:
+def _certificates(rows: list[CertRow]) -> Iterator[GaugeMetricFamily]:
     labels = ("role", "source", "object", "fingerprint")
-    not_after = _gauge(
+    not_after = gauge(
         m.CERT_NOT_AFTER,
         "Expiry (not-after) of a certificate a boundary depends on, as a Unix time; role is"
-        " trust_anchor, issuer, bundle_cert, client_cert or edge_cert." + _CACHED,
+        " trust_anchor, issuer, bundle_cert, client_cert or edge_cert." + CACHED,
         labels,
     )
-    not_before = _gauge(
+    not_before = gauge(
         m.CERT_NOT_BEFORE,
         "Start of validity (not-before) of a certificate a boundary depends on, as a Unix"
-        " time (when its PEM was read)." + _CACHED,
+        " time (when its PEM was read)." + CACHED,
         labels,
     )
-    for row in cert_rows(snapshot):
+    for row in rows:
         key = (row.role, row.source, row.object, row.fingerprint)
         not_after.add_metric(key, row.not_after)
         if row.not_before is not None:
             not_before.add_metric(key, row.not_before)
     yield not_after
     yield not_before
-    store = _gauge(
+
+
+def _store(certs: list[StoreCert]) -> GaugeMetricFamily:
+    store = gauge(
         m.STORE_NOT_AFTER,
         "Expiry of every ssl-cert in a BIG-IP's configured partitions (less excludeCertificates)"
         ", as a Unix time; scope is boundary when a boundary uses the file, else store; a"
         " bundle file: its earliest member when read, else the one its REST fields describe."
-        + _CACHED,
+        + CACHED,
         ("device", "partition", "path", "scope"),
     )
-    for cert in store_certs(snapshot, carry=True):
+    for cert in certs:
         if cert.not_after is not None:
             store.add_metric(
                 (cert.device, cert.partition, cert.path, cert.scope), cert.not_after.timestamp()
             )
-    yield store
+    return store
 
 
-def _pool_members(snapshot: Snapshot) -> GaugeMetricFamily:
-    family = _gauge(
+def _pool_members(counts: list[tuple[str, str, dict[str, int]]]) -> GaugeMetricFamily:
+    family = gauge(
         m.POOL_MEMBERS,
         "Pool members of a boundary on a device by state: matched (a ready endpoint), extra"
         " (not a ready endpoint), port_mismatch (a ready endpoint's address on another port),"
         " missing (a ready endpoint that is no member); absent while the pool or the"
-        " endpoints are unknown." + _CACHED,
+        " endpoints are unknown." + CACHED,
         ("boundary", "device", "state"),
     )
-    for boundary, device, counts in pool_counts(snapshot):
+    for boundary, device, by_state in counts:
         for state in POOL_STATES:
-            family.add_metric((boundary, device, state), counts[state])
+            family.add_metric((boundary, device, state), by_state[state])
     return family
 
 
 # --- Sources --------------------------------------------------------------------------------
-
-
-def _sources(
-    snapshot: Snapshot | None, configured: tuple[tuple[str, str], ...]
-) -> Iterator[Family]:
-    """Per-source gauges and counters, by (kind, name): the snapshot's sources, plus every
-    configured source not polled yet at 0 (up 0, never succeeded, no errors, no requests).
-    Sources no longer polled (removed from the config) have no series."""
-    polled: dict[tuple[str, str], SourceStatus] = {}
-    for source in snapshot.sources if snapshot is not None else ():
-        polled[(source.kind, source.source)] = source
-    keys = sorted({*polled, *configured})
-    names = ("source", "target")
-    up = _gauge(
-        m.SOURCE_UP,
-        "1 when the last poll of the source read everything the checks need, else 0 (also"
-        " before its first poll)." + _CACHED,
-        names,
-    )
-    last = _gauge(
-        m.SOURCE_LAST_SUCCESS,
-        "Unix time of the last complete poll of the source; 0 when none since the start." + _CACHED,
-        names,
-    )
-    duration = _gauge(
-        m.SOURCE_POLL_DURATION, "Seconds the last poll of the source took." + _CACHED, names
-    )
-    for pair in keys:
-        status = polled.get(pair)
-        success = snapshot.last_success.get(pair[1]) if snapshot is not None else None
-        up.add_metric(pair, 1 if status is not None and status.up else 0)
-        last.add_metric(pair, success.timestamp() if success is not None else 0)
-        duration.add_metric(pair, status.duration_seconds if status is not None else 0)
-    errors = CounterMetricFamily(
-        m.SOURCE_ERRORS,
-        "Errors of the source's polls by reason code, since the exporter started; every "
-        "reason starts at 0." + _CACHED,
-        labels=("source", "target", "reason"),
-    )
-    requests = CounterMetricFamily(
-        m.SOURCE_REQUESTS,
-        "Requests the source sent, by HTTP status code of the answer (error: none), since "
-        "the exporter started; the usual codes start at 0." + _CACHED,
-        labels=("source", "target", "code"),
-    )
-    wanted = set(keys)
-    for family, totals, known in (
-        (errors, snapshot.error_totals if snapshot else {}, REASONS),
-        (requests, snapshot.request_totals if snapshot else {}, KNOWN_CODES),
-    ):
-        values = {k: v for k, v in totals.items() if (k[0], k[1]) in wanted}
-        for kind, name in keys:
-            for label in known:
-                values.setdefault((kind, name, label), 0)
-        for labels, value in sorted(values.items()):
-            family.add_metric(labels, value)
-    yield up
-    yield last
-    yield duration
-    yield errors
-    yield requests
-
-
-def _cycle(snapshot: Snapshot) -> Iterator[GaugeMetricFamily]:
-    duration = _gauge(m.CYCLE_DURATION, "Seconds the last poll-and-check cycle took." + _CACHED)
-    duration.add_metric((), snapshot.duration_seconds)
-    stamp = _gauge(m.CYCLE_TIMESTAMP, "Unix time at which the last cycle finished." + _CACHED)
-    stamp.add_metric((), snapshot.taken_at.timestamp())
-    yield duration
-    yield stamp

@@ -14,7 +14,8 @@ import json
 from datetime import date
 from typing import Any
 
-from monitor.render.timeline import certificate_rows
+from monitor.render.parts import Document, Last, Part
+from monitor.render.timeline import CertRow, certificate_rows
 from monitor.state.snapshot import Snapshot, TrackedFinding
 
 SEVERITY_RANK = {"warning": 1, "critical": 2}
@@ -49,29 +50,80 @@ def _date(day: date | None) -> str | None:
     return day.isoformat() if day is not None else None
 
 
-def findings_document(snapshot: Snapshot) -> dict[str, Any]:
+def findings_document(snapshot: Snapshot, lists: bool = True) -> dict[str, Any]:
+    """The document (`lists`: with the findings, checks, sources and certificates)."""
     counts = snapshot.counts()
-    return {
+    head = {
         "taken_at": snapshot.taken_at.isoformat(),
         "counts": {**counts, "ignored": snapshot.ignored()},
+    }
+    if not lists:
+        return head
+    return {
+        **head,
         "findings": [finding_entry(t) for t in snapshot.findings],
-        "checks": [
-            {
-                "check": s.check,
-                "boundary": s.boundary,
-                "state": s.state,
-                "detail": s.detail,
-                "ignored": s.ignored,
-            }
-            for s in snapshot.states
-        ],
+        "checks": _checks(snapshot),
         "sources": sources_entries(snapshot),
         "certificates": certificate_entries(snapshot),
     }
 
 
+# The document's long lists, made again when what they list changes.
+_FINDINGS: Last[object, Part] = Last()
+_CHECKS: Last[object, Part] = Last()
+_CERTIFICATES: Last[object, Part] = Last()
+
+
+def _indented(value: object) -> str:
+    """`value` as `json.dumps(..., indent=2)` writes it one level down (JSON text has no raw
+    newline but between its lines)."""
+    return json.dumps(value, indent=2).replace("\n", "\n  ")
+
+
+def findings_json(snapshot: Snapshot) -> Document:
+    """`json.dumps(findings_document(snapshot), indent=2)` as bytes, with its gzip copy,
+    assembled from parts: the findings, the checks and the certificates are rendered again
+    only when they change."""
+    document = findings_document(snapshot, lists=False)
+    head = ",\n".join(f"  {json.dumps(k)}: {_indented(v)}" for k, v in document.items())
+    rows = certificate_rows(snapshot)
+    parts = (
+        Part(f'{{\n{head},\n  "findings": '.encode()),
+        _FINDINGS.get(
+            snapshot.findings,
+            lambda: Part(_indented([finding_entry(t) for t in snapshot.findings]).encode()),
+        ),
+        _CHECKS.get(
+            snapshot.states, lambda: Part(f',\n  "checks": {_indented(_checks(snapshot))}'.encode())
+        ),
+        Part(f',\n  "sources": {_indented(sources_entries(snapshot))}'.encode()),
+        _CERTIFICATES.get(
+            rows, lambda: Part(f',\n  "certificates": {_indented(_certificates(rows))}'.encode())
+        ),
+        Part(b"\n}"),
+    )
+    return Document.of(parts)
+
+
+def _checks(snapshot: Snapshot) -> list[dict[str, Any]]:
+    return [
+        {
+            "check": s.check,
+            "boundary": s.boundary,
+            "state": s.state,
+            "detail": s.detail,
+            "ignored": s.ignored,
+        }
+        for s in snapshot.states
+    ]
+
+
 def certificate_entries(snapshot: Snapshot) -> list[dict[str, Any]]:
     """Every certificate the snapshot knows, by role and source, soonest expiry first."""
+    return _certificates(certificate_rows(snapshot))
+
+
+def _certificates(rows: list[CertRow]) -> list[dict[str, Any]]:
     return [
         {
             "role": row.role,
@@ -83,7 +135,7 @@ def certificate_entries(snapshot: Snapshot) -> list[dict[str, Any]]:
             "not_after": row.not_after.isoformat() if row.not_after else None,
             "note": row.note,
         }
-        for row in certificate_rows(snapshot)
+        for row in rows
     ]
 
 

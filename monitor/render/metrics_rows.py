@@ -35,7 +35,8 @@ from monitor.checks.resolve import (
     resolve_pool,
 )
 from monitor.config.schema import BoundaryConfig, Config
-from monitor.model import MeshState, SslCert
+from monitor.model import MeshState, Pool, ServiceEndpoints, SslCert
+from monitor.render.parts import LastBy
 from monitor.state.snapshot import Snapshot
 
 T = TypeVar("T")
@@ -181,13 +182,24 @@ def pool_counts(snapshot: Snapshot) -> list[tuple[str, str, dict[str, int]]]:
             pool = resolve_pool(boundary, Device(name, state)) if state is not None else None
             if pool is None or isinstance(pool, Unknown):
                 continue
-            found = match_members(service, pool)
-            wrong = len(found.extra) + len(found.port_mismatch)
-            counts = {
-                "matched": len(pool.members) - wrong,
-                "extra": len(found.extra),
-                "missing": len(found.missing),
-                "port_mismatch": len(found.port_mismatch),
-            }
+            counts = _COUNTS.get(
+                (boundary.name, name), (service, pool), partial(_count, service, pool)
+            )
             out.append((boundary.name, name, counts))
+    _COUNTS.keep((b.name, d) for b in cfg.boundaries for d in b.devices)
     return out
+
+
+# Each pair's counts, made again when its Service's endpoints or its pool change.
+_COUNTS: LastBy[tuple[ServiceEndpoints, Pool], dict[str, int]] = LastBy()
+
+
+def _count(service: ServiceEndpoints, pool: Pool) -> dict[str, int]:
+    found = match_members(service, pool)
+    wrong = len(found.extra) + len(found.port_mismatch)
+    return {
+        "matched": len(pool.members) - wrong,
+        "extra": len(found.extra),
+        "missing": len(found.missing),
+        "port_mismatch": len(found.port_mismatch),
+    }

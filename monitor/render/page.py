@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import html
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
+from functools import partial
 
 from monitor import __version__
 from monitor.render.identity import key_table
 from monitor.render.page_data import Boundary, ago, boundaries, days_text, sections, when
+from monitor.render.parts import Document, Last, LastBy, Part
 from monitor.render.timeline import CertRow, certificate_rows
 from monitor.rotation.plan import RotationPlan
 from monitor.state.snapshot import Snapshot, TrackedFinding
@@ -74,25 +77,38 @@ dl{grid-template-columns:1fr}header,main,footer{padding:0 .5rem}}
 def render_page(snapshot: Snapshot | None, follower_of: str | None = None) -> bytes:
     """The page for `snapshot` (None before the first cycle, or on a follower: then
     `follower_of` is the lease holder last seen, "" when unknown) as UTF-8 bytes."""
-    if snapshot is None and follower_of is not None:
+    return page_document(snapshot, follower_of).text
+
+
+_HEAD = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    f"<title>{TITLE}</title><style>{CSS}</style></head><body>"
+)
+_START = Part(_HEAD.encode("utf-8"))
+# A boundary's section, made again when what it shows changes (its findings' ages: each
+# cycle), and the certificate timeline, made again when a row or a day count changes.
+_SECTIONS: LastBy[object, Part] = LastBy()
+_TIMELINE: Last[object, Part] = Last()
+
+
+def page_document(snapshot: Snapshot | None, follower_of: str | None = None) -> Document:
+    """`render_page`'s bytes and their gzip copy; a snapshot's page is assembled from parts
+    (`monitor.render.parts`), each boundary's section rendered again only when it changes."""
+    if snapshot is not None:
+        return Document.of(_status_parts(snapshot))
+    if follower_of is not None:
         holder = f" (the leader is {e(follower_of)})" if follower_of else ""
         body = (
             f"<header><h1>{TITLE}</h1></header><main><p>This replica is a follower{holder}:"
             " it polls nothing and shows no findings. The leader's page has them.</p></main>"
         )
-    elif snapshot is None:
+    else:
         body = (
             f"<header><h1>{TITLE}</h1></header><main><p>Waiting for the first complete cycle;"
             " this page is rendered after every cycle.</p></main>"
         )
-    else:
-        body = _status(snapshot)
-    document = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{TITLE}</title><style>{CSS}</style></head><body>{body}{_footer()}</body></html>"
-    )
-    return document.encode("utf-8")
+    return Document.plain(f"{_HEAD}{body}{_footer()}</body></html>".encode())
 
 
 def e(value: object) -> str:
@@ -118,7 +134,7 @@ def _table(caption: str, head: list[str], rows: list[list[str]], named: bool = T
     )
 
 
-def _status(snapshot: Snapshot) -> str:
+def _status_parts(snapshot: Snapshot) -> Iterator[Part]:
     shown = boundaries(snapshot)
     idps = (
         sections(snapshot, [i.name for i in snapshot.config.identity_providers])
@@ -136,13 +152,25 @@ def _status(snapshot: Snapshot) -> str:
         '<a href="#certificates">Certificates</a><a href="#sources">Sources</a></nav></header>'
     )
     plans = {p.boundary: p for p in snapshot.rotation}
-    parts = [_summary(snapshot)]
-    parts += [_boundary(b, plans.get(b.name), snapshot) for b in shown]
+    yield _START
+    yield Part(f"{header}<main>{_summary(snapshot)}".encode())
+    for b in shown:
+        plan = plans.get(b.name)
+        key = (b, plan, snapshot.taken_at if b.findings else None)
+        yield _SECTIONS.get(b.name, key, partial(_boundary_part, b, plan, snapshot))
+    _SECTIONS.keep(b.name for b in shown)
     if not shown:
-        parts.append("<p>No boundaries are configured.</p>")
-    parts += [_identity_provider(b, snapshot) for b in idps]
-    parts += [_certificates(snapshot), _sources(snapshot)]
-    return header + "<main>" + "".join(parts) + "</main>"
+        yield Part(b"<p>No boundaries are configured.</p>")
+    for b in idps:  # a few; their key tables change with the keys' ages
+        yield Part(_identity_provider(b, snapshot).encode())
+    rows = certificate_rows(snapshot)
+    days = [row.days_left(snapshot.taken_at) for row in rows]
+    yield _TIMELINE.get((rows, days), lambda: Part(_certificates(rows, days).encode()))
+    yield Part(f"{_sources(snapshot)}</main>{_footer()}</body></html>".encode())
+
+
+def _boundary_part(b: Boundary, plan: RotationPlan | None, snapshot: Snapshot) -> Part:
+    return Part(_boundary(b, plan, snapshot).encode())
 
 
 def _summary(snapshot: Snapshot) -> str:
@@ -302,8 +330,8 @@ def _fingerprint(fingerprint: str) -> str:
     return f'<code title="SHA-256 {e(fingerprint)}">{e(short)}</code>'
 
 
-def _certificates(snapshot: Snapshot) -> str:
-    rows = [_cert_row(row, snapshot) for row in certificate_rows(snapshot)]
+def _certificates(timeline: list[CertRow], days: list[int | None]) -> str:
+    rows = [_cert_row(row, left) for row, left in zip(timeline, days, strict=True)]
     head = ["Days left", "Not after", "Role", "Scope", "Source", "Object", "Subject", "SHA-256"]
     caption = "Certificates, soonest expiry first"
     table = _table(caption, head, rows, named=False) if rows else "<p>No certificates read.</p>"
@@ -313,8 +341,7 @@ def _certificates(snapshot: Snapshot) -> str:
     )
 
 
-def _cert_row(row: CertRow, snapshot: Snapshot) -> list[str]:
-    days = row.days_left(snapshot.taken_at)
+def _cert_row(row: CertRow, days: int | None) -> list[str]:
     return [
         f'<span class="nowrap">{e(days_text(days))}</span>',
         e(when(row.not_after)) if row.not_after else "unknown",

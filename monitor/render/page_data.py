@@ -50,23 +50,31 @@ def boundaries(snapshot: Snapshot) -> list[Boundary]:
 
 
 def sections(snapshot: Snapshot, names: Iterable[str]) -> list[Boundary]:
-    """Each of `names` (a boundary or an identity provider) with its checks by family."""
-    order = {check: i for i, check in enumerate(c for f in FAMILIES for c in CHECKS_BY_FAMILY[f])}
+    """Each of `names` (a boundary or an identity provider) with its checks by family
+    (the snapshot's states and findings grouped by name in one pass)."""
+    by_name: dict[str, list[CheckState]] = {name: [] for name in names}
+    for state in snapshot.states:
+        if (group := by_name.get(state.boundary)) is not None:
+            group.append(state)
+    found: dict[str, list[TrackedFinding]] = {name: [] for name in by_name}
+    for tracked in snapshot.findings:
+        if (listed := found.get(tracked.finding.boundary)) is not None:
+            listed.append(tracked)
     out: list[Boundary] = []
-    for name in names:
-        states = sorted(
-            (s for s in snapshot.states if s.boundary == name),
-            key=lambda s: order.get(s.check, len(order)),
-        )
+    for name in by_name:
+        states = sorted(by_name[name], key=lambda s: _ORDER.get(s.check, len(_ORDER)))
+        of = [(_family(s.check), s) for s in states]
         families = tuple(
             (family, grouped)
             for family in (*FAMILIES, "other")
-            if (grouped := tuple(s for s in states if _family(s.check) == family))
+            if (grouped := tuple(s for f, s in of if f == family))
         )
         worst = max((s.state for s in states), key=STATE_RANK.__getitem__, default="pass")
-        findings = tuple(t for t in snapshot.findings if t.finding.boundary == name)
-        out.append(Boundary(name, worst, families, findings))
+        out.append(Boundary(name, worst, families, tuple(found[name])))
     return out
+
+
+_ORDER = {check: i for i, check in enumerate(c for f in FAMILIES for c in CHECKS_BY_FAMILY[f])}
 
 
 def _family(check: str) -> str:

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 
 from monitor.config.schema import Config
 from monitor.model import F5State, SslCert
+from monitor.render.parts import Last, Same, inputs
 from monitor.render.store import boundary_paths, device_store
 from monitor.state.snapshot import Snapshot
 
@@ -53,8 +54,17 @@ class CertRow:
         return (self.not_after - now) // timedelta(days=1)
 
 
+_ROWS: Last[Same, list[CertRow]] = Last()
+
+
 def certificate_rows(snapshot: Snapshot) -> list[CertRow]:
-    """The certificate timeline, soonest expiry first."""
+    """The certificate timeline, soonest expiry first (worked out again only when what it
+    derives from is another object: the page and the findings document both show it,
+    cycle after cycle). Do not change the list."""
+    return _ROWS.get(inputs(snapshot), lambda: _timeline(snapshot))
+
+
+def _timeline(snapshot: Snapshot) -> list[CertRow]:
     rows: list[CertRow] = []
     seen: set[tuple[str, str, str, str]] = set()
     for row in _rows(snapshot):

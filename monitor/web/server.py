@@ -3,6 +3,8 @@
 
 Everything served is rendered once per cycle (`Published`) and swapped in whole; a request
 only copies bytes from memory, so scrapes are cheap and never reach BIG-IP or Kubernetes.
+`/metrics`, `/`, `/api/findings` and `/api/rotation` go out gzipped (a copy made once per
+cycle) to clients whose `Accept-Encoding` allows it, as Prometheus' always does.
 
 `/healthz` (liveness) answers 200 `ok` unless `WebServer.liveness`, asked at each request,
 gives a reason: then 503 with that one line (the daemon's: a replica that should poll has
@@ -33,7 +35,7 @@ import logging
 import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -43,8 +45,9 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from monitor import __version__
 from monitor.render import exposition
-from monitor.render.findings import findings_document
-from monitor.render.page import render_page
+from monitor.render.findings import findings_json
+from monitor.render.page import page_document
+from monitor.render.parts import Document
 from monitor.render.rotation import rotation_document
 from monitor.state.snapshot import Snapshot
 from monitor.web.config import WebConfig, load_web_config
@@ -65,39 +68,69 @@ PAGE_POLICY: Final = (
 UNAUTHORIZED: Final = 'Basic realm="f5-linkerd-monitor", charset="UTF-8"'
 
 
+_NO_FINDINGS: Final = Document.plain(json.dumps({"findings": []}, indent=2).encode())
+_NO_PLANS: Final = Document.plain(json.dumps({"boundaries": []}, indent=2).encode())
+
+
 @dataclass(frozen=True)
 class Published:
-    """What the server hands out until the next cycle replaces it."""
+    """What the server hands out until the next cycle replaces it: each document's bytes
+    and their gzip copy, both made once (`monitor.render.parts`)."""
 
     snapshot: Snapshot | None
-    metrics: bytes
-    findings_json: bytes
-    index_html: bytes
-    rotation_json: bytes = b'{"boundaries": []}'
+    metrics_doc: Document
+    findings_doc: Document
+    page_doc: Document
+    rotation_doc: Document = _NO_PLANS
     ready: bool = False  # `/readyz`: a snapshot, or a follower (which never has one)
 
+    @property
+    def metrics(self) -> bytes:
+        return self.metrics_doc.text
+
+    @property
+    def findings_json(self) -> bytes:
+        return self.findings_doc.text
+
+    @property
+    def index_html(self) -> bytes:
+        return self.page_doc.text
+
+    @property
+    def rotation_json(self) -> bytes:
+        return self.rotation_doc.text
+
     @staticmethod
-    def follower(metrics_text: bytes, holder: str) -> Published:
+    def follower(metrics: Document, holder: str) -> Published:
         """A follower's view: no snapshot, its own metrics, and ready."""
         return replace(
-            Published.of(None),
-            metrics=metrics_text,
-            index_html=render_page(None, follower_of=holder),
+            Published.of(None, metrics),
+            page_doc=page_document(None, follower_of=holder),
             ready=True,
         )
 
     @staticmethod
-    def of(snapshot: Snapshot | None) -> Published:
-        document: dict[str, Any] = findings_document(snapshot) if snapshot else {"findings": []}
-        rotation: dict[str, Any] = rotation_document(snapshot) if snapshot else {"boundaries": []}
-        return Published(
+    def of(snapshot: Snapshot | None, metrics: Document | None = None) -> Published:
+        """The documents of `snapshot` (`metrics`: instead of the snapshot's exposition),
+        gzip copies included."""
+        published = Published(
             snapshot=snapshot,
-            metrics=exposition.render(snapshot),
-            findings_json=json.dumps(document, indent=2).encode(),
-            index_html=render_page(snapshot),
-            rotation_json=json.dumps(rotation, indent=2).encode(),
+            metrics_doc=metrics or exposition.document(snapshot),
+            findings_doc=findings_json(snapshot) if snapshot else _NO_FINDINGS,
+            page_doc=page_document(snapshot),
+            rotation_doc=(
+                Document.plain(json.dumps(rotation_document(snapshot), indent=2).encode())
+                if snapshot
+                else _NO_PLANS
+            ),
             ready=snapshot is not None,
         )
+        for document in published.documents():
+            document.gzip()  # made here, in the cycle, never while a client waits
+        return published
+
+    def documents(self) -> tuple[Document, ...]:
+        return (self.metrics_doc, self.findings_doc, self.page_doc, self.rotation_doc)
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -109,6 +142,7 @@ def parse_listen(listen: str) -> tuple[str, int]:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # connections waiting to be accepted (default 5)
     security: Security
 
     def get_request(self) -> tuple[Any, Any]:
@@ -220,6 +254,9 @@ class WebServer:
             sys_version = ""
             protocol_version = "HTTP/1.1"
             timeout = IDLE_TIMEOUT
+            # the headers and the body are two writes: never hold the body's last segment
+            # back until the headers are acknowledged (Nagle and delayed ACKs)
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Requests are not logged; the cycle log line is the daemon's voice."""
@@ -233,43 +270,78 @@ class WebServer:
             def _serve(self, head: bool) -> None:
                 config, _ = web._security.current()
                 headers = dict(DEFAULT_HEADERS)
+                answer: tuple[int, bytes | Document, str]
                 if not web._security.auth.check(config.users, self.headers.get("Authorization")):
                     headers["WWW-Authenticate"] = UNAUTHORIZED
                     answer = (401, b"unauthorized\n", TEXT)
                 else:
                     answer = _route(self.path.split("?", 1)[0], web.current(), web.liveness)
-                if answer[2].startswith("text/html"):
+                status, served, content_type = answer
+                if content_type.startswith("text/html"):
                     headers["Content-Security-Policy"] = PAGE_POLICY
+                body: tuple[bytes, ...] = (served,) if isinstance(served, bytes) else ()
+                if isinstance(served, Document):
+                    headers["Vary"] = "Accept-Encoding"
+                    if accepts_gzip(self.headers.get_all("Accept-Encoding") or ()):
+                        body = (served.gzip(),)
+                        headers["Content-Encoding"] = "gzip"
+                    else:
+                        body = served.chunks()
                 headers.update(config.headers)
-                self._send(*answer, headers=headers, head=head)
+                self._send(status, body, content_type, headers=headers, head=head)
 
             def _send(
                 self,
                 status: int,
-                body: bytes,
+                body: tuple[bytes, ...],
                 content_type: str,
                 headers: dict[str, str],
                 head: bool,
             ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(sum(len(chunk) for chunk in body)))
                 self.send_header("Cache-Control", "no-store")
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
                 if not head:
-                    self.wfile.write(body)
+                    for chunk in body:
+                        self.wfile.write(chunk)
 
         return Handler
 
 
+def accepts_gzip(fields: Iterable[str]) -> bool:
+    """Whether `Accept-Encoding` (each of its header fields) accepts gzip (RFC 9110 12.5.3:
+    `gzip` or `x-gzip`, else `*`, with a q-value above 0)."""
+    weights: dict[str, float] = {}
+    for field in fields:
+        for entry in field.split(","):
+            name, *params = (p.strip() for p in entry.split(";"))
+            weight = 1.0
+            for param in params:
+                key, _, value = param.partition("=")
+                if key.strip().lower() == "q":
+                    try:
+                        weight = float(value)
+                    except ValueError:
+                        weight = 0.0
+            if name:
+                weights[name.lower()] = weight
+    for name in ("gzip", "x-gzip", "*"):
+        if name in weights:
+            return weights[name] > 0
+    return False
+
+
 def _route(
     path: str, published: Published, liveness: Callable[[], str | None]
-) -> tuple[int, bytes, str]:
-    """(status, body, content type) for a GET of `path`."""
+) -> tuple[int, bytes | Document, str]:
+    """(status, body, content type) for a GET of `path`; a `Document` is served gzipped to
+    clients that accept it."""
     if path == "/metrics":
-        return 200, published.metrics, CONTENT_TYPE_LATEST
+        return 200, published.metrics_doc, CONTENT_TYPE_LATEST
     if path == "/healthz":
         stuck = liveness()
         if stuck is not None:
@@ -280,9 +352,9 @@ def _route(
             return 503, b"waiting for the first complete cycle\n", TEXT
         return 200, b"ready\n", TEXT
     if path == "/api/findings":
-        return 200, published.findings_json, "application/json"
+        return 200, published.findings_doc, "application/json"
     if path == "/api/rotation":
-        return 200, published.rotation_json, "application/json"
+        return 200, published.rotation_doc, "application/json"
     if path == "/":
-        return 200, published.index_html, "text/html; charset=utf-8"
+        return 200, published.page_doc, "text/html; charset=utf-8"
     return 404, b"not found\n", TEXT

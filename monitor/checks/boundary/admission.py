@@ -28,7 +28,7 @@ from monitor.checks.outcome import MESH, Unknown
 from monitor.checks.resolve import KUBERNETES, backend_endpoints, service_key
 from monitor.config.schema import BoundaryConfig
 from monitor.model import Endpoint, MeshState
-from monitor.policy.authorize import authorize
+from monitor.policy.authorize import Scopes, authorize
 from monitor.policy.model import DEFAULT_CLUSTER_NETWORKS, Client, Decision, MeshPolicy, PodInfo
 
 
@@ -137,15 +137,16 @@ class Evaluator:
         self.policy = policy
         self._probes: tuple[str, ...] | None = None
         self._memo: dict[tuple[str, int, str | None], Verdict] = {}
-        self._scoped: dict[str, MeshPolicy] = {}
+        self._scoped: dict[str, tuple[MeshPolicy, Scopes]] = {}
 
-    def _in(self, namespace: str) -> MeshPolicy:
+    def _in(self, namespace: str) -> tuple[MeshPolicy, Scopes]:
         """The policy with only `namespace`'s Servers, AuthorizationPolicies and
         ServerAuthorizations: all of those `authorize` considers for a pod there (it keeps
-        only the pod's namespace's), without scanning every namespace's for each pod."""
+        only the pod's namespace's), without scanning every namespace's for each pod; and
+        the scopes worked out with it (the pods of one workload share theirs)."""
         if namespace not in self._scoped:
             p = self.policy
-            self._scoped[namespace] = replace(
+            narrowed = replace(
                 p,
                 servers=tuple(s for s in p.servers if s.namespace == namespace),
                 authorization_policies=tuple(
@@ -155,6 +156,7 @@ class Evaluator:
                     a for a in p.server_authorizations if a.namespace == namespace
                 ),
             )
+            self._scoped[namespace] = (narrowed, Scopes())
         return self._scoped[namespace]
 
     def admit(self, target: BackendPod, identity: str | None) -> Verdict:
@@ -165,14 +167,14 @@ class Evaluator:
 
     def _admit(self, target: BackendPod, identity: str | None) -> Verdict:
         pod, port = target.pod, target.port
-        policy = self._in(pod.namespace)
-        decision = authorize(policy, pod, port, Client(identity, None, tls=True))
+        policy, scopes = self._in(pod.namespace)
+        decision = authorize(policy, pod, port, Client(identity, None, tls=True), scopes)
         if decision.allowed:
             return Verdict(decision)
         if self._probes is None:
             self._probes = probe_addresses(self.policy)
         for address in self._probes:
-            other = authorize(policy, pod, port, Client(identity, address, tls=True))
+            other = authorize(policy, pod, port, Client(identity, address, tls=True), scopes)
             if other.allowed:
                 return Verdict(decision, other)
         return Verdict(decision)

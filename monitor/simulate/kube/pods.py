@@ -133,12 +133,18 @@ def render_pods(
     started = timestamp(now)
     injections: dict[str, Injection] = {}
     out = []
+    taken: set[str] = set()  # names given to this ReplicaSet's pods
     for i, pod in enumerate(w.pods):
         bundle = ""
         if w.meshed and install is not None:
             bundle = install.bundle_text(pod.trust_anchors)
         identity = pod.ip if pod.ip is not None else f"#{i}"  # IPs are unique among live pods
-        name = generated_name(f"{rs_name}-", [w.namespace, w.name, identity, pod.node, bundle])
+        material: list[Any] = [w.namespace, w.name, identity, pod.node, bundle]
+        name = generated_name(f"{rs_name}-", material)
+        while name in taken:  # the API server refuses the name; the controller tries another
+            material.append(len(taken))
+            name = generated_name(f"{rs_name}-", material)
+        taken.add(name)
         token_volume = f"kube-api-access-{safe_hash(name, 5)}"
         containers = [_container(c) for c in w.containers]
         for c in containers:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.checks import CHECKS, run_checks
+from monitor.checks import CHECKS, CheckRunner
 from monitor.checks.outcome import Check, Outcome
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.daemon.cycle import Monitor, close_all
@@ -209,16 +209,14 @@ def test_closing_never_waits_for_a_source_that_hangs() -> None:
 
 
 def test_a_check_that_raises_is_unknown_for_its_boundary_and_logged_once(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     def broken(cfg: Config, bnd: BoundaryConfig, obs: Observed, now: datetime) -> Outcome:
         raise KeyError(SECRET)
 
     checks = (Check("issuer_expiry", broken), *(c for c in CHECKS if c.id != "issuer_expiry"))
-    monkeypatch.setattr(
-        "monitor.daemon.cycle.run_checks", lambda c, o, n, **kw: run_checks(c, o, n, checks, **kw)
-    )
     monitor = Monitor(cfg(), [Device("bigip-a"), Device("bigip-b")], Mesh(), clock=lambda: cd.NOW)
+    monitor.checks = CheckRunner(checks)
     try:
         first = monitor.cycle()
         monitor.cycle()

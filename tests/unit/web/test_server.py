@@ -8,11 +8,14 @@ TLS and client certificates are in `tests/unit/web/test_server_tls.py`; the file
 from __future__ import annotations
 
 import base64
+import gzip
+import http.client
 import json
 import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import bcrypt
 import httpx
@@ -21,7 +24,7 @@ import pytest
 from monitor.web import security as websecurity
 from monitor.web.config import WebConfig, WebConfigError
 from monitor.web.security import Authenticator
-from monitor.web.server import PAGE_POLICY, Published, WebServer
+from monitor.web.server import PAGE_POLICY, Published, WebServer, accepts_gzip
 from tests.support.snapshots import snapshot
 
 PATHS = ("/", "/metrics", "/api/findings", "/api/rotation", "/healthz", "/readyz")
@@ -252,3 +255,68 @@ def test_a_port_in_use_is_an_oserror() -> None:
             WebServer(f"127.0.0.1:{first.port}")
     finally:
         first.stop()
+
+
+def _raw(server: WebServer, path: str, method: str = "GET", **headers: str) -> tuple[Any, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request(method, path, headers=headers)
+        answer = connection.getresponse()
+        return answer, answer.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/", "/api/findings", "/api/rotation"])
+def test_documents_go_out_gzipped_to_clients_that_accept_it(server: WebServer, path: str) -> None:
+    published = Published.of(snapshot())
+    server.publish(published)
+    text = {
+        "/metrics": published.metrics,
+        "/": published.index_html,
+        "/api/findings": published.findings_json,
+        "/api/rotation": published.rotation_json,
+    }[path]
+    answer, body = _raw(server, path, **{"Accept-Encoding": "gzip"})
+    assert answer.getheader("Content-Encoding") == "gzip"
+    assert answer.getheader("Vary") == "Accept-Encoding"
+    assert int(answer.getheader("Content-Length")) == len(body) < len(text)
+    assert gzip.decompress(body) == text
+    plain, body = _raw(server, path)  # no Accept-Encoding: as it is, written part by part
+    assert plain.getheader("Content-Encoding") is None
+    assert int(plain.getheader("Content-Length")) == len(text)
+    assert plain.getheader("Vary") == "Accept-Encoding"
+    assert body == text
+    refused, body = _raw(server, path, **{"Accept-Encoding": "br, gzip;q=0, *;q=1"})
+    assert refused.getheader("Content-Encoding") is None
+    assert body == text
+    head, body = _raw(server, path, "HEAD", **{"Accept-Encoding": "gzip"})
+    assert (head.getheader("Content-Encoding"), body) == ("gzip", b"")
+    assert int(head.getheader("Content-Length")) == int(answer.getheader("Content-Length"))
+
+
+def test_probes_and_errors_are_never_gzipped(server: WebServer) -> None:
+    for path in ("/healthz", "/readyz", "/nowhere"):
+        answer, _ = _raw(server, path, **{"Accept-Encoding": "gzip"})
+        assert answer.getheader("Content-Encoding") is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "accepted"),
+    [
+        ((), False),
+        (("gzip",), True),
+        (("deflate, gzip;q=0.5",), True),
+        (("GZIP",), True),
+        (("x-gzip",), True),
+        (("*",), True),
+        (("identity",), False),
+        (("gzip;q=0",), False),
+        (("gzip;q=0.000",), False),
+        (("gzip; q=0, *",), False),  # named beats the wildcard
+        (("br", "gzip"), True),  # several header fields
+        (("gzip;q=nonsense",), False),
+    ],
+)
+def test_accept_encoding(fields: tuple[str, ...], accepted: bool) -> None:
+    assert accepts_gzip(fields) is accepted
