@@ -85,7 +85,7 @@ def _pool(i: int, first_member: int, count: int) -> dict[str, Any]:
         n = first_member + j
         member: dict[str, Any] = {"address": _ipv4(10, n), "port": 443}
         if i % 50 == 1:
-            member["address"] = f"2001:db8::{n:x}"
+            member["address"] = f"2001:db8::{n >> 16:x}:{n & 0xFFFF:x}"  # any n
         elif i % 100 == 2 and j == 0:
             member["address"] += "%2"  # a route domain
         if folder != "Common" and i % 7 == 3:
