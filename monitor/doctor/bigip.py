@@ -36,7 +36,7 @@ from monitor.sources.f5.ha import stats_fields
 from monitor.sources.f5.paging import encode_query
 from monitor.sources.f5.parse import Malformed
 from monitor.sources.f5.paths import filestore_glob
-from monitor.sources.f5.source import COLLECTIONS, options
+from monitor.sources.f5.queries import COLLECTIONS, options
 
 PROBE_FILE = "/Common/default.crt"  # any shell-safe name; a missing file answers too
 _REFUSALS = frozenset({"http_401", "http_403"})

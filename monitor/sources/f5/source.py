@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 import httpx
 
@@ -60,7 +60,6 @@ from monitor.requirements import (
 )
 from monitor.sources.errors import SourceFailure
 from monitor.sources.f5.apm import (
-    APM_SELECT,
     PARTITIONED,
     build_apm,
     provisioned,
@@ -76,38 +75,9 @@ from monitor.sources.f5.ha import parse_sync_status
 from monitor.sources.f5.pages import PageMemory, Parsed, key_of, parse_page
 from monitor.sources.f5.paging import Page, summarize, walk
 from monitor.sources.f5.parse import Malformed
+from monitor.sources.f5.queries import COLLECTIONS, options
 
 log = logging.getLogger(__name__)
-
-COLLECTIONS: Final = (VIRTUALS, POOLS, SERVER_SSL, CLIENT_SSL, SSL_CERTS, CA_BUNDLES)
-
-# Query options per collection. Virtuals and pools are read with their subcollections
-# expanded (per page) and without $select: whether BIG-IP keeps an expanded subcollection
-# under $select is unverified, and a dropped one would look like "no members". ssl-certs
-# select `subjectAlternativeName`, which certificates without the extension (and TMOS
-# before 14.1) do not have: a $select naming an absent field is taken to leave it out, as
-# it does for `subPath` (UNVERIFIED on a pre-14.1 device).
-_SELECT: Final = {
-    SERVER_SSL: (
-        "fullPath,name,partition,subPath,selfLink,caFile,peerCertMode,serverName,"
-        "authenticateName,expireCertResponseControl,untrustedCertResponseControl,"
-        "tmOptions,cert,key,chain,sniDefault"
-    ),
-    CLIENT_SSL: "fullPath,name,partition,subPath,selfLink,certKeyChain,serverName,sniDefault",
-    SSL_CERTS: "fullPath,name,partition,subPath,selfLink,isBundle,fingerprint,expirationDate,"
-    "subject,issuer,subjectAlternativeName,checksum",
-    CA_BUNDLES: "fullPath,name,partition,subPath,selfLink,includeBundle",
-    DEVICES: "name,fullPath,selfLink,hostname,failoverState,version,managementIp,selfDevice",
-    **APM_SELECT,
-}
-_EXPAND: Final = frozenset({VIRTUALS, POOLS})
-
-
-def options(collection: str) -> list[tuple[str, str]]:
-    """The query options (besides $filter/$top) a collection is read with."""
-    if collection in _EXPAND:
-        return [("expandSubcollections", "true")]
-    return [("$select", _SELECT[collection])] if collection in _SELECT else []
 
 
 @dataclass
