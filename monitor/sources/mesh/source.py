@@ -30,7 +30,7 @@ parser that raised something unforeseen (`internal_error`, `build`) is logged on
 exception type while it keeps happening, its stack (never its message) at debug level.
 
 Key material is never kept: the issuer Secret is stored through `secret_without_keys`,
-pods as `records.PodRecord`s (control-plane pods through `specs.slim_pod`); nothing of a
+pods as `records.PodRecord`s (control-plane pods through `pods.slim_pod`); nothing of a
 Secret is logged. With `mesh.issuer.source`
 `certificate` or `configMap` the Secret is not read at all (the key never crosses the wire).
 """
