@@ -226,34 +226,3 @@ def lines(rows: list[FloorRow]) -> list[str]:
         for r in rows
     ]
     return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m bench.f5_floor [--quick]`: the BIG-IP poll benchmark's budgets alone."""
-    import argparse
-
-    from bench.f5_poll import budgets, run
-    from bench.world import Scale
-
-    parser = argparse.ArgumentParser(prog="python -m bench.f5_floor", description=main.__doc__)
-    parser.add_argument("--quick", action="store_true", help="a tenth of the design's scale")
-    parser.add_argument("--rounds", type=int, default=3, help="warm polls each way")
-    args = parser.parse_args(argv)
-    scale = Scale(500, 500, 5000, 300) if args.quick else Scale()
-    result = run(scale, args.rounds)
-    print("\n".join(lines(result.floor)))
-    print(
-        f"retained by both sources and their states: {result.retained_mib:.1f} MiB;"
-        f" peak during a cold poll {result.cold_peak_mib:.1f} MiB (tracemalloc);"
-        f" peak RSS {result.rss_peak_mib:.0f} MiB"
-    )
-    for b in budgets(result, scale=2.0 if args.quick else 1.0):
-        print(
-            f"{b.name}: {b.value:.3f} (limit {b.limit:g} {b.unit}, {b.runs} runs)"
-            f" {'pass' if b.passed else 'FAIL'}"
-        )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
