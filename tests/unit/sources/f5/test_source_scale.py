@@ -25,6 +25,7 @@ from monitor.model import F5State, SourceStatus
 from monitor.simulate.bigip.builtins import CERT_PATHS
 from monitor.simulate.bigip.model import BigipWorld
 from monitor.simulate.faults import Fault
+from monitor.sources.f5.exchange import MAX_ATTEMPTS
 from monitor.sources.f5.source import F5Source
 from tests.support.sim_bigip import Running, running
 
@@ -182,17 +183,39 @@ def test_503_bursts_and_resets_mid_poll_cost_retries_only(
     with scaled_world(tmp_path, scaled) as s:
         before = clean(s.source.poll())
         start = s.total()
-        # faults apply in the order armed: 10 answers as usual, then 3 x 503, 2 resets
+        # faults apply in the order armed: 10 answers as usual, then 2 x 503, 1 reset.
+        # Fewer faults in all than a request's attempts (MAX_ATTEMPTS), so whichever
+        # requests they fall on (that depends on how the concurrent requests interleave)
+        # each still gets an answer.
         s.rt.sim.inject(Fault("bigip-a", "latency", count=10, delay=0.001))
-        s.rt.sim.inject(Fault("bigip-a", "http503", count=3))
-        s.rt.sim.inject(Fault("bigip-a", "reset", count=2))
+        s.rt.sim.inject(Fault("bigip-a", "http503", count=2))
+        s.rt.sim.inject(Fault("bigip-a", "reset", count=1))
         state, status = s.source.poll()
         sent = s.total() - start
         minimum = s.minimum()
+    assert MAX_ATTEMPTS > 3
     assert clean((state, status)) == before
-    assert status.requests["503"] == 3
-    assert status.requests["error"] == 2
-    assert sent == minimum + 5
+    assert status.requests["503"] == 2
+    assert status.requests["error"] == 1
+    assert sent == minimum + 3
+
+
+def test_more_faults_in_a_row_than_attempts_fail_that_collection_only(
+    tmp_path: Path, scaled: BigipWorld
+) -> None:
+    with scaled_world(tmp_path, scaled, f5Concurrency=1) as s:
+        clean(s.source.poll())
+        # one request at a time: the first page's request meets every fault in turn
+        s.rt.sim.inject(Fault("bigip-a", "http503", count=MAX_ATTEMPTS - 1))
+        s.rt.sim.inject(Fault("bigip-a", "reset", count=1))
+        state, status = s.source.poll()
+    assert state is not None
+    [error] = status.errors
+    assert (error.reason, error.target) == ("protocol_error", "ltm/virtual")
+    assert status.requests["503"] == MAX_ATTEMPTS - 1
+    assert status.requests["error"] == 1
+    assert state.failed == frozenset({"ltm/virtual"})
+    assert len(state.pools) == SCALE.pools
 
 
 def test_an_html_500_page_is_http_5xx_for_one_collection(
