@@ -165,3 +165,13 @@ def test_an_injected_transport_ignores_the_environment(monkeypatch: pytest.Monke
     with bounded_client(True, LIMITS, 5.0, {}, httpx.MockTransport(answer)) as client:
         assert send(client, "GET", "https://idp.invalid/", 1.0, 10).status_code == 200
     assert seen == ["https://idp.invalid/"]
+
+
+def test_credentials_in_the_proxy_url_are_sent_to_the_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with Dripper(ACCEPT) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", f"http://monitor:pr0xy@{proxy.address}")
+        with bounded_client(True, LIMITS, 5.0, {}) as client:
+            assert send(client, "GET", "http://am.invalid/", 2.0, 10).status_code == 200
+    assert b"Proxy-Authorization: Basic bW9uaXRvcjpwcjB4eQ==" in proxy.heard[0]
