@@ -32,7 +32,7 @@ from monitor.config.schema import Config
 from monitor.model import F5State, SourceStatus
 from monitor.requirements import DEVICES, SYNC_STATUS
 from monitor.sources.f5.source import F5Source
-from monitor.sources.f5.transport import DeadlineTransport
+from monitor.sources.http.transport import DeadlineTransport
 
 _KEPT_HEADERS = ("authorization", "x-f5-auth-token", "content-type", "accept")
 

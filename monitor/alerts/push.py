@@ -7,7 +7,11 @@ pure `monitor.alerts.plan.alerts_for` and POSTs it as JSON to `<url>/api/v2/aler
 - at once when what the alerts say changed (a finding appeared, resolved, changed its
   message …), otherwise every `resend_interval` (firing alerts carry
   endsAt = now + 4 × resend interval, so Alertmanager needs the resends);
-- after a failure (no answer, or not 2xx) again after a jittered exponential backoff
+- each POST, from connecting to the last byte of the answer, ends by its deadline
+  (`request_timeout`, or what `close` has left) however slowly Alertmanager or a proxy
+  answers, and reads at most `MAX_ANSWER` bytes of the answer: a larger one is a failed
+  push (`response_too_large`); proxies as `monitor.sources.http.proxy` says;
+- after a failure (no answer, not 2xx, too large) again after a jittered exponential backoff
   (1 s, 2 s, 4 s … capped at the resend interval), every attempt rebuilt from the latest
   snapshot with a fresh endsAt; it never gives up and never raises into the daemon;
 - a failure is logged once when the push starts failing (and when the reason changes),
@@ -44,6 +48,8 @@ from monitor.alerts.plan import (
 )
 from monitor.config.schema import AlertmanagerConfig
 from monitor.sources.errors import SourceFailure, clip, status_reason
+from monitor.sources.http.proxy import bounded_client
+from monitor.sources.http.transport import TooLarge, send
 from monitor.sources.http_errors import exception_reason, exception_text, scrub
 from monitor.state.snapshot import PushStats, Snapshot
 
@@ -55,7 +61,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 API_PATH: Final = "/api/v2/alerts"
-REQUEST_TIMEOUT: Final = 10.0  # seconds for one POST
+REQUEST_TIMEOUT: Final = 10.0  # seconds for one POST, from connecting to the answer's last byte
+MAX_ANSWER: Final = 64 * 1024  # bytes of Alertmanager's answer (it sends a few bytes of JSON)
 FIRST_BACKOFF: Final = 1.0  # seconds before the first retry; doubles up to the resend interval
 CLOSE_TIMEOUT: Final = 5.0  # seconds `close` may spend on its last send
 
@@ -226,11 +233,15 @@ class AlertPusher:
             headers = auth_headers(self.cfg, self._environ)
         except SourceFailure as err:
             return self._failed(err.reason, str(err))
+        wait = self._request_timeout if timeout is None else timeout
         try:
-            if timeout is None:
-                response = client.post(self._url, json=body, headers=headers)
-            else:
-                response = client.post(self._url, json=body, headers=headers, timeout=timeout)
+            response = send(client, "POST", self._url, wait, MAX_ANSWER, headers, json=body)
+        except TooLarge as err:
+            size = f" ({err.announced} bytes announced)" if err.announced is not None else ""
+            return self._failed(
+                "response_too_large",
+                f"response_too_large: the answer is larger than {err.limit} bytes{size}; not read",
+            )
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as err:
             reason = exception_reason(err)
             text = scrub(exception_text(err), self._secrets)
@@ -254,12 +265,12 @@ class AlertPusher:
         """The HTTP client, made once `caFile` could be loaded (SourceFailure until then)."""
         if self._client is None:
             verify = verify_context(self.cfg) if self._transport is None else True
-            self._client = httpx.Client(
-                transport=self._transport,
-                verify=verify,
-                timeout=self._request_timeout,
-                headers={"Content-Type": "application/json", "Accept": "application/json"},
-                follow_redirects=False,
+            self._client = bounded_client(
+                verify,
+                httpx.Limits(max_connections=1, max_keepalive_connections=1),
+                self._request_timeout,
+                {"Content-Type": "application/json", "Accept": "application/json"},
+                self._transport,
             )
         return self._client
 

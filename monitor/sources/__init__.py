@@ -10,6 +10,8 @@ plus `SourceError`s with fixed reason codes; remote faults never raise out of `p
   client, failures → reason codes, and collections kept current by LIST then WATCH.
 - `mesh/`: `MeshSource` (`monitor.sources.mesh.source`), the Kubernetes / Linkerd side:
   what it watches for the configured boundaries, and the `MeshState` built from that.
+- `http/`: what the httpx clients share (BIG-IP, identity providers, the Alertmanager
+  push): the per-request deadline and bounded body read, the environment's proxies.
 - `errors.py`: what every source shares about failure (`SourceFailure`, the reason code of
   an HTTP status); `http_errors.py`: a failed httpx exchange (BIG-IP, the Alertmanager
   push) → reason code and message, secrets scrubbed; `secrets.py`: passwords and tokens

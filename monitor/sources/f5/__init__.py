@@ -4,6 +4,6 @@ Owns `F5Source` (`source`) and what it is built from: HTTP, token or basic auth 
 request bound (`client`, `credentials`, login tokens in `tokens`), one poll's budget and
 retries (`exchange`), paged collection reads (`paging`), pure JSON → model parsing
 (`parse`, `paths`, `ha`), what each CA bundle holds (`bundles`) and the certificate files
-read through util/bash (`bash`, `certfiles`). May import `monitor.sources` (errors,
+read through util/bash (`bash`, `certfiles`). May import `monitor.sources` (errors, http,
 http_errors, secrets), `monitor.model`, `monitor.config` and `monitor.certs`.
 """

@@ -8,7 +8,7 @@ authentication (research/f5.md §1). Budget, retries and counting are the poll's
 
 Every request, from connecting to the last byte of its body, ends by its own deadline
 (min(`poll.timeout`, what is left of the poll's budget)) whatever the peer's pace, and
-reads at most `poll.maxResponseMiB` of body (`transport`): a larger one is
+reads at most `poll.maxResponseMiB` of body (`monitor.sources.http`): a larger one is
 `response_too_large` and is not parsed. A body that JSON cannot decode, however deeply
 nested, is `bad_json`.
 
@@ -37,7 +37,6 @@ from monitor.model import SourceError
 from monitor.sources.errors import SourceFailure, failure, status_reason
 from monitor.sources.f5.exchange import RETRY_REASONS, RETRY_STATUSES, Exchange
 from monitor.sources.f5.tokens import (
-    DEFAULT_TOKEN_TIMEOUT,
     DELETE_TIMEOUT,
     LOGIN_PATH,
     LOGIN_RETRY_REASONS,
@@ -47,8 +46,10 @@ from monitor.sources.f5.tokens import (
     Token,
     header,
     is_denial,
+    issued,
 )
-from monitor.sources.f5.transport import DeadlineTransport, TooLarge, send
+from monitor.sources.http.proxy import bounded_client
+from monitor.sources.http.transport import TooLarge, send
 from monitor.sources.http_errors import exception_reason, exception_text, response_text, scrub
 
 log = logging.getLogger(__name__)
@@ -100,15 +101,13 @@ class F5Client:
                 max_connections=self._concurrency,
                 max_keepalive_connections=self._concurrency,
             )
-            verify = self._verify()
-            self._http = httpx.Client(
+            self._http = bounded_client(
+                self._verify(),
+                limits,
+                self._timeout,
+                {"Accept": "application/json"},
+                self._transport,
                 base_url=self.device.url,
-                verify=verify,
-                timeout=self._timeout,
-                transport=self._transport or DeadlineTransport(verify, limits),
-                limits=limits,
-                headers={"Accept": "application/json"},
-                follow_redirects=False,
             )
         return self._http
 
@@ -325,22 +324,11 @@ class F5Client:
         if not 200 <= response.status_code < 300:
             raise self._http_failure(ex, response, what, "login")
         doc = self.decode(ex, response.content, response.status_code, what, "login")
-        token = doc.get("token") if isinstance(doc, dict) else None
-        value = token.get("token") if isinstance(token, dict) else None
-        if not isinstance(value, str) or not value:
+        value, timeout = issued(doc)
+        if not value:
             raise failure(
                 "bad_json", f"{self.device.name}: {what}: no token in the response", "login"
             )
-        timeout = token.get("timeout") if isinstance(token, dict) else None
-        if (
-            isinstance(timeout, str)
-            and timeout.isascii()
-            and timeout.isdigit()
-            and len(timeout) < 10
-        ):
-            timeout = int(timeout)
-        if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0:
-            timeout = DEFAULT_TOKEN_TIMEOUT
         log.debug(
             "%s: logged in as %s (token timeout %ss)", self.device.name, creds.username, timeout
         )

@@ -24,10 +24,11 @@ shows `/mgmt/shared/authz/tokens/***` (a filter on the `httpx` logger).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
-from monitor.sources.f5.transport import hide_in_logs
+from monitor.sources.http.transport import hide_in_logs
 from monitor.sources.http_errors import response_text
 
 LOGIN_PATH = "/mgmt/shared/authn/login"
@@ -57,3 +58,17 @@ def is_denial(response: httpx.Response) -> bool:
 
 def header(token: Token) -> dict[str, str]:
     return {"X-F5-Auth-Token": token.value}
+
+
+def issued(doc: Any) -> tuple[str, int]:
+    """The token and its lifetime in seconds from a login's JSON answer (`{"token":
+    {"token": …, "timeout": 1200}}`; the timeout may be a string of digits): "" when
+    there is no token, `DEFAULT_TOKEN_TIMEOUT` when the timeout is missing or unusable."""
+    token = doc.get("token") if isinstance(doc, dict) else None
+    value = token.get("token") if isinstance(token, dict) else None
+    timeout = token.get("timeout") if isinstance(token, dict) else None
+    if isinstance(timeout, str) and timeout.isascii() and timeout.isdigit() and len(timeout) < 10:
+        timeout = int(timeout)
+    if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0:
+        timeout = DEFAULT_TOKEN_TIMEOUT
+    return (value if isinstance(value, str) else ""), timeout

@@ -1,6 +1,7 @@
 """The Kubernetes API client, for the mesh source and leader election.
 
-Owns `build_api_client`: a kubeconfig file and context, or the in-cluster config; the
+Owns `build_api_client`: a kubeconfig file and context (the files it names checked first,
+`monitor.config.kubeconfig`), or the in-cluster config; the
 client's own urllib3 retries disabled (the watch layer reconnects with its own jittered
 backoff, so one failure is one error), and a connection pool large enough for every watch
 the mesh source keeps open at once (each open WATCH holds a connection for minutes; a pool
@@ -13,6 +14,7 @@ from __future__ import annotations
 from kubernetes import client, config
 
 from monitor.config.files import CONFIG_LIMIT, FileTooLarge
+from monitor.config.kubeconfig import check_referenced
 from monitor.config.schema import MeshConfig
 from monitor.sources.errors import SourceFailure
 from monitor.sources.kube.errors import client_error
@@ -38,6 +40,7 @@ def build_api_client(mesh: MeshConfig, pool_size: int = DEFAULT_POOL_SIZE) -> cl
                 raise FileNotFoundError(str(mesh.kubeconfig))
             if mesh.kubeconfig.stat().st_size > CONFIG_LIMIT:  # the client reads it whole
                 raise FileTooLarge(mesh.kubeconfig, CONFIG_LIMIT)
+            check_referenced(mesh.kubeconfig, mesh.context)  # the client reads them unbounded
             config.load_kube_config(  # type: ignore[no-untyped-call]
                 config_file=str(mesh.kubeconfig),
                 context=mesh.context,

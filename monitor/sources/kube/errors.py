@@ -22,6 +22,7 @@ import yaml
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from monitor.config.kubeconfig import UnusableFile
 from monitor.model import SourceError
 from monitor.sources.errors import body_text, causes, clip, status_reason
 
@@ -99,7 +100,9 @@ def client_error(err: BaseException, kubeconfig: Path | None, context: str | Non
             return SourceError("connect_error", f"{target}: {text}", target)
         return SourceError("credentials_unreadable", f"{target}: {text}", target)
     target = f"kubeconfig {kubeconfig}"
-    if isinstance(err, FileNotFoundError):
+    if isinstance(err, UnusableFile):
+        text = str(err)  # the entry and the path it names, why it cannot be read
+    elif isinstance(err, FileNotFoundError):
         text = "file not found"
     elif isinstance(err, OSError):
         text = f"cannot read the file: {err.strerror or type(err).__name__}"

@@ -33,7 +33,8 @@ from monitor.config.schema import Config
 from monitor.model import IdpState, SourceError, SourceStatus
 from monitor.sources.errors import SourceFailure, failure, status_reason
 from monitor.sources.f5.exchange import poll_budget
-from monitor.sources.f5.transport import DeadlineTransport, TooLarge, send
+from monitor.sources.http.proxy import bounded_client
+from monitor.sources.http.transport import TooLarge, send
 from monitor.sources.http_errors import exception_reason, exception_text, response_text
 from monitor.sources.oidc.documents import Malformed, max_age, parse_discovery, parse_jwks
 
@@ -82,13 +83,8 @@ class OidcSource:
                     "tls_error", f"{self.name}: cannot load caFile {self.idp.ca_file}: {why}"
                 ) from None
             limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-            self._http = httpx.Client(
-                verify=verify,
-                timeout=self._timeout,
-                transport=self._transport or DeadlineTransport(verify, limits),
-                limits=limits,
-                headers={"Accept": "application/json"},
-                follow_redirects=False,
+            self._http = bounded_client(
+                verify, limits, self._timeout, {"Accept": "application/json"}, self._transport
             )
         return self._http
 

@@ -15,7 +15,7 @@ import pytest
 
 from monitor.sources.f5.bundles import MAX_NESTING, build_bundles
 from monitor.sources.f5.source import F5Source
-from monitor.sources.f5.transport import DeadlineTransport, TooLarge, deadline, read_body
+from monitor.sources.http.transport import DeadlineTransport, TooLarge, deadline, read_body
 from tests.unit.sources.f5.test_paging import PASSWORD, Clock, FakeBigip, _config, no_sleep
 from tests.unit.sources.f5.test_parse import cert, server
 

@@ -1,4 +1,4 @@
-"""A device's HTTP transport whose every socket operation ends by the request's deadline.
+"""An HTTP transport whose every socket operation ends by the request's deadline.
 
 httpx applies its timeouts per socket operation: a peer that sends one byte a second
 never trips a read timeout, and the response headers or body of such a peer arrive
@@ -8,7 +8,8 @@ runs entirely in the calling thread), and every connect, TLS handshake, write an
 read of the connection is given at most what is left of it; once it has passed, the
 operation fails at once with httpcore's own timeout, which httpx reports as
 `httpx.TimeoutException` (reason `timeout`). This covers keep-alive connections too,
-because the check is made by the stream on every operation, not when connecting.
+because the check is made by the stream on every operation, not when connecting, and
+the connection to a proxy (its CONNECT answer included) when there is one.
 
 `send` makes one request so bounded, and `read_body` reads its streamed response in chunks
 against the same deadline and a size cap, returning it as a complete response (decoded
@@ -115,12 +116,40 @@ class _Backend(httpcore.NetworkBackend):
 
 
 class DeadlineTransport(httpx.HTTPTransport):
-    """`httpx.HTTPTransport` (HTTP/1.1, no proxy) over streams bounded by `deadline`."""
+    """`httpx.HTTPTransport` (HTTP/1.1) over streams bounded by `deadline`: direct, or
+    through `proxy` (an `http://` or `https://` one: plain requests in absolute form,
+    HTTPS ones tunnelled with CONNECT; the proxy's connection is bounded the same way)."""
 
-    def __init__(self, verify: ssl.SSLContext | bool, limits: httpx.Limits) -> None:
-        super().__init__(verify=verify, limits=limits)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify),
+    def __init__(
+        self,
+        verify: ssl.SSLContext | bool,
+        limits: httpx.Limits,
+        proxy: httpx.Proxy | None = None,
+    ) -> None:
+        super().__init__(verify=verify, limits=limits, trust_env=False)
+        context = httpx.create_ssl_context(verify=verify)
+        if proxy is None:
+            self._pool = httpcore.ConnectionPool(
+                ssl_context=context,
+                max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_keepalive_connections,
+                keepalive_expiry=limits.keepalive_expiry,
+                network_backend=_Backend(),
+            )
+            return
+        if proxy.url.scheme not in ("http", "https"):
+            raise ValueError(f"proxy scheme {proxy.url.scheme!r}: only http and https")
+        self._pool = httpcore.HTTPProxy(
+            proxy_url=httpcore.URL(
+                scheme=proxy.url.raw_scheme,
+                host=proxy.url.raw_host,
+                port=proxy.url.port,
+                target=proxy.url.raw_path,
+            ),
+            proxy_auth=proxy.raw_auth,
+            proxy_headers=proxy.headers.raw,
+            ssl_context=context,
+            proxy_ssl_context=proxy.ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
