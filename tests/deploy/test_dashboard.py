@@ -13,7 +13,7 @@ import pytest
 from dashboards import generate, queries
 from dashboards.rows import ROWS
 from monitor.render.metrics import METRIC_NAMES
-from tests.conftest import require_tool
+from tests.support.tools import require_tool
 
 METRIC = re.compile(r"\bf5_linkerd_[a-z0-9_]+")
 

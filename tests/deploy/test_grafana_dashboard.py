@@ -25,9 +25,9 @@ from tests.deploy.test_manifests import (
     normalized,
     one,
     run,
-    tool,
 )
 from tests.support.paths import ROOT
+from tests.support.tools import require_tool
 
 COMPONENT = ROOT / "deploy" / "kustomize" / "components" / "grafana-dashboard"
 BOARD = ROOT / "dashboards" / "f5-linkerd-monitor.json"
@@ -54,7 +54,7 @@ def kustomize(scratch: Path) -> list[Obj]:
             }
         )
     )
-    result = run([tool("kubectl"), "kustomize", str(overlay)], scratch)
+    result = run([require_tool("kubectl"), "kustomize", str(overlay)], scratch)
     assert result.returncode == 0, result.stderr
     return documents(result.stdout)
 
@@ -126,7 +126,7 @@ def test_helm_lint_rejects_wrong_dashboard_values(
 ) -> None:
     path = tmp_path / "values.yaml"
     path.write_text(yaml.safe_dump(values))
-    argv = [tool("helm"), "lint", "--strict", str(CHART), "--kube-version", KUBE_VERSION]
+    argv = [require_tool("helm"), "lint", "--strict", str(CHART), "--kube-version", KUBE_VERSION]
     result = run([*argv, "--values", str(path)], scratch)
     out = result.stdout + result.stderr
     assert result.returncode != 0, out

@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 
 from monitor import __version__
-from tests.conftest import in_ci
 from tests.support.paths import ROOT
+from tests.support.tools import find_tool, require_tool, unavailable
 
 ARCHIVE = ROOT / "build" / "image" / f"f5-linkerd-monitor-{__version__}.oci.tar"
 STATE_DIR = "var/lib/f5-linkerd-monitor"
@@ -59,12 +59,6 @@ SECRET_FILES = {
 BUILD_ONLY = re.compile(r"PIP_(INDEX_URL|EXTRA_INDEX_URL|CERT)|build-ca-bundle|BUILD_IMAGE")
 
 
-def unavailable(message: str) -> None:
-    if in_ci():
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 # --- the archive --------------------------------------------------------------------------
 
 
@@ -81,8 +75,7 @@ def build() -> Path:
     if os.geteuid() != 0:
         unavailable("building the image and running it with chroot need root")
     for name in ("buildah", "debootstrap"):
-        if shutil.which(name) is None:
-            unavailable(f"{name} is not installed (make test installs it: scripts/system-tools.sh)")
+        require_tool(name)
     result = subprocess.run(
         ["bash", str(ROOT / "scripts" / "image.sh")],
         capture_output=True,
@@ -290,7 +283,7 @@ def chroot_runtime(image: Image) -> Runtime:
 
 def podman_runtime(archive: Path) -> Runtime | None:
     """`podman run` of the archive, read-only, where podman is installed and can run it."""
-    podman = shutil.which("podman")
+    podman = find_tool("podman")
     if podman is None:
         return None
 

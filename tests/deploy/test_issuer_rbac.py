@@ -26,9 +26,9 @@ from tests.deploy.test_manifests import (
     one,
     planned_watches,
     run,
-    tool,
 )
 from tests.support.paths import ROOT
+from tests.support.tools import require_tool
 
 COMPONENTS = BASE.parent / "components"
 PUBLISHED = "linkerd-identity-issuer-public"
@@ -119,13 +119,13 @@ def overlay(tmp: Path, component: str, source: str) -> list[Obj]:
                      "patch": yaml.safe_dump(patch)}],
     }  # fmt: skip
     (here / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
-    result = run([tool("kubectl"), "kustomize", str(here)], tmp)
+    result = run([require_tool("kubectl"), "kustomize", str(here)], tmp)
     assert result.returncode == 0, result.stderr
     return documents(result.stdout)
 
 
 def test_the_kustomize_base_grants_the_secret(scratch: Path) -> None:
-    result = run([tool("kubectl"), "kustomize", str(BASE)], scratch)
+    result = run([require_tool("kubectl"), "kustomize", str(BASE)], scratch)
     assert result.returncode == 0, result.stderr
     objs = documents(result.stdout)
     assert config_of(objs).mesh.issuer.source == "secret"
@@ -154,6 +154,6 @@ def test_the_documented_overlay_builds_without_the_secret(scratch: Path) -> None
     (overlay / "kustomization.yaml").write_text(block)
     (scratch / "documented" / "base").symlink_to(BASE)
     (scratch / "documented" / "components").symlink_to(COMPONENTS)
-    result = run([tool("kubectl"), "kustomize", str(overlay)], scratch)
+    result = run([require_tool("kubectl"), "kustomize", str(overlay)], scratch)
     assert result.returncode == 0, result.stderr
     assert secret_grants(documents(result.stdout)) == []

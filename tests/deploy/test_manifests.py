@@ -14,9 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import re
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -30,13 +28,12 @@ from monitor.config.schema import Config, parse_config
 from monitor.sources.kube.transport import selected_name, split_path
 from monitor.sources.mesh.discovery import GATEWAY_KINDS, POLICY_KINDS
 from monitor.sources.mesh.specs import GATEWAY_GROUP, PolicyKind, backends, plan_watches
-from tests.conftest import in_ci, require_tool
 from tests.support.paths import ROOT
+from tests.support.tools import require_tool
 
 BASE = ROOT / "deploy" / "kustomize" / "base"
 CHART = ROOT / "deploy" / "helm" / "f5-linkerd-monitor"
 RULES = ROOT / "deploy" / "prometheus" / "rules.yaml"
-TOOLS = ROOT / ".tools" / "bin"
 KUBE_VERSION = "1.30.0"
 RELEASE = NAMESPACE = "f5-linkerd-monitor"
 CUSTOM_KINDS = {"PrometheusRule", "ServiceMonitor"}
@@ -46,19 +43,6 @@ Obj = dict[str, Any]
 
 
 # --- tools and rendering ---------------------------------------------------------------------
-
-
-def tool(name: str) -> str:
-    """A tool from .tools/bin (scripts/helm.sh), else from PATH; skip or, in CI, fail."""
-    local = TOOLS / name
-    if local.is_file() and os.access(local, os.X_OK):
-        return str(local)
-    if shutil.which(name) is None:
-        message = f"{name} is not installed (make test installs it: scripts/helm.sh)"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    return require_tool(name)
 
 
 def run(argv: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
@@ -82,7 +66,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def kustomize(scratch: Path) -> list[Obj]:
-    result = run([tool("kubectl"), "kustomize", str(BASE)], scratch)
+    result = run([require_tool("kubectl"), "kustomize", str(BASE)], scratch)
     assert result.returncode == 0, result.stderr
     (scratch / "kustomize.yaml").write_text(result.stdout)
     return documents(result.stdout)
@@ -97,7 +81,7 @@ def helm_template(scratch: Path, values: Obj | None = None, *args: str) -> list[
 def helm_result(
     scratch: Path, values: Obj | None = None, *args: str
 ) -> subprocess.CompletedProcess[str]:
-    argv = [tool("helm"), "template", RELEASE, str(CHART), "--namespace", NAMESPACE]
+    argv = [require_tool("helm"), "template", RELEASE, str(CHART), "--namespace", NAMESPACE]
     argv += ["--kube-version", KUBE_VERSION, *args]
     if values is not None:
         path = scratch / f"values-{len(list(scratch.glob('values-*')))}.yaml"
@@ -126,15 +110,10 @@ def config_of(objs: list[Obj]) -> Config:
 
 
 def kubernetes_validate(objs: list[Obj], scratch: Path, name: str) -> None:
-    exe = Path(sys.executable).parent / "kubernetes-validate"
-    if not exe.is_file():
-        message = "kubernetes-validate is not installed (pip install -e '.[dev]')"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+    exe = require_tool("kubernetes-validate")
     path = scratch / f"{name}.yaml"
     path.write_text(yaml.safe_dump_all(objs))
-    result = run([str(exe), "-k", KUBE_VERSION, "--strict", str(path)], scratch)
+    result = run([exe, "-k", KUBE_VERSION, "--strict", str(path)], scratch)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     plain = [o for o in objs if o["kind"] not in CUSTOM_KINDS]
@@ -256,7 +235,7 @@ def promtool_check(spec: Obj, scratch: Path, name: str) -> None:
 
 
 def test_helm_lint(scratch: Path) -> None:
-    argv = [tool("helm"), "lint", "--strict", str(CHART), "--kube-version", KUBE_VERSION]
+    argv = [require_tool("helm"), "lint", "--strict", str(CHART), "--kube-version", KUBE_VERSION]
     result = run(argv, scratch)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 chart(s) linted, 0 chart(s) failed" in result.stdout
@@ -530,7 +509,7 @@ def kustomize_cluster(scratch: Path) -> list[Obj]:
             }
         )
     )
-    result = run([tool("kubectl"), "kustomize", "--load-restrictor", "LoadRestrictionsNone",
+    result = run([require_tool("kubectl"), "kustomize", "--load-restrictor", "LoadRestrictionsNone",
                   str(overlay)], scratch)  # fmt: skip
     assert result.returncode == 0, result.stderr
     objs = documents(result.stdout)
@@ -698,7 +677,7 @@ def test_readme_overlay_example_builds(scratch: Path) -> None:
     overlay.mkdir(parents=True)
     (overlay / "kustomization.yaml").write_text(blocks[0])
     (scratch / "example" / "base").symlink_to(BASE)
-    result = run([tool("kubectl"), "kustomize", str(overlay)], scratch)
+    result = run([require_tool("kubectl"), "kustomize", str(overlay)], scratch)
     assert result.returncode == 0, result.stderr
     objs = documents(result.stdout)
     assert not {o["kind"] for o in objs} & CUSTOM_KINDS

@@ -21,8 +21,8 @@ from tests.deploy.test_manifests import (
     one,
     pod_labels,
     run,
-    tool,
 )
+from tests.support.tools import require_tool
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def kustomize(scratch: Path) -> list[Obj]:
-    result = run([tool("kubectl"), "kustomize", str(BASE)], scratch)
+    result = run([require_tool("kubectl"), "kustomize", str(BASE)], scratch)
     assert result.returncode == 0, result.stderr
     return documents(result.stdout)
 
@@ -174,7 +174,7 @@ def test_helm_lint_rejects_wrong_values(
 ) -> None:
     path = tmp_path / "values.yaml"
     path.write_text(yaml.safe_dump(values))
-    argv = [tool("helm"), "lint", "--strict", str(CHART), "--kube-version", KUBE_VERSION]
+    argv = [require_tool("helm"), "lint", "--strict", str(CHART), "--kube-version", KUBE_VERSION]
     result = run([*argv, "--values", str(path)], scratch)
     out = result.stdout + result.stderr
     assert result.returncode != 0, out
@@ -189,6 +189,6 @@ def test_helm_lint_accepts_the_documented_values(scratch: Path, tmp_path: Path) 
     defaults = yaml.safe_load((CHART / "values.yaml").read_text(encoding="utf-8"))
     path = tmp_path / "values.yaml"
     path.write_text(yaml.safe_dump(defaults))
-    argv = [tool("helm"), "lint", "--strict", str(CHART), "--kube-version", KUBE_VERSION]
+    argv = [require_tool("helm"), "lint", "--strict", str(CHART), "--kube-version", KUBE_VERSION]
     result = run([*argv, "--values", str(path)], scratch)
     assert result.returncode == 0, result.stdout + result.stderr

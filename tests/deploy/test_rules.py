@@ -17,9 +17,9 @@ import yaml
 
 from monitor.catalogue import CHECKS_BY_FAMILY, FAMILIES, SEVERITIES
 from monitor.render.metrics import METRIC_NAMES
-from tests.conftest import require_tool
 from tests.support.markdown import github_anchors
 from tests.support.paths import ROOT
+from tests.support.tools import require_tool
 
 RULES = ROOT / "deploy" / "prometheus" / "rules.yaml"
 RULE_TESTS = sorted((ROOT / "deploy" / "prometheus" / "tests").glob("*.test.yaml"))

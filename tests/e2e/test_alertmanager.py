@@ -26,8 +26,8 @@ from monitor.config.schema import AlertmanagerConfig, load_config
 from monitor.daemon.serve import serve
 from monitor.model import Finding, MeshState, Observed
 from monitor.state.snapshot import Snapshot, TrackedFinding
-from tests.conftest import require_tool
 from tests.support.paths import DEMO
+from tests.support.tools import require_tool
 from tests.support.waiting import free_port, wait_until
 from tests.support.world import running_world
 

@@ -27,8 +27,8 @@ from monitor.config.schema import load_config
 from monitor.daemon.serve import serve
 from monitor.demo import DEMO_SCENARIO
 from monitor.simulate.world import Scenario, World
-from tests.conftest import require_tool
 from tests.support.paths import ROOT
+from tests.support.tools import require_tool
 from tests.support.waiting import free_port, get_json, get_text, wait_until
 
 pytestmark = pytest.mark.e2e

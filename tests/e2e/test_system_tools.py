@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import require_tool
+from tests.support.tools import require_tool
 
 pytestmark = pytest.mark.e2e
 

@@ -34,8 +34,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import require_tool
 from tests.support.paths import CLI, DEMO, ROOT
+from tests.support.tools import require_tool
 from tests.support.waiting import free_port, get_json, wait_until
 
 RULES = ROOT / "deploy" / "prometheus" / "rules.yaml"

@@ -1,7 +1,7 @@
 """The simulated BIG-IP devices on the wire: one HTTPS server per device.
 
 Serves iControl REST as the real devices do (research/f5.md): token and basic
-authentication with restjavad-shaped 401s, read-only `/mgmt/tm` collections,
+authentication with restjavad-shaped 401s (`authn`), read-only `/mgmt/tm` collections,
 objects, subcollections and stats documents (`query`), the `util/bash`
 certificate reader (`bash`), and injected faults.  Faults apply to every
 request, login included:
@@ -28,9 +28,6 @@ after `start()`.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import itertools
 import json
 import ssl
@@ -39,11 +36,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from monitor.simulate.bigip import hostile, restjavad
-from monitor.simulate.bigip.auth import AuthError, TokenStore, login_json
+from monitor.simulate.bigip.auth import TokenStore
+from monitor.simulate.bigip.authn import Authn, Response, parse_json
 from monitor.simulate.bigip.bash import BashRefused, run_bash
 from monitor.simulate.bigip.links import icrd_error, iso_time, restjavad_error
 from monitor.simulate.bigip.model import BigipWorld, DeviceConfig
@@ -59,8 +57,6 @@ from monitor.simulate.bigip.query import (
 )
 from monitor.simulate.faults import BIGIP_FAULTS, COMMON_FAULTS, Fault, FaultPlan
 from monitor.simulate.httpserver import SimHandler, SimServer
-
-Response = tuple[int, Any, dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -277,13 +273,18 @@ class _Handler(SimHandler):
 
     def _route(self, method: str, raw_path: str, query: str, body: bytes) -> Response:
         path = restjavad.normal_path(raw_path)
+        world = self.owner.world
+        authn = Authn(self.device.tokens, world.credentials, self._ip, self._error)
         if path == "/mgmt/shared/authn/login":
-            return self._login(body) if method == "POST" else self._error(405, "Method not allowed")
-        user = self._authenticate(path)
+            if method != "POST":
+                return self._error(405, "Method not allowed")
+            return authn.login(body, world.token_timeout)
+        token = self.headers.get("X-F5-Auth-Token")
+        user = authn.user(token, self.headers.get("Authorization") or "", path)
         if not isinstance(user, str):
             return user
         if path.startswith("/mgmt/shared/authz/tokens/"):
-            return self._token(method, path.rsplit("/", 1)[-1], user, body)
+            return authn.token(method, path.rsplit("/", 1)[-1], user, body)
         if path == restjavad.ECHO_QUERY and method == "GET":
             return 200, restjavad.echo_query(), {}
         if not path.startswith("/mgmt/tm/"):
@@ -306,70 +307,6 @@ class _Handler(SimHandler):
             "for /available suffix to be responsive.",
         )
 
-    def _json(self, body: bytes) -> Any:
-        try:
-            return json.loads(body or b"null")
-        except ValueError:
-            return None
-
-    def _login(self, body: bytes) -> Response:
-        req = self._json(body)
-        creds = self.owner.world.credentials
-        ok = (
-            isinstance(req, dict)
-            and isinstance(req.get("username"), str)
-            and isinstance(req.get("password"), str)
-            and req.get("loginProviderName", "tmos") == "tmos"
-            and hmac.compare_digest(req["username"].encode(), creds.username.encode())
-            and hmac.compare_digest(req["password"].encode(), creds.password.encode())
-        )
-        if not ok:
-            return self._error(401, "Authentication failed.")
-        try:
-            token = self.device.tokens.login(
-                creds.username, self._ip, self.owner.world.token_timeout
-            )
-        except AuthError as err:
-            return self._error(err.status, err.message)
-        return 200, login_json(creds.username, token), {}
-
-    def _authenticate(self, path: str) -> str | Response:
-        token = self.headers.get("X-F5-Auth-Token")
-        if token:
-            user = self.device.tokens.user_of(token)
-            return user if user is not None else self._error(401, "X-F5-Auth-Token does not exist.")
-        auth = self.headers.get("Authorization") or ""
-        if auth[:6].lower() == "basic ":
-            creds = self.owner.world.credentials
-            try:
-                user, _, password = base64.b64decode(auth[6:].strip()).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                user, password = "", ""
-            if hmac.compare_digest(user.encode(), creds.username.encode()) and hmac.compare_digest(
-                password.encode(), creds.password.encode()
-            ):
-                return user
-            status, payload, _ = self._error(401, "Authentication failed.")
-            return status, payload, {"WWW-Authenticate": 'Basic realm="Enterprise Manager"'}
-        return self._error(
-            401,
-            "Authorization failed: no user authentication header or token detected. "
-            f"Uri:http://localhost:8100{path} Referrer:{self._ip} Sender:{self._ip}",
-        )
-
-    def _token(self, method: str, value: str, user: str, body: bytes) -> Response:
-        tokens = self.device.tokens
-        try:
-            if method == "GET":
-                return 200, tokens.get(value, user), {}
-            if method == "PATCH":
-                return 200, tokens.patch(value, user, self._json(body)), {}
-            if method == "DELETE":
-                return 200, tokens.delete(value, user), {}
-        except AuthError as err:
-            return self._error(err.status, err.message)
-        return self._error(405, f"Method {method} not allowed")
-
     def _bash(self, method: str, user: str, body: bytes) -> Response:
         snap = self.device.snapshot
         if method != "POST":
@@ -379,7 +316,7 @@ class _Handler(SimHandler):
                 401, restjavad.authorization_failed(user, "/mgmt/tm/util/bash", "POST", self._ip)
             )
         try:
-            return 200, run_bash(self._json(body), snap.config.filestore), {}
+            return 200, run_bash(parse_json(body), snap.config.filestore), {}
         except BashRefused as err:
             return 400, icrd_error(400, str(err), 26214401), {}
 

@@ -2,8 +2,8 @@
 generic registry store (`registry/generic/registry/store.go`) and the Lease strategy
 (`pkg/registry/coordination/lease/strategy.go`) answer them.
 
-- create (POST): decoded and validated (`validation`), the namespace must exist, 409
-  AlreadyExists; a missing name is 422 `metadata.name: Required value`;
+- create (POST): decoded (`decode`) and validated (`validation`), the namespace must
+  exist, 409 AlreadyExists; a missing name is 422 `metadata.name: Required value`;
 - update (PUT): the Lease strategy allows create-on-update (a PUT of a missing Lease
   creates it: 201) but no unconditional update: a PUT without `metadata.resourceVersion` is
   422 `leases.coordination.k8s.io "x" is invalid: metadata.resourceVersion: Invalid value:
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.simulate.kube.api import Target, present
+from monitor.simulate.kube.decode import LEASE, decode
 from monitor.simulate.kube.patch import apply_patch, media_type
 from monitor.simulate.kube.status import (
     METHOD_NOT_ALLOWED,
@@ -35,7 +36,6 @@ from monitor.simulate.kube.status import (
 from monitor.simulate.kube.store import Conflict, KubeStore, Obj
 from monitor.simulate.kube.validation import (
     FieldError,
-    decode_lease,
     invalid,
     namespace_missing,
     validate_lease,
@@ -226,7 +226,7 @@ def write_object(store: KubeStore, target: Target, req: Write) -> Written:
         raw = json.dumps(patched).encode()
     else:
         raw = req.body
-    body, warnings = decode_lease(raw, req.directive)
+    body, warnings = decode(raw, LEASE, "Lease", "v1", req.directive)
     meta = _check_identity(target, body)
     if req.verb == "create":
         obj = _create(store, target, body, meta, req.now)

@@ -222,8 +222,7 @@ class _Build:
         """The issuer certificate as a ConfigMap publishes it (`tls.crt`, optional `ca.crt`,
         plain PEM); the scheme, which only labels evidence, from the values when known."""
         target = spec.target
-        name = self.plan.issuer_object.split("/", 1)[1]
-        obj = view.find(self.ns, name)
+        obj = view.find(self.ns, self.plan.issuer_name)
         if obj is None:
             message = f"{target}: not found (mesh.issuer.source: configMap; who publishes it?)"
             self.errors.append(SourceError("http_404", message, target))

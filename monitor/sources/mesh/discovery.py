@@ -79,13 +79,11 @@ class Discovery:
             raise SourceFailure(read_error(err, target)) from None
         try:
             raw = http.read_body(resp, target, self._max_body, self._timeout)
-        except SourceFailure:
-            resp.close()
-            self.requests["error"] += 1
-            raise
         except Exception as err:
             resp.close()
             self.requests["error"] += 1
+            if isinstance(err, SourceFailure):  # read_body's own (too large, too slow)
+                raise
             raise SourceFailure(read_error(err, target)) from None
         resp.release_conn()
         self.requests[str(resp.status)] += 1

@@ -242,6 +242,7 @@ class Plan:
     pods: Mapping[str, WatchSpec] = field(default_factory=dict)  # backend namespace →
     policy: Mapping[str, tuple[WatchSpec, ...]] | None = None  # backend namespace →
     issuer_source: str = "secret"  # mesh.issuer.source
+    issuer_name: str = ISSUER  # the Secret (a Certificate writes it) or the ConfigMap
     # the namespaces whose ServiceAccounts the policy's identities name (`reach`) →
     accounts: Mapping[str, WatchSpec] = field(default_factory=dict)
     scope: str = "namespaces"  # mesh.watchScope
@@ -249,9 +250,7 @@ class Plan:
     @property
     def issuer_object(self) -> str:
         """`namespace/name` of the object the issuer is read from."""
-        if self.issuer is not None:
-            return self.issuer.target.split(" ", 1)[1]
-        return f"{self.linkerd_namespace}/{ISSUER}"  # the Certificate writing the Secret
+        return f"{self.linkerd_namespace}/{self.issuer_name}"
 
     def specs(self) -> Iterator[WatchSpec]:
         """Every watch of the plan, each once."""
@@ -298,12 +297,15 @@ def plan_watches(
     from `reach`)."""
     ns = linkerd_namespace
     issuer_spec: WatchSpec | None = None
+    issuer_name = ISSUER
     if issuer.source == "secret":
         issuer_spec = _named("secrets", ns, ISSUER, "secret", transform=secret_without_keys)
     elif issuer.source == "configMap":
         # a ConfigMap mistakenly publishing a key is stored without it, like the Secret
-        name = issuer.config_map_name
-        issuer_spec = _named("configmaps", ns, name, "configmap", transform=secret_without_keys)
+        issuer_name = issuer.config_map_name
+        issuer_spec = _named(
+            "configmaps", ns, issuer_name, "configmap", transform=secret_without_keys
+        )
     certificates = None
     if cert_manager:
         target = f"certificates.{CERT_MANAGER_GROUP} {ns}"
@@ -351,6 +353,7 @@ def plan_watches(
         pods=pods,
         policy=policy,
         issuer_source=issuer.source,
+        issuer_name=issuer_name,
         accounts=_accounts(accounts, cluster),
         scope=scope,
     )

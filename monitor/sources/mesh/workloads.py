@@ -60,6 +60,7 @@ from monitor.sources.mesh.specs import Backend, Plan, selector_of, selects
 
 Json = Mapping[str, Any]
 Read = Callable[[WatchSpec], CollectionView | None]
+_RAISED = object()  # what `Contained.run` answers when the call it guards raised
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,17 +187,17 @@ class _Namespace:
             self._label_index[label] = index
         return [k for k in index.get(value, ()) if selects(selector, pods[k].labels)]
 
-    def add(self, b: Backend) -> bool:
-        """Read backend `b` (True; a Service that cannot be read leaves it None)."""
+    def add(self, b: Backend) -> None:
+        """Read backend `b` (a Service that cannot be read leaves it None)."""
         if self.service_view is None:
             self.services[b.key] = None
             self.complete = False
-            return True
+            return
         service = self.service_view.find(b.namespace, b.name)
         nothing = ServiceEndpoints(b.namespace, b.name, str(b.port), ())
         if service is None:
             self.services[b.key] = nothing  # no such Service: the pool's members are extra
-            return True
+            return
         pods = self.pods
         facts = None if pods is None else self.facts(pods)
         name = port_name(service, b.port)
@@ -215,7 +216,7 @@ class _Namespace:
         selector = selector_of(service)
         if pods is None or (selector is None and slices is None):
             self.complete = False
-            return True
+            return
         if selector is not None:
             chosen = self._labelled(pods, selector)
         else:
@@ -223,11 +224,10 @@ class _Namespace:
             named = {f"{e.pod[0]}/{e.pod[1]}" for s in slices for e in s.endpoints if e.pod}
             chosen = [k for k in named if k in pods]
         self.behind.update((k, pods[k]) for k in chosen)
-        return True
 
     def share(self, backends: Iterable[Backend]) -> _Share:
         for backend in backends:
-            if not self.contain.run(f"service {backend.key}", False, self.add, backend):
+            if self.contain.run(f"service {backend.key}", _RAISED, self.add, backend) is _RAISED:
                 self.services[backend.key] = None
                 self.complete = False
         pods: dict[str, PodInfo] = {}

@@ -31,11 +31,11 @@ from monitor.render import exposition, metrics
 from monitor.rotation.context import PHASES
 from monitor.rotation.plan import RotationPlan
 from monitor.state.snapshot import KNOWN_CODES, ProcessStatus, Snapshot, next_snapshot
-from tests.conftest import require_tool
 from tests.support import checkdata as cd
 from tests.support.certhelpers import anchor as make_anchor
 from tests.support.certhelpers import intermediate
 from tests.support.paths import ROOT
+from tests.support.tools import require_tool
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=1)

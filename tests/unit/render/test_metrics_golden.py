@@ -37,9 +37,9 @@ from monitor.model import (
 from monitor.render import exposition, metrics
 from monitor.rotation.plan import RotationPlan
 from monitor.state.snapshot import ProcessStatus, PushStats, Snapshot, next_snapshot
-from tests.conftest import require_tool
 from tests.support import checkdata as cd
 from tests.support.certhelpers import Issued
+from tests.support.tools import require_tool
 
 T = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.test_manifests import tool
 from tests.support.sim_kube import BASE, render, serve
+from tests.support.tools import require_tool
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def kubectl(
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "KUBECONFIG": str(config), "HOME": str(config.parent), **extra_env}
     return subprocess.run(
-        [tool("kubectl"), "--request-timeout=20s", *args],
+        [require_tool("kubectl"), "--request-timeout=20s", *args],
         input=stdin, capture_output=True, text=True, timeout=60, env=env, check=False,
     )  # fmt: skip
 
