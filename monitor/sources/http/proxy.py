@@ -5,7 +5,8 @@ provider or Alertmanager. httpx honours `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY` o
 it builds its own transports (an explicit `transport=` turns the environment off), and
 those have no per-request deadline. So the client here never trusts the environment
 itself (`trust_env=False`); `ProxyRoutes` reads it once, as Python's `urllib` does
-(`urllib.request.getproxies`, `proxy_bypass` for `NO_PROXY`), and sends each request
+(`urllib.request.getproxies`, `proxy_bypass` for `NO_PROXY`, plus networks in
+`NO_PROXY`), and sends each request
 through a `DeadlineTransport`, direct or through the proxy for its scheme (`ALL_PROXY`
 when there is none), so a slow proxy is bounded like a slow peer. A proxy URL without a
 scheme is `http://`; a scheme other than `http`/`https` (SOCKS) fails each request it
@@ -15,6 +16,7 @@ scheme, never the URL (it may hold credentials).
 
 from __future__ import annotations
 
+import ipaddress
 import ssl
 import urllib.request
 from collections.abc import Mapping
@@ -24,6 +26,7 @@ import httpx
 from monitor.sources.http.transport import DeadlineTransport
 
 SCHEMES = ("http", "https")
+_MAX_ENTRIES = 1000  # of NO_PROXY read for networks
 
 
 def environment_proxies() -> dict[str, str]:
@@ -39,8 +42,26 @@ def environment_proxies() -> dict[str, str]:
 
 
 def bypassed(host: str) -> bool:
-    """Does `NO_PROXY` (or the system's settings) exempt `host` from the proxy?"""
-    return bool(urllib.request.proxy_bypass(host))
+    """Does `NO_PROXY` (or the system's settings) exempt `host` from the proxy? An address
+    is also exempt when an entry is a network holding it (`10.0.0.0/8`, `fd00::/8`), as Go's
+    `httpproxy` (kubectl, Prometheus) and curl read `NO_PROXY`; `urllib` alone does not."""
+    return _in_listed_network(host) or bool(urllib.request.proxy_bypass(host))
+
+
+def _in_listed_network(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    listed = urllib.request.getproxies_environment().get("no", "")
+    for entry in listed.split(",")[:_MAX_ENTRIES]:
+        try:
+            network = ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            continue
+        if address.version == network.version and address in network:
+            return True
+    return False
 
 
 class ProxyRoutes(httpx.BaseTransport):

@@ -110,6 +110,34 @@ def test_the_alertmanager_push_goes_through_the_proxy(monkeypatch: pytest.Monkey
     assert proxy.heard[0].startswith(b"POST http://am.invalid:9093/api/v2/alerts HTTP/1.1")
 
 
+def test_no_proxy_networks_send_their_addresses_direct(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp:8080")
+    monkeypatch.setenv("NO_PROXY", ".svc, 10.0.0.0/8,fd00::/8 ,192.0.2.10,not/a/net")
+    routes = ProxyRoutes(True, LIMITS)
+    ways = {
+        url: routes.route(httpx.URL(url))
+        for url in (
+            "https://10.20.30.40:8443/",
+            "https://11.0.0.1/",
+            "https://[fd00::5]/",
+            "https://[2001:db8::5]/",
+            "https://192.0.2.10/",
+            "https://192.0.2.11/",
+            "https://10.example.com/",  # a name is not an address in the network
+        )
+    }
+    routes.close()
+    assert ways == {
+        "https://10.20.30.40:8443/": "direct",
+        "https://11.0.0.1/": "https",
+        "https://[fd00::5]/": "direct",
+        "https://[2001:db8::5]/": "https",
+        "https://192.0.2.10/": "direct",
+        "https://192.0.2.11/": "https",
+        "https://10.example.com/": "https",
+    }
+
+
 def test_no_proxy_is_honoured_by_the_clients(monkeypatch: pytest.MonkeyPatch) -> None:
     with Dripper(ACCEPT) as target, Dripper(REFUSE) as proxy:
         monkeypatch.setenv("HTTP_PROXY", f"http://{proxy.address}")
