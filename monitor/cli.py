@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -173,31 +174,39 @@ def _run(path: Path, shard: Shard | None) -> int:
 
 
 def _check(path: Path, output: str, fail_on: str, shard: Shard | None) -> int:
-    from monitor.daemon.cycle import check_once
     from monitor.render.findings import print_report
 
-    config = _load(path, shard)
-    if config is None:
-        return 2
-    _log_shard(config, shard)
-    snapshot = check_once(config)
-    code = print_report(snapshot, output, fail_on)
-    _stopped_world(path, snapshot)
-    return code
+    return _one_shot(path, shard, lambda snapshot: print_report(snapshot, output, fail_on))
 
 
 def _rotation(path: Path, output: str, shard: Shard | None) -> int:
-    from monitor.daemon.cycle import check_once
     from monitor.render.rotation import print_rotation
+
+    return _one_shot(path, shard, lambda snapshot: print_rotation(snapshot, output))
+
+
+def _one_shot(path: Path, shard: Shard | None, show: Callable[[Snapshot], int]) -> int:
+    """`check` and `rotation`: one cycle of the daemon's (each source awaited no longer than
+    the cycle's deadline, a source still polling then reported down with reason `timeout`),
+    shown by `show`, whose code is the exit code. Like `run`, the process then exits
+    without waiting for a poll stuck in a request (`abandon_stuck_threads`): the answer is
+    printed, the threads still blocked are left behind. Interrupted (SIGINT), the same."""
+    from monitor.daemon.cycle import check_once
+    from monitor.daemon.stopping import abandon_stuck_threads
 
     config = _load(path, shard)
     if config is None:
         return 2
     _log_shard(config, shard)
-    snapshot = check_once(config)
-    code = print_rotation(snapshot, output)
+    others = frozenset(threading.enumerate())  # not this command's to leave behind
+    try:
+        snapshot = check_once(config)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return abandon_stuck_threads(130, others=others)
+    code = show(snapshot)
     _stopped_world(path, snapshot)
-    return code
+    return abandon_stuck_threads(code, others=others)
 
 
 def _stopped_world(path: Path, snapshot: Snapshot) -> None:
