@@ -24,6 +24,13 @@ if TYPE_CHECKING:
     from monitor.state.snapshot import Snapshot
 
 
+_BOUNDED = (
+    " Each source is awaited at most 90% of poll.interval (the daemon's cycle deadline); one"
+    " that has not answered by then is reported down (timeout) beside the others' results,"
+    " and the command exits without waiting for it."
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="f5-linkerd-monitor",
@@ -42,7 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, required=True, metavar="FILE")
     _shard_option(run)
 
-    check = sub.add_parser("check", help="run one cycle, print the findings, exit 0/1/2")
+    check = sub.add_parser(
+        "check",
+        help="run one cycle (sources awaited at most 90%% of poll.interval), print the"
+        " findings, exit 0/1/2",
+        description="Run one cycle and print the findings." + _BOUNDED + " Exit codes: 0"
+        " nothing at or above --fail-on, 1 findings at or above it, 2 bad config or a"
+        " source down or timed out (the answer is incomplete).",
+    )
     check.add_argument("--config", type=Path, required=True, metavar="FILE")
     _output_options(check)
     _shard_option(check)
@@ -50,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     rotation = sub.add_parser(
         "rotation",
         help="run one cycle, print each boundary's trust-anchor rotation phase and next step",
+        description="Run one cycle and print each boundary's trust-anchor rotation phase and"
+        " next step." + _BOUNDED + " Exit codes: 0, 1 a boundary is broken, 2 bad config or a"
+        " source down or timed out.",
     )
     rotation.add_argument("--config", type=Path, required=True, metavar="FILE")
     rotation.add_argument("-o", "--output", choices=("table", "json"), default="table")
