@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,13 @@ if TYPE_CHECKING:
     from monitor.config.schema import Config
     from monitor.daemon.shard import Shard
     from monitor.state.snapshot import Snapshot
+
+
+_BOUNDED = (
+    " Each source is awaited at most 90% of poll.interval (the daemon's cycle deadline); one"
+    " that has not answered by then is reported down (timeout) beside the others' results,"
+    " and the command exits without waiting for it."
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,7 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, required=True, metavar="FILE")
     _shard_option(run)
 
-    check = sub.add_parser("check", help="run one cycle, print the findings, exit 0/1/2")
+    check = sub.add_parser(
+        "check",
+        help="run one cycle (sources awaited at most 90%% of poll.interval), print the"
+        " findings, exit 0/1/2",
+        description="Run one cycle and print the findings." + _BOUNDED + " Exit codes: 0"
+        " nothing at or above --fail-on, 1 findings at or above it, 2 bad config or a"
+        " source down or timed out (the answer is incomplete).",
+    )
     check.add_argument("--config", type=Path, required=True, metavar="FILE")
     _output_options(check)
     _shard_option(check)
@@ -49,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     rotation = sub.add_parser(
         "rotation",
         help="run one cycle, print each boundary's trust-anchor rotation phase and next step",
+        description="Run one cycle and print each boundary's trust-anchor rotation phase and"
+        " next step." + _BOUNDED + " Exit codes: 0, 1 a boundary is broken, 2 bad config or a"
+        " source down or timed out.",
     )
     rotation.add_argument("--config", type=Path, required=True, metavar="FILE")
     rotation.add_argument("-o", "--output", choices=("table", "json"), default="table")
@@ -173,31 +191,39 @@ def _run(path: Path, shard: Shard | None) -> int:
 
 
 def _check(path: Path, output: str, fail_on: str, shard: Shard | None) -> int:
-    from monitor.daemon.cycle import check_once
     from monitor.render.findings import print_report
 
-    config = _load(path, shard)
-    if config is None:
-        return 2
-    _log_shard(config, shard)
-    snapshot = check_once(config)
-    code = print_report(snapshot, output, fail_on)
-    _stopped_world(path, snapshot)
-    return code
+    return _one_shot(path, shard, lambda snapshot: print_report(snapshot, output, fail_on))
 
 
 def _rotation(path: Path, output: str, shard: Shard | None) -> int:
-    from monitor.daemon.cycle import check_once
     from monitor.render.rotation import print_rotation
+
+    return _one_shot(path, shard, lambda snapshot: print_rotation(snapshot, output))
+
+
+def _one_shot(path: Path, shard: Shard | None, show: Callable[[Snapshot], int]) -> int:
+    """`check` and `rotation`: one cycle of the daemon's (each source awaited no longer than
+    the cycle's deadline, a source still polling then reported down with reason `timeout`),
+    shown by `show`, whose code is the exit code. Like `run`, the process then exits
+    without waiting for a poll stuck in a request (`abandon_stuck_threads`): the answer is
+    printed, the threads still blocked are left behind. Interrupted (SIGINT), the same."""
+    from monitor.daemon.cycle import check_once
+    from monitor.daemon.stopping import abandon_stuck_threads
 
     config = _load(path, shard)
     if config is None:
         return 2
     _log_shard(config, shard)
-    snapshot = check_once(config)
-    code = print_rotation(snapshot, output)
+    others = frozenset(threading.enumerate())  # not this command's to leave behind
+    try:
+        snapshot = check_once(config)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return abandon_stuck_threads(130, others=others)
+    code = show(snapshot)
     _stopped_world(path, snapshot)
-    return code
+    return abandon_stuck_threads(code, others=others)
 
 
 def _stopped_world(path: Path, snapshot: Snapshot) -> None:

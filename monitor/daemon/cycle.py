@@ -375,9 +375,12 @@ def daemon_monitor(cfg: Config, publish: Callable[[Snapshot], None]) -> Monitor:
 
 def check_once(cfg: Config) -> Snapshot:
     """One cycle with the real sources, then close them (tokens deleted): `check` and
-    `rotation`. The state file is read, never written."""
+    `rotation`. The cycle is the daemon's: a source still polling at its deadline is down
+    (`timeout`) and its poll abandoned, like one at shutdown (a failure it ends with, its
+    source closed under it, is not reported). The state file is read, never written."""
     monitor = build_monitor(cfg, persist=False)
     try:
         return monitor.cycle()
     finally:
+        monitor.abort()
         monitor.close()

@@ -9,7 +9,8 @@ Owns how `monitor.daemon.cycle.Monitor` runs a source's `poll()`:
   from exiting (a `ThreadPoolExecutor` joins its workers at interpreter exit);
 - awaited until the cycle's deadline (`deadline`: 90 % of `poll.interval`) or until
   `abort()` (shutdown); a poll still running then makes its source down with reason
-  `timeout`, and the cycle goes on without it;
+  `timeout`, and the cycle goes on without it; once aborted, a poll that ends by raising
+  (its source closed under it) is logged at debug level only;
 - never twice at once: while a source's earlier poll is still running, the source is not
   polled again on top of it (it is reported down, `timeout`) — one thread per stuck
   source at most, however long it stays stuck.
@@ -74,7 +75,7 @@ class Pending(Generic[T]):
             message = f"{self.source}: the poll had not ended at shutdown; abandoned"
         else:
             message = (
-                f"{self.source}: the poll did not end within the cycle's {limit:.0f}s"
+                f"{self.source}: the poll did not end within the cycle's {round(limit, 1):g}s"
                 " (90% of poll.interval); left running, the source is reported down"
             )
         return self.unread(), _down(self.source, self.kind, message, age)
@@ -132,8 +133,13 @@ class Polls:
         return result
 
     def _report(self, source: str, err: Exception) -> None:
-        """One line when a source starts failing (or fails differently), not every cycle."""
+        """One line when a source starts failing (or fails differently), not every cycle;
+        after `abort()` only at debug level: the poll was abandoned, its source closed
+        under it (a pool shut down, a client closed), and nobody reads its result."""
         kind = type(err).__name__
+        if self._stop.done():
+            log.debug("%s: the poll abandoned at shutdown ended with %s", source, kind)
+            return
         if self._failing.get(source) == kind:
             return
         self._failing[source] = kind

@@ -1,8 +1,10 @@
 """`rotation` through `cli.main`, in-process: the steps it prints on the demo world and at
-each phase of a scenario timeline (the daemon writes the state file the command reads).
+each phase of a scenario timeline (the daemon writes the state file the command reads);
+what `check --help` and `rotation --help` say about their deadline and exit codes.
 
 The commands run as processes (exit codes, `check -o json` against the daemon's
-`/api/findings`) are in tests/e2e/test_cli_monitor.py."""
+`/api/findings`) are in tests/e2e/test_cli_monitor.py; beside a source that does not answer
+in time, in tests/e2e/test_cli_oneshot.py."""
 
 from __future__ import annotations
 
@@ -193,3 +195,16 @@ def test_rotation_prints_the_right_step_at_each_phase_of_a_scenario_timeline(
         finally:
             daemon.close()
     assert (tmp_path / "world" / "state.json").is_file()
+
+
+@pytest.mark.parametrize("command", ["check", "rotation"])
+def test_the_one_shot_commands_help_says_how_long_they_wait_and_their_exit_codes(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main([command, "--help"])
+    assert exited.value.code == 0
+    text = flat(capsys.readouterr().out)
+    assert "Each source is awaited at most 90% of poll.interval" in text
+    assert "reported down (timeout) beside the others' results" in text
+    assert "2 bad config or a source down or timed out" in text

@@ -21,7 +21,7 @@ from monitor.checks import CHECKS, CheckRunner
 from monitor.checks.outcome import Check, Outcome
 from monitor.config.schema import BoundaryConfig, Config
 from monitor.daemon.cycle import Monitor, close_all
-from monitor.daemon.polls import deadline
+from monitor.daemon.polls import Polls, deadline
 from monitor.model import F5State, MeshState, Observed, SourceStatus
 from monitor.state.file import load
 from monitor.state.snapshot import Snapshot
@@ -151,7 +151,7 @@ def test_a_poll_that_does_not_end_is_down_at_the_deadline_and_not_polled_on_top_
         assert sources["kubernetes"].up
         [error] = sources["bigip-b"].errors
         assert error.reason == "timeout"
-        assert "did not end within the cycle's 1s" in error.message
+        assert "did not end within the cycle's 0.9s" in error.message
         assert "bigip-a" in first.observed.f5
         assert "bigip-b" not in first.observed.f5
 
@@ -194,6 +194,34 @@ def test_abort_ends_the_wait_at_once_and_the_state_file_is_written(tmp_path: Pat
     finally:
         release.set()
         monitor.close()
+
+
+def test_a_poll_abandoned_at_shutdown_that_then_raises_is_not_reported(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`check` closes its sources after its one cycle while an abandoned poll still runs:
+    the error that poll ends with (its pool shut down under it) is nobody's concern."""
+    caplog.set_level(logging.DEBUG)
+    polls = Polls()
+    closed = threading.Event()
+
+    def poll() -> tuple[None, SourceStatus]:
+        closed.wait(30)
+        raise RuntimeError("cannot schedule new futures after shutdown")
+
+    pending = polls.start("bigip-a", "bigip", poll, lambda: None)
+    polls.abort()
+    closed.set()
+    state, status = pending.future.result(timeout=30)
+    assert (state, [e.reason for e in status.errors]) == (None, ["internal_error"])
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "bigip-a: the poll abandoned at shutdown ended with RuntimeError" in caplog.text
+
+    live = Polls()  # the same failure before any abort: a warning
+    live.start("bigip-a", "bigip", poll, lambda: None).future.result(timeout=30)
+    assert [r.levelno for r in caplog.records if "unexpected RuntimeError" in r.getMessage()] == [
+        logging.WARNING
+    ]
 
 
 def test_closing_never_waits_for_a_source_that_hangs() -> None:

@@ -1,6 +1,7 @@
-"""`abandon_stuck_threads`: the `run` command's exit never waits for a thread stuck in a
-request, although the interpreter would join it (a `concurrent.futures` worker, daemon or
-not, or a non-daemon thread); with nothing stuck it returns and the exit is the usual one."""
+"""`abandon_stuck_threads`: the exit of `run`, `check` and `rotation` never waits for a
+thread stuck in a request, although the interpreter would join it (a `concurrent.futures`
+worker, daemon or not, or a non-daemon thread); with nothing stuck it returns and the exit
+is the usual one, and so it does when what runs was running before the command (`others`)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,13 @@ if kind == "pool":  # a worker stuck in a read, spawned from a daemon thread
     starter.join()
 elif kind == "thread":
     threading.Thread(target=time.sleep, args=(60,), name="stuck").start()
+elif kind == "others":  # running before the command started: the embedding process's
+    release = threading.Event()
+    threading.Thread(target=release.wait, name="theirs").start()
+    code = abandon_stuck_threads(0, others=frozenset(threading.enumerate()))
+    print(f"returned {code}", flush=True)
+    release.set()
+    sys.exit(code)
 print("state written", flush=True)
 sys.exit(abandon_stuck_threads(0))
 """
@@ -58,3 +66,8 @@ def test_nothing_stuck_exits_as_usual() -> None:
     done, _ = _run("none")
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
+
+
+def test_threads_running_before_the_command_are_not_its_to_leave() -> None:
+    done, _ = _run("others")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "returned 0\n", "")
