@@ -9,7 +9,9 @@ arguments may quote what was being read: a URL with a token, a secret's bytes), 
 parse boundary with them, and `FailureLog` warns of such failures once while they last.
 `status_reason` maps HTTP statuses to the reason codes of `monitor.model.REASONS`, and
 `body_text` takes the short error text a server put in its error body (a JSON `message`,
-an HTML page's title), clipped, never the headers.
+an HTML page's title), clipped, never the headers. `loads` is `json.loads` for outside
+input: a text nested deeper than the decoder's stack is a `ValueError`, never a
+`RecursionError`.
 """
 
 from __future__ import annotations
@@ -67,6 +69,16 @@ def clip(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
+def loads(raw: bytes | str) -> Any:
+    """`json.loads`, bounded in depth: a text nested deeper than the decoder's stack (a
+    hostile body) raises `ValueError("nested too deeply")` like any other text that is not
+    JSON, never `RecursionError`."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def body_text(raw: bytes, content_type: str = "") -> str:
     """A server's own short error text from an error body, or what kind of body it was."""
     if "html" in content_type.lower() or raw.lstrip()[:1] == b"<":
@@ -75,8 +87,8 @@ def body_text(raw: bytes, content_type: str = "") -> str:
     if not raw.strip():
         return "empty body"
     try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: nested too deeply (hostile)
+        body = loads(raw)
+    except ValueError:
         return "body is not JSON"
     if isinstance(body, dict):
         for key in ("message", "errorMessage", "error"):
