@@ -25,6 +25,7 @@ reusing its outcomes exact. No I/O, no clock reads, no logging.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Final, TypeVar
@@ -62,18 +63,16 @@ def same(a: object, b: object) -> bool:
     return type(a) is type(b) and bool(a == b)
 
 
-class _Watched(Mapping[str, V]):
-    """A mapping of the observed state that records every read into `reads`."""
+class _Recording(Mapping[str, V]):
+    """A mapping of the observed state that records every read into its log: `_value`
+    gives a key's value (or `MISSING`) and records it; the length and keys recorded here."""
 
     __slots__ = ("_data", "_log")
+    _data: Mapping[str, Any]
+    _log: Log
 
-    def __init__(self, data: Mapping[str, V], reads: Reads, tag: Tag) -> None:
-        self._data, self._log = data, reads.setdefault(tag, {})
-
-    def _value(self, key: Hashable) -> object:
-        value = self._data.get(key, MISSING)  # type: ignore[call-overload]
-        self._log.setdefault(key, value)
-        return value
+    @abstractmethod
+    def _value(self, key: Hashable) -> object: ...
 
     def __getitem__(self, key: str) -> V:
         value = self._value(key)
@@ -98,48 +97,40 @@ class _Watched(Mapping[str, V]):
         return iter(keys)
 
 
-class _Devices(Mapping[str, F5State]):
+class _Watched(_Recording[V]):
+    """A mapping of the observed state that records every read into `reads`."""
+
+    __slots__ = ()
+
+    def __init__(self, data: Mapping[str, V], reads: Reads, tag: Tag) -> None:
+        self._data, self._log = data, reads.setdefault(tag, {})
+
+    def _value(self, key: Hashable) -> object:
+        value = self._data.get(key, MISSING)  # type: ignore[call-overload]
+        self._log.setdefault(key, value)
+        return value
+
+
+class _Devices(_Recording[F5State]):
     """`Observed.f5` recording which devices were read (as their `f5_core`) and giving each
     device's state with recording collections."""
 
-    __slots__ = ("_data", "_log", "_reads", "_views")
+    __slots__ = ("_reads", "_views")
 
     def __init__(self, data: Mapping[str, F5State], reads: Reads) -> None:
         self._data, self._reads, self._log = data, reads, reads.setdefault((DEVICES,), {})
         self._views: dict[Hashable, F5State] = {}
 
-    def _state(self, key: Hashable) -> F5State | None:
+    def _value(self, key: Hashable) -> object:
         state: F5State | None = self._data.get(key)  # type: ignore[call-overload]
         if key not in self._log:
             self._log[key] = MISSING if state is None else f5_core(state)
         if state is None:
-            return None
+            return MISSING
         view = self._views.get(key)
         if view is None:
             view = self._views[key] = _watch_fields(state, self._reads, (DEVICES, str(key)))
         return view
-
-    def __getitem__(self, key: str) -> F5State:
-        state = self._state(key)
-        if state is None:
-            raise KeyError(key)
-        return state
-
-    def get(self, key: str, default: Any = None) -> Any:
-        state = self._state(key)
-        return default if state is None else state
-
-    def __contains__(self, key: object) -> bool:
-        return self._state(key) is not None
-
-    def __len__(self) -> int:
-        self._log.setdefault(LENGTH, len(self._data))
-        return len(self._data)
-
-    def __iter__(self) -> Iterator[str]:
-        keys = tuple(self._data)
-        self._log.setdefault(KEYS, keys)
-        return iter(keys)
 
 
 _D = TypeVar("_D", F5State, MeshState)

@@ -34,12 +34,15 @@ from monitor.daemon.polls import Polls, deadline
 from monitor.daemon.reload import ReloadPlan, plan_reload
 from monitor.model import CheckResult, F5State, IdpState, MeshState, Observed, SourceStatus
 from monitor.rotation.plan import plan_rotation, remember
-from monitor.sources.errors import frames
+from monitor.sources.errors import FailureLog
 from monitor.sources.mesh.build import unread_state
 from monitor.state.file import load, save
 from monitor.state.snapshot import Snapshot, StateStore, next_snapshot
 
 log = logging.getLogger(__name__)
+_CHECK_FAILED = (
+    "check %s on boundary %s failed with an unexpected %s; it is unknown while it does%s"
+)
 
 CLOSE_GRACE = 1.5  # seconds closing the sources may take (token deletion): then abandoned
 
@@ -139,7 +142,7 @@ class Monitor:
         # the checks, reusing last cycle's outcomes where their inputs did not change
         self.checks = CheckRunner(CHECKS)
         self._polls = Polls()
-        self._check_failures: set[tuple[str, str, str]] = set()  # (check, boundary, type)
+        self._check_failures = FailureLog(log, _CHECK_FAILED)  # (check, boundary, type)
         self._state_file = state_file
         self._persist_wanted = persist
         self._persist = persist and state_file is not None
@@ -243,20 +246,11 @@ class Monitor:
     def _log_check_failures(self, result: CheckResult) -> None:
         """Once per (check, boundary, exception type) while it keeps failing: a check that
         raised (it is `unknown`); the stack, without the exception's message, at debug."""
-        now = set()
+        now: dict[tuple[str, ...], BaseException] = {}
         for failed in result.failures:
             key = (failed.check, failed.boundary, type(failed.error).__name__)
-            now.add(key)
-            if key in self._check_failures:
-                continue
-            debug = log.isEnabledFor(logging.DEBUG)
-            log.warning(
-                "check %s on boundary %s failed with an unexpected %s; it is unknown while it"
-                " does%s",
-                *key,
-                f"\n{frames(failed.error)}" if debug else " (--log-level debug shows where)",
-            )
-        self._check_failures = now
+            now.setdefault(key, failed.error)
+        self._check_failures.failing(now)
 
     def _log_expired_ignores(self, snapshot: Snapshot) -> None:
         """Once per rule and process: an ignore rule whose `until` passed matches again."""

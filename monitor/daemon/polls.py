@@ -29,13 +29,17 @@ from datetime import timedelta
 from typing import Any, Final, Generic, Literal, TypeVar
 
 from monitor.model import SourceError, SourceStatus
-from monitor.sources.errors import frames, internal_error
+from monitor.sources.errors import FailureLog, internal_error
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Kind = Literal["bigip", "kubernetes", "oidc"]
 POLL_SHARE: Final = 0.9  # of poll.interval the cycle waits for its sources
+_POLL_FAILED: Final = (
+    "%s: the poll failed with an unexpected %s; the source is reported down"
+    " (internal_error) while it does%s"
+)
 
 
 def deadline(interval: timedelta) -> float:
@@ -86,7 +90,7 @@ class Polls:
 
     def __init__(self) -> None:
         self._running: dict[str, tuple[Future[Any], float]] = {}  # future, monotonic start
-        self._failing: dict[str, str] = {}  # source → the exception type last logged
+        self._failing: dict[str, FailureLog] = {}  # source → its failure last logged
         self._stop: Future[None] = Future()  # done once aborted
 
     def start(
@@ -140,17 +144,8 @@ class Polls:
         if self._stop.done():
             log.debug("%s: the poll abandoned at shutdown ended with %s", source, kind)
             return
-        if self._failing.get(source) == kind:
-            return
-        self._failing[source] = kind
-        debug = log.isEnabledFor(logging.DEBUG)
-        log.warning(
-            "%s: the poll failed with an unexpected %s; the source is reported down"
-            " (internal_error) while it does%s",
-            source,
-            kind,
-            f"\n{frames(err)}" if debug else " (--log-level debug shows where)",
-        )
+        failing = self._failing.setdefault(source, FailureLog(log, _POLL_FAILED))
+        failing.failing({(source, kind): err})
 
     def wait(self, pending: Iterable[Pending[Any]], seconds: float) -> None:
         """Until every poll of `pending` has ended, `seconds` have passed, or `abort()`."""

@@ -37,6 +37,7 @@ from monitor.model.bigip import (
     SslCert,
     SyncStatus,
     Virtual,
+    partition_of,
 )
 from monitor.model.mesh import (
     CertManagerCertificate,
@@ -90,6 +91,7 @@ __all__ = [
     "SyncStatus",
     "Virtual",
     "mesh_identity",
+    "partition_of",
     "worst",
 ]
 

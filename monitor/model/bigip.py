@@ -219,7 +219,7 @@ class Pool:
     def packed(cls, path: str, members: Sequence[MemberFields]) -> Pool:
         """The pool with `members` (each its `PoolMember` fields in order) packed, or as
         objects when they cannot be."""
-        packed = _pack(_partition(path), members)
+        packed = _pack(partition_of(path), members)
         if packed is None:
             return cls(path, (PoolMember(*m) for m in members))
         pool = cls.__new__(cls)
@@ -232,7 +232,7 @@ class Pool:
     def members(self) -> tuple[PoolMember, ...]:
         members = self._members
         if members is None:
-            members = _unpack(_partition(self.path), self._packed or "")
+            members = _unpack(partition_of(self.path), self._packed or "")
             object.__setattr__(self, "_members", members)  # the same value, kept
         return members
 
@@ -258,7 +258,9 @@ class Pool:
         return f"Pool(path={self.path!r}, members={self.members!r})"
 
 
-def _partition(path: str) -> str:
+def partition_of(path: str) -> str:
+    """The partition of a full path (`/Common/x` → `Common`, `/P/folder/x` → `P`); "" for
+    a path without one."""
     parts = path.split("/")
     return parts[1] if len(parts) > 2 else ""
 

@@ -31,6 +31,7 @@ from monitor.policy.model import (
     Server,
     ServerAuthorization,
 )
+from monitor.policy.ports import port_listed
 
 _IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NET = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -146,22 +147,6 @@ def service_account_identity(sa: str, namespace: str, linkerd_ns: str, trust_dom
     """Linkerd's identity format, the same as `monitor.model.mesh_identity` (which this
     package may not import: `monitor.policy` imports nothing else of the monitor)."""
     return f"{sa}.{namespace}.serviceaccount.identity.{linkerd_ns}.{trust_domain}"
-
-
-@lru_cache(maxsize=4096)
-def port_listed(entries: tuple[str, ...], port: int) -> bool:
-    """Whether `port` is among annotation entries (`443`, `4000-4100`); bad entries are skipped."""
-    for entry in entries:
-        low, _, high = entry.strip().partition("-")
-        first, last = _port(low), _port(high or low)
-        if first is not None and last is not None and first <= port <= last:
-            return True
-    return False
-
-
-def _port(text: str) -> int | None:
-    """A port number of ASCII digits (`"²".isdigit()` is true, and int() refuses it)."""
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 5 else None
 
 
 # --- which authorizations apply ----------------------------------------------------------

@@ -38,7 +38,7 @@ from monitor.checks.resolve import (
     resolve_server_ssl,
 )
 from monitor.config.schema import Config
-from monitor.model import F5State, SslCert
+from monitor.model import F5State, SslCert, partition_of
 from monitor.requirements import CA_BUNDLES, CLIENT_SSL, SERVER_SSL, SSL_CERTS, VIRTUALS
 from monitor.state.snapshot import Snapshot
 
@@ -71,11 +71,6 @@ def common_name(dn: str) -> str:
     one-line form (`/O=y/CN=x`); "" when none."""
     match = _CN.search(dn)
     return match.group(1).strip() if match else ""
-
-
-def partition_of(path: str) -> str:
-    parts = path.split("/")
-    return parts[1] if len(parts) > 2 else ""
 
 
 def excluded(path: str, patterns: Iterable[str]) -> bool:

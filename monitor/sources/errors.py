@@ -6,17 +6,21 @@ A read that fails inside a source raises `SourceFailure`, which carries the one
 contained where it is caught: `internal_error` reports it by its type alone (its
 arguments may quote what was being read: a URL with a token, a secret's bytes), and
 `frames` gives its stack without the message, for the debug log; `Contained` guards a
-parse boundary with them.  `status_reason` maps HTTP statuses to the reason codes of
-`monitor.model.REASONS`, and `body_text` takes the short error text a server put in
-its error body (a JSON `message`, an HTML page's title), clipped, never the headers.
+parse boundary with them, and `FailureLog` warns of such failures once while they last.
+`status_reason` maps HTTP statuses to the reason codes of `monitor.model.REASONS`, and
+`body_text` takes the short error text a server put in its error body (a JSON `message`,
+an HTML page's title), clipped, never the headers. `loads` is `json.loads` for outside
+input: a text nested deeper than the decoder's stack is a `ValueError`, never a
+`RecursionError`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from monitor.model import REASONS, SourceError
@@ -65,6 +69,16 @@ def clip(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
+def loads(raw: bytes | str) -> Any:
+    """`json.loads`, bounded in depth: a text nested deeper than the decoder's stack (a
+    hostile body) raises `ValueError("nested too deeply")` like any other text that is not
+    JSON, never `RecursionError`."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def body_text(raw: bytes, content_type: str = "") -> str:
     """A server's own short error text from an error body, or what kind of body it was."""
     if "html" in content_type.lower() or raw.lstrip()[:1] == b"<":
@@ -73,8 +87,8 @@ def body_text(raw: bytes, content_type: str = "") -> str:
     if not raw.strip():
         return "empty body"
     try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: nested too deeply (hostile)
+        body = loads(raw)
+    except ValueError:
         return "body is not JSON"
     if isinstance(body, dict):
         for key in ("message", "errorMessage", "error"):
@@ -119,6 +133,28 @@ def frames(err: BaseException) -> str:
     else:
         lines = traceback.format_list(stack)
     return "Traceback (most recent call last):\n" + "".join(lines) + type(err).__name__
+
+
+class FailureLog:
+    """Warnings about unexpected exceptions, each once while it keeps happening.
+
+    `failing` takes every failure of now, by key (what failed and the exception's type);
+    a key that was not failing the last time is warned of as `message % (*key, where)`:
+    `where` is the stack (`frames`) when `log` is at debug level, else a hint. Never the
+    exception's own message (it may quote secrets)."""
+
+    def __init__(self, log: logging.Logger, message: str) -> None:
+        self._log, self._message = log, message
+        self._failing: set[tuple[str, ...]] = set()
+
+    def failing(self, failures: Mapping[tuple[str, ...], BaseException]) -> None:
+        for key, err in failures.items():
+            if key in self._failing:
+                continue
+            debug = self._log.isEnabledFor(logging.DEBUG)
+            where = f"\n{frames(err)}" if debug else " (--log-level debug shows where)"
+            self._log.warning(self._message, *key, where)
+        self._failing = set(failures)
 
 
 class Contained:

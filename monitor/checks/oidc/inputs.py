@@ -7,6 +7,10 @@ the resolvers:
   a finding) naming the source's error reasons;
 - `per_device(idp, observed, evaluate)`: `evaluate` on each device expected to trust the
   provider, with the device's `Apm` view; a device that could not be read is unknown;
+- `on_devices(idp, observed, evaluate, absent, at_idp)`: the frame of most checks,
+  `published` then `per_device` with what the IdP published (and `at_idp`, the IdP side);
+  with `absent` (the check that reports a missing provider), a device without the
+  provider passes with a note;
 - `Apm`: the provider on one device, its JWT config and the keys that config allows
   (allowed minus blocked, as jwk-configs), each resolved lazily with an `Unknown` when a
   collection could not be read. A device without APM provisioned, or without the
@@ -170,6 +174,29 @@ def per_device(
             )
         )
     return Outcome.merge(outcomes)
+
+
+def on_devices(
+    idp: IdentityProviderConfig,
+    observed: Observed,
+    evaluate: Callable[[IdpState, Apm], Outcome],
+    absent: str | None = None,
+    at_idp: Callable[[IdpState], Outcome] | None = None,
+) -> Outcome:
+    """`evaluate(published state, view)` on each device (`per_device`), after `at_idp`'s
+    outcome (the IdP side) when given; every part unknown when the IdP could not be read;
+    with `absent`, a device without the provider gets `absent_note` instead."""
+    state = published(idp, observed)
+    if isinstance(state, Outcome):
+        return state
+
+    def on_device(view: Apm) -> Outcome:
+        if absent is not None and view.absent:
+            return absent_note(view, absent)
+        return evaluate(state, view)
+
+    devices = per_device(idp, observed, on_device)
+    return devices if at_idp is None else Outcome.merge((at_idp(state), devices))
 
 
 def absent_note(view: Apm, check: str) -> Outcome:

@@ -34,11 +34,9 @@ from monitor.checks.common import expiry_phrase, grade, humane_duration, iso
 from monitor.checks.oidc.inputs import (
     Apm,
     FirstSeen,
-    absent_note,
     age,
     identities,
-    per_device,
-    published,
+    on_devices,
 )
 from monitor.checks.outcome import Drift, Outcome, Unknown
 from monitor.config.identity import IdentityProviderConfig
@@ -69,15 +67,11 @@ def _key_evidence(key: Jwk) -> tuple[tuple[str, str], ...]:
 def key_missing(
     cfg: Config, idp: IdentityProviderConfig, observed: Observed, now: datetime, memory: FirstSeen
 ) -> Outcome:
-    state = published(idp, observed)
-    if isinstance(state, Outcome):
-        return state
-    wanted = _signing(state)
-
-    def on_device(view: Apm) -> Outcome:
+    def on_device(state: IdpState, view: Apm) -> Outcome:
         accepted = view.keys()
         if isinstance(accepted, Unknown):
             return Outcome(unknowns=(accepted,))
+        wanted = _signing(state)
         have = identities(accepted)
         limit = idp.key_missing_critical(view.interval())
         drifts = []
@@ -109,7 +103,7 @@ def key_missing(
             drifts.append(Drift("critical" if critical else "warning", key.kid, message, evidence))
         return Outcome(tuple(drifts))
 
-    return per_device(idp, observed, on_device)
+    return on_devices(idp, observed, on_device)
 
 
 def _comparable(a: Jwk, b: Jwk) -> tuple[str, str, str] | None:
@@ -135,17 +129,11 @@ def _short(value: str) -> str:
 def key_material_mismatch(
     cfg: Config, idp: IdentityProviderConfig, observed: Observed, now: datetime, memory: FirstSeen
 ) -> Outcome:
-    state = published(idp, observed)
-    if isinstance(state, Outcome):
-        return state
-    wanted = _signing(state)
-
-    def on_device(view: Apm) -> Outcome:
-        if view.absent:
-            return absent_note(view, MISSING)
+    def on_device(state: IdpState, view: Apm) -> Outcome:
         accepted = view.keys()
         if isinstance(accepted, Unknown):
             return Outcome(unknowns=(accepted,))
+        wanted = _signing(state)
         drifts, unknowns = [], []
         for identity, mine in identities(accepted).items():
             theirs = wanted.get(identity)
@@ -174,24 +162,19 @@ def key_material_mismatch(
             drifts.append(Drift("critical", mine.kid, message, evidence))
         return Outcome(tuple(drifts), tuple(unknowns))
 
-    return per_device(idp, observed, on_device)
+    return on_devices(idp, observed, on_device, absent=MISSING)
 
 
 def stale_key(
     cfg: Config, idp: IdentityProviderConfig, observed: Observed, now: datetime, memory: FirstSeen
 ) -> Outcome:
-    state = published(idp, observed)
-    if isinstance(state, Outcome):
-        return state
-    published_ids = identities(state.keys)
     limit = idp.thresholds.stale_key_critical
 
-    def on_device(view: Apm) -> Outcome:
-        if view.absent:
-            return absent_note(view, MISSING)
+    def on_device(state: IdpState, view: Apm) -> Outcome:
         accepted = view.keys()
         if isinstance(accepted, Unknown):
             return Outcome(unknowns=(accepted,))
+        published_ids = identities(state.keys)
         drifts = []
         for identity, key in identities(accepted).items():
             if identity in published_ids:
@@ -212,27 +195,22 @@ def stale_key(
             drifts.append(Drift(severity, key.kid, message, evidence))
         return Outcome(tuple(drifts))
 
-    return per_device(idp, observed, on_device)
+    return on_devices(idp, observed, on_device, absent=MISSING)
 
 
 def signing_cert_expiry(
     cfg: Config, idp: IdentityProviderConfig, observed: Observed, now: datetime, memory: FirstSeen
 ) -> Outcome:
-    state = published(idp, observed)
-    if isinstance(state, Outcome):
-        return state
-    wanted = _signing(state)
     cert = idp.thresholds.signing_cert
     threshold = Threshold(cert.warning, cert.critical)
 
-    def on_device(view: Apm) -> Outcome:
-        if view.absent:
-            return absent_note(view, MISSING)
+    def on_device(state: IdpState, view: Apm) -> Outcome:
         if view.provider is not None and view.provider.ignore_expired_cert:
             return Outcome(notes=(f"{view.path} ignores expired certificates: not judged",))
         accepted = view.keys()
         if isinstance(accepted, Unknown):
             return Outcome(unknowns=(accepted,))
+        wanted = _signing(state)
         drifts = []
         for identity in identities(accepted):
             key = wanted.get(identity)
@@ -254,4 +232,4 @@ def signing_cert_expiry(
             drifts.append(Drift(severity, key.kid, message, evidence))
         return Outcome(tuple(drifts))
 
-    return per_device(idp, observed, on_device)
+    return on_devices(idp, observed, on_device, absent=MISSING)

@@ -32,6 +32,7 @@ from monitor.checks.oidc.inputs import (
     FirstSeen,
     absent_note,
     identities,
+    on_devices,
     per_device,
     published,
 )
@@ -45,22 +46,18 @@ from monitor.model import IdpState, Observed
 def issuer_mismatch(
     cfg: Config, idp: IdentityProviderConfig, observed: Observed, now: datetime, memory: FirstSeen
 ) -> Outcome:
-    state = published(idp, observed)
-    if isinstance(state, Outcome):
-        return state
-    drifts = []
-    if state.issuer != idp.issuer:
+    def at_idp(state: IdpState) -> Outcome:
+        if state.issuer == idp.issuer:
+            return Outcome()
         message = (
             f"{idp.name}: the discovery document at {idp.discovery_url} names issuer"
             f" {state.issuer}, not {idp.issuer}: relying parties must refuse it (Discovery"
             " 4.3) — correct identityProviders issuer or the IdP"
         )
         evidence = (("expected_issuer", idp.issuer), ("discovered_issuer", state.issuer or ""))
-        drifts.append(Drift("critical", "discovery", message, evidence, device=IDP))
+        return Outcome((Drift("critical", "discovery", message, evidence, device=IDP),))
 
-    def on_device(view: Apm) -> Outcome:
-        if view.absent:
-            return absent_note(view, MISSING)
+    def on_device(state: IdpState, view: Apm) -> Outcome:
         jwt = view.jwt()
         if isinstance(jwt, Unknown):
             return Outcome(unknowns=(jwt,))
@@ -78,7 +75,7 @@ def issuer_mismatch(
         )
         return Outcome((Drift("critical", jwt.path, message, evidence),))
 
-    return Outcome.merge((Outcome(tuple(drifts)), per_device(idp, observed, on_device)))
+    return on_devices(idp, observed, on_device, absent=MISSING, at_idp=at_idp)
 
 
 def _missing_any(state: IdpState, view: Apm) -> bool | Unknown:
@@ -92,11 +89,7 @@ def _missing_any(state: IdpState, view: Apm) -> bool | Unknown:
 def jwks_uri_mismatch(
     cfg: Config, idp: IdentityProviderConfig, observed: Observed, now: datetime, memory: FirstSeen
 ) -> Outcome:
-    state = published(idp, observed)
-    if isinstance(state, Outcome):
-        return state
-
-    def on_device(view: Apm) -> Outcome:
+    def on_device(state: IdpState, view: Apm) -> Outcome:
         if view.absent or view.provider is None:
             return absent_note(view, MISSING)
         jwt = view.jwt()
@@ -125,7 +118,7 @@ def jwks_uri_mismatch(
         notes = (missing.detail,) if isinstance(missing, Unknown) else ()
         return Outcome(tuple(drifts), notes=notes)
 
-    return per_device(idp, observed, on_device)
+    return on_devices(idp, observed, on_device)
 
 
 def refresh_disabled(
@@ -174,18 +167,12 @@ def refresh_disabled(
 def signing_alg_mismatch(
     cfg: Config, idp: IdentityProviderConfig, observed: Observed, now: datetime, memory: FirstSeen
 ) -> Outcome:
-    state = published(idp, observed)
-    if isinstance(state, Outcome):
-        return state
-    from_keys = {k.alg.upper() for k in state.keys if k.signing and k.alg}
-    signs = sorted(from_keys or {a.upper() for a in state.algs})
-
-    def on_device(view: Apm) -> Outcome:
-        if view.absent:
-            return absent_note(view, MISSING)
+    def on_device(state: IdpState, view: Apm) -> Outcome:
         jwt = view.jwt()
         if isinstance(jwt, Unknown):
             return Outcome(unknowns=(jwt,))
+        from_keys = {k.alg.upper() for k in state.keys if k.signing and k.alg}
+        signs = sorted(from_keys or {a.upper() for a in state.algs})
         if jwt is None or not signs or set(signs) & set(jwt.allowed_algs):
             return Outcome()
         allowed = ", ".join(jwt.allowed_algs) or "none"
@@ -196,4 +183,4 @@ def signing_alg_mismatch(
         evidence = (("jwt_config", jwt.path), ("allowed", allowed), ("idp_algs", ", ".join(signs)))
         return Outcome((Drift("critical", jwt.path, message, evidence),))
 
-    return per_device(idp, observed, on_device)
+    return on_devices(idp, observed, on_device, absent=MISSING)

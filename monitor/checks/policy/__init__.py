@@ -5,7 +5,8 @@ Owns the family's registry `CHECKS`, in catalogue order: `policy_identity_unknow
 not exist), `policy_target_missing` and `policy_server_selects_nothing` (`objects`:
 AuthorizationPolicies aimed at nothing, Servers that select no pod). Each judges the
 objects of the boundary's backend namespace, the ones the mesh source reads, so boundaries
-sharing a namespace share the findings; all are mesh-side (`device` ""). May import
+sharing a namespace share the findings (`frame`: the policy as read and that namespace,
+unknown when the policy could not be read); all are mesh-side (`device` ""). May import
 `monitor.checks`' shared modules, `monitor.checks.boundary.admission` (the policy as
 read), `monitor.policy`, `monitor.config` and `monitor.model`.
 """

@@ -27,33 +27,25 @@ Pure: no I/O, no clock reads, no logging.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from monitor.catalogue import Severity
-from monitor.checks.boundary.admission import mesh_policy
 from monitor.checks.common import bounded
 from monitor.checks.outcome import MESH, Drift, Outcome, Unknown
+from monitor.checks.policy.frame import in_backend_namespace
 from monitor.checks.resolve import KUBERNETES
-from monitor.config.schema import BoundaryConfig, Config
-from monitor.model import MeshState, Observed
+from monitor.model import MeshState
 from monitor.policy.identities import IdentityName, name_of
-from monitor.policy.model import MeshTLSAuthentication
+from monitor.policy.model import MeshPolicy, MeshTLSAuthentication
 
 
-def policy_identity_unknown(
-    cfg: Config, boundary: BoundaryConfig, observed: Observed, now: datetime
-) -> Outcome:
+@in_backend_namespace
+def policy_identity_unknown(policy: MeshPolicy, namespace: str, mesh: MeshState) -> Outcome:
     """Every identity a MeshTLSAuthentication of the backend namespace names must exist."""
-    policy = mesh_policy(observed.mesh)
-    if isinstance(policy, Unknown):
-        return Outcome(unknowns=(policy,))
-    namespace = boundary.backend.service.namespace
     drifts: list[Drift] = []
     unknowns: list[Unknown] = []
     unchecked: list[str] = []
     authns = [a for a in policy.mesh_tls_authentications if a.namespace == namespace]
     for authn in sorted(authns, key=lambda a: a.name):
-        found, unread, skipped = _authn(authn, observed.mesh, policy.linkerd_namespace,
+        found, unread, skipped = _authn(authn, mesh, policy.linkerd_namespace,
                                         policy.trust_domain)  # fmt: skip
         drifts += found
         unknowns += unread

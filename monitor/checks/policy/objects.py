@@ -21,24 +21,16 @@ Pure: no I/O, no clock reads, no logging.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from monitor.checks.boundary.admission import mesh_policy
 from monitor.checks.outcome import MESH, Drift, Outcome, Unknown
+from monitor.checks.policy.frame import in_backend_namespace
 from monitor.checks.resolve import KUBERNETES
-from monitor.config.schema import BoundaryConfig, Config
-from monitor.model import Observed
+from monitor.model import MeshState
 from monitor.policy.model import AuthorizationPolicy, LabelSelector, MeshPolicy
 
 
-def policy_target_missing(
-    cfg: Config, boundary: BoundaryConfig, observed: Observed, now: datetime
-) -> Outcome:
+@in_backend_namespace
+def policy_target_missing(policy: MeshPolicy, namespace: str, mesh: MeshState) -> Outcome:
     """Every AuthorizationPolicy of the backend namespace must target something that exists."""
-    policy = mesh_policy(observed.mesh)
-    if isinstance(policy, Unknown):
-        return Outcome(unknowns=(policy,))
-    namespace = boundary.backend.service.namespace
     drifts = []
     mine = [a for a in policy.authorization_policies if a.namespace == namespace]
     for ap in sorted(mine, key=lambda a: a.name):
@@ -79,20 +71,15 @@ def _target_problem(policy: MeshPolicy, ap: AuthorizationPolicy) -> str:
     )
 
 
-def policy_server_selects_nothing(
-    cfg: Config, boundary: BoundaryConfig, observed: Observed, now: datetime
-) -> Outcome:
+@in_backend_namespace
+def policy_server_selects_nothing(policy: MeshPolicy, namespace: str, mesh: MeshState) -> Outcome:
     """Every Server of the backend namespace must select at least one live pod."""
-    policy = mesh_policy(observed.mesh)
-    if isinstance(policy, Unknown):
-        return Outcome(unknowns=(policy,))
-    namespace = boundary.backend.service.namespace
     drifts: list[Drift] = []
     unknowns: list[Unknown] = []
     mine = [s for s in policy.servers if s.namespace == namespace]
     for server in sorted(mine, key=lambda s: s.name):
         key = f"{namespace}/{server.name}"
-        count = observed.mesh.server_pods.get(key)
+        count = mesh.server_pods.get(key)
         if count is None:
             detail = f"{KUBERNETES}: the pods of namespace {namespace} (Server selectors) unknown"
             unknowns.append(Unknown(MESH, detail))

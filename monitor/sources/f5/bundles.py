@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from monitor.model import CaBundle, ServerSslProfile, SslCert
+from monitor.model import CaBundle, ServerSslProfile, SslCert, partition_of
 
 MANAGER_READER = "ca-bundle-manager"
 SINGLE_READER = "ssl-cert"
@@ -28,11 +28,6 @@ class _Unknown(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-def _partition(path: str) -> str:
-    parts = path.split("/")
-    return parts[1] if len(parts) > 2 else ""
 
 
 def _manager_of(path: str, managers: Mapping[str, tuple[str, ...]]) -> str | None:
@@ -55,7 +50,7 @@ class _Resolver:
         self.partitions = partitions
 
     def not_read(self, path: str) -> str | None:
-        partition = _partition(path)
+        partition = partition_of(path)
         if partition not in self.partitions:
             return (
                 f"{path} is in partition {partition or '?'}, which is not among the device's"

@@ -21,6 +21,8 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from monitor.policy.ports import ascii_number
+
 FILESTORE = "/config/filestore/files_d"
 _SHELL_SAFE = re.compile(r"[A-Za-z0-9._-]+")
 
@@ -84,9 +86,8 @@ _RD = re.compile(r"^(.*?)(?:%([0-9]{1,5}))?$")
 
 
 def is_port(text: str) -> bool:
-    """ASCII digits, at most five: `"²".isdigit()` is true but int() refuses it, and a
-    string of thousands of digits is beyond int()'s limit."""
-    return text.isascii() and text.isdigit() and len(text) <= 5
+    """ASCII digits, at most five (`ascii_number`)."""
+    return ascii_number(text, 5) is not None
 
 
 def parse_destination(text: str) -> Destination | None:

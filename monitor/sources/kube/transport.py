@@ -23,7 +23,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from monitor.model import SourceError
-from monitor.sources.errors import SourceFailure, body_text, clip
+from monitor.sources.errors import SourceFailure, body_text, clip, loads
 from monitor.sources.kube.errors import read_error
 
 MAX_LINE = 64 * 1024 * 1024  # bytes of one watch event; longer is a broken stream
@@ -116,12 +116,9 @@ def lines(resp: Any, target: str, limit: int = MAX_LINE) -> Iterator[bytes]:
 def decode(raw: bytes, target: str) -> dict[str, Any]:
     """A JSON object; `bad_json` otherwise (the message never quotes the text)."""
     try:
-        doc = json.loads(raw)
-    except ValueError as err:
+        doc = loads(raw)
+    except ValueError as err:  # "nested too deeply" too: a hostile body
         raise SourceFailure(read_error(err, target)) from None
-    except RecursionError:  # nested deeper than the decoder's stack: a hostile body
-        message = f"{target}: response is not JSON (nested too deeply)"
-        raise SourceFailure(SourceError("bad_json", message, target)) from None
     if not isinstance(doc, dict):
         raise SourceFailure(SourceError("bad_json", f"{target}: not a JSON object", target))
     return doc

@@ -48,7 +48,7 @@ from kubernetes import client
 
 from monitor.config.schema import Config
 from monitor.model import MeshState, SourceError, SourceStatus
-from monitor.sources.errors import SourceFailure, frames
+from monitor.sources.errors import FailureLog, SourceFailure
 from monitor.sources.kube.client import build_api_client
 from monitor.sources.kube.errors import FATAL_REASONS
 from monitor.sources.kube.spec import CollectionView, WatchSpec, WatchStats
@@ -60,6 +60,10 @@ from monitor.sources.mesh.specs import Backend, Plan, backends, plan_watches
 from monitor.sources.mesh.workloads import Memo
 
 log = logging.getLogger(__name__)
+_PARSE_FAILED = (
+    "mesh: parsing failed with an unexpected %s; that part is unknown (internal_error)"
+    " while it does%s"
+)
 
 SOURCE = "kubernetes"
 POOL_MARGIN = 4  # connections beyond one per watch: discovery, and a LIST beside a WATCH
@@ -142,7 +146,7 @@ class MeshSource:
         self._discovered: Discovered | None = None
         self._discovered_at = 0.0
         self._seen = WatchStats()
-        self._failing: set[str] = set()  # exception types of parse failures, logged once
+        self._failing = FailureLog(log, _PARSE_FAILED)  # by exception type, logged once
         self._memo = Memo()  # the backends' parts of the previous build
         self._last: tuple[Any, Built] | None = None  # the previous build and its inputs
         # seconds the last poll spent making its MeshState from the watched collections
@@ -230,15 +234,7 @@ class MeshSource:
 
     def _log_failures(self, failures: tuple[Exception, ...]) -> None:
         kinds = {type(err).__name__: err for err in failures}
-        for kind in sorted(set(kinds) - self._failing):
-            debug = log.isEnabledFor(logging.DEBUG)
-            log.warning(
-                "mesh: parsing failed with an unexpected %s; that part is unknown"
-                " (internal_error) while it does%s",
-                kind,
-                f"\n{frames(kinds[kind])}" if debug else " (--log-level debug shows where)",
-            )
-        self._failing = set(kinds)
+        self._failing.failing({(kind,): kinds[kind] for kind in sorted(kinds)})
 
     def _discover(self) -> tuple[SourceError | None, Counter[str]]:
         """Discovery when it is due; (its error when there is no earlier answer, requests)."""

@@ -18,7 +18,6 @@ are public.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from monitor.config.files import ca_context
 from monitor.config.identity import IdentityProviderConfig
 from monitor.config.schema import Config
 from monitor.model import IdpState, SourceError, SourceStatus
-from monitor.sources.errors import SourceFailure, failure, status_reason
+from monitor.sources.errors import SourceFailure, failure, loads, status_reason
 from monitor.sources.f5.exchange import poll_budget
 from monitor.sources.http.proxy import bounded_client
 from monitor.sources.http.transport import TooLarge, send
@@ -166,8 +165,8 @@ class OidcSource:
                 what,
             )
         try:
-            body = json.loads(response.content)
-        except (ValueError, RecursionError):
+            body = loads(response.content)
+        except ValueError:
             raise failure("bad_json", f"{self.name}: {what}: not valid JSON", what) from None
         fresh = max_age(response.headers.get("cache-control"))
         if fresh is not None:
