@@ -148,6 +148,10 @@ def test_an_unchanged_cluster_gives_the_same_state_object_and_a_change_a_new_one
                 first, status = source.poll()
                 assert status.up, status.errors
                 watches, lists = source.watch_count(), source.watch_stats().lists
+                # a poll waits for the LISTs, not for each WATCH request after them: let
+                # the last ones connect, and a poll count them, before the steady state
+                assert _wait(lambda src=source, n=watches: src.watch_stats().watch_connects >= n)
+                assert source.poll()[0] is first
                 second, status = source.poll()
                 assert source.watch_stats().lists == lists  # no LIST in a steady state
                 assert status.up
