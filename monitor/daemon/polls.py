@@ -9,8 +9,9 @@ Owns how `monitor.daemon.cycle.Monitor` runs a source's `poll()`:
   from exiting (a `ThreadPoolExecutor` joins its workers at interpreter exit);
 - awaited until the cycle's deadline (`deadline`: 90 % of `poll.interval`) or until
   `abort()` (shutdown); a poll still running then makes its source down with reason
-  `timeout`, and the cycle goes on without it; once aborted, a poll that ends by raising
-  (its source closed under it) is logged at debug level only;
+  `timeout`, and the cycle goes on without it; once aborted, or once its source was
+  closed and built again (`forget`, a reload), a poll that ends by raising (its source
+  closed under it) is logged at debug level only;
 - never twice at once: while a source's earlier poll is still running, the source is not
   polled again on top of it (it is reported down, `timeout`) — one thread per stuck
   source at most, however long it stays stuck.
@@ -91,6 +92,7 @@ class Polls:
     def __init__(self) -> None:
         self._running: dict[str, tuple[Future[Any], float]] = {}  # future, monotonic start
         self._failing: dict[str, FailureLog] = {}  # source → its failure last logged
+        self._generation: dict[str, int] = {}  # source → times forgotten (closed, rebuilt)
         self._stop: Future[None] = Future()  # done once aborted
 
     def start(
@@ -107,11 +109,12 @@ class Polls:
         future: Future[tuple[T, SourceStatus]] = Future()
         pending = Pending(source, kind, unread, future, time.monotonic())
         self._running[source] = (future, pending.started)
+        generation = self._generation.get(source, 0)
 
         def run() -> None:
             future.set_running_or_notify_cancel()
             try:
-                future.set_result(self._contained(source, kind, poll, unread))
+                future.set_result(self._contained(source, kind, poll, unread, generation))
             except BaseException as err:  # SystemExit from a poll: not this thread's to end
                 future.set_exception(err)
 
@@ -124,25 +127,31 @@ class Polls:
         kind: Kind,
         poll: Callable[[], tuple[T, SourceStatus]],
         unread: Callable[[], T],
+        generation: int,
     ) -> tuple[T, SourceStatus]:
         started = time.monotonic()
         try:
             result = poll()
         except Exception as err:
-            self._report(source, err)
+            self._report(source, err, generation)
             error = internal_error(err, source, "the poll")
             status = SourceStatus(source, kind, False, (error,), time.monotonic() - started)
             return unread(), status
-        self._failing.pop(source, None)
+        if self._generation.get(source, 0) == generation:
+            self._failing.pop(source, None)
         return result
 
-    def _report(self, source: str, err: Exception) -> None:
+    def _report(self, source: str, err: Exception, generation: int) -> None:
         """One line when a source starts failing (or fails differently), not every cycle;
-        after `abort()` only at debug level: the poll was abandoned, its source closed
-        under it (a pool shut down, a client closed), and nobody reads its result."""
+        after `abort()`, or for a poll of a source since closed and built again
+        (`forget`), only at debug level: the poll was abandoned, its source closed under
+        it (a pool shut down, a client closed), and nobody reads its result."""
         kind = type(err).__name__
         if self._stop.done():
             log.debug("%s: the poll abandoned at shutdown ended with %s", source, kind)
+            return
+        if self._generation.get(source, 0) != generation:
+            log.debug("%s: the poll of the closed source ended with %s", source, kind)
             return
         failing = self._failing.setdefault(source, FailureLog(log, _POLL_FAILED))
         failing.failing({(source, kind): err})
@@ -172,3 +181,4 @@ class Polls:
         for source in sources:
             self._running.pop(source, None)
             self._failing.pop(source, None)
+            self._generation[source] = self._generation.get(source, 0) + 1

@@ -224,6 +224,33 @@ def test_a_poll_abandoned_at_shutdown_that_then_raises_is_not_reported(
     ]
 
 
+def test_a_poll_of_a_source_a_reload_rebuilt_that_then_raises_is_not_reported(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A reload closes a source whose poll still runs and builds it again: the old poll's
+    failure is the closed source's, not the new one's, and says nothing above debug."""
+    caplog.set_level(logging.DEBUG)
+    polls = Polls()
+    closed = threading.Event()
+
+    def poll() -> tuple[None, SourceStatus]:
+        closed.wait(30)
+        raise RuntimeError("cannot schedule new futures after shutdown")
+
+    old = polls.start("bigip-a", "bigip", poll, lambda: None)
+    polls.forget(["bigip-a"])
+    new = polls.start("bigip-a", "bigip", poll, lambda: None)  # the rebuilt source's
+    assert not new.again
+    closed.set()
+    old.future.result(timeout=30)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "bigip-a: the poll of the closed source ended with RuntimeError" in caplog.text
+    new.future.result(timeout=30)  # the rebuilt source failing is news: a warning
+    assert [r.levelno for r in caplog.records if "unexpected RuntimeError" in r.getMessage()] == [
+        logging.WARNING
+    ]
+
+
 def test_closing_never_waits_for_a_source_that_hangs() -> None:
     class Hanging(Device):
         def close(self) -> None:
