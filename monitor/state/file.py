@@ -147,6 +147,8 @@ def parse(text: str, now: datetime) -> Restored:
         document = json.loads(text)
     except ValueError as err:
         raise StateFileError(f"not JSON ({err})") from None
+    except RecursionError:  # deeper than the decoder's stack: not a file this daemon wrote
+        raise StateFileError("not JSON (nested too deeply)") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise StateFileError(f'not a state file (no "format": "{FORMAT}")')
     if document.get("version") != VERSION:

@@ -83,6 +83,7 @@ def test_entries_not_seen_for_more_than_seven_days_are_dropped() -> None:
     ("content", "why"),
     [
         ("{not json", "not JSON"),
+        ("[" * 200_000, "not JSON (nested too deeply)"),
         ("[]", "not a state file"),
         (json.dumps({"format": FORMAT, "version": 2, "findings": []}), "version 2 is not 1"),
         (json.dumps({"format": FORMAT, "version": 1, "findings": {}}), "findings: expected a list"),
@@ -111,7 +112,15 @@ def test_entries_not_seen_for_more_than_seven_days_are_dropped() -> None:
             "findings[0].first_seen: invalid timestamp 'yesterday'",
         ),
     ],
-    ids=["not-json", "not-a-mapping", "version", "findings-type", "key-type", "timestamp"],
+    ids=[
+        "not-json",
+        "too-deep",
+        "not-a-mapping",
+        "version",
+        "findings-type",
+        "key-type",
+        "timestamp",
+    ],
 )
 def test_a_corrupt_file_is_a_fresh_start_with_a_warning(
     tmp_path: Path, content: str, why: str
