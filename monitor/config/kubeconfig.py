@@ -109,6 +109,8 @@ def check_referenced(kubeconfig: Path, context: str | None) -> None:
         doc = yaml.safe_load(read_limited(kubeconfig, CONFIG_LIMIT).decode("utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
         return
+    except (ValueError, TypeError, OverflowError):  # a scalar the loader cannot build
+        return
     found = problems(doc, os.path.dirname(os.path.abspath(kubeconfig)), context)
     if found:
         raise UnusableFile(found[0])

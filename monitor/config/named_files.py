@@ -61,7 +61,8 @@ def _kubeconfig(key: str, path: Path, context: str | None) -> list[ConfigError]:
         return [ConfigError(key, f"cannot read {path}: {_why(err)}")]
     try:
         doc = yaml.safe_load(text)  # as the Kubernetes client loads it
-    except (yaml.YAMLError, RecursionError) as err:  # a position only: never the content
+    # a position only, never the content; ValueError…: a scalar the loader cannot build
+    except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError) as err:
         mark = getattr(err, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         return [ConfigError(key, f"{path} is not valid YAML{where}")]

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from monitor.config.files import SECRET_LIMIT
-from monitor.config.kubeconfig import referenced
+from monitor.config.kubeconfig import check_referenced, referenced
 from monitor.config.schema import MeshConfig
 from monitor.sources.errors import SourceFailure
 from monitor.sources.kube.client import build_api_client
@@ -185,3 +185,10 @@ def test_in_cluster_config_is_not_affected(monkeypatch: pytest.MonkeyPatch) -> N
         build_api_client(MeshConfig(kubeconfig=None))
     error = caught.value.error
     assert (error.reason, error.target) == ("connect_error", "in-cluster config")
+
+
+@pytest.mark.parametrize("text", ["clusters: [\n", "clusters: []\nx: 2025-02-30\n", "[" * 5000])
+def test_a_kubeconfig_that_does_not_load_is_left_to_the_client(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "kubeconfig"
+    path.write_text(text)
+    check_referenced(path, None)  # no exception of its own: the client reports it its way

@@ -84,6 +84,7 @@ def test_good_files_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
             "bigip[0].caFile: cannot use {p} as CA certificates",
         ),
         ("kubeconfig", f"token: [{CANARY}\n", "mesh.kubeconfig: {p} is not valid YAML"),
+        ("kubeconfig", "clusters: []\nx: 2025-02-30\n", "mesh.kubeconfig: {p} is not valid YAML"),
         ("kubeconfig", "- a list\n", "mesh.kubeconfig: {p} is not a kubeconfig"),
         ("am-token", "", "alertmanager.bearerTokenFile: {p} is empty"),
     ],
