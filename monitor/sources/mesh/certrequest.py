@@ -15,7 +15,8 @@ way, not yet in the Secret; and the Certificate turns `Issuing` when the Secret 
 matches `status.certificate` of the current revision's request
 (`pkg/apis/certmanager/v1/types_certificate.go`, `CertificateStatus.Revision`,
 `CertificateConditionIssuing`). Old requests are deleted beyond `spec.revisionHistoryLimit`
-(default 1 since cert-manager v1.18, unset before: all kept).
+(default 1 since cert-manager v1.18, per its v1.18.0 release notes; unset before: all
+kept), so the current revision's request is normally there.
 
 `issued_certificate` picks the request of the Certificate's current revision (its name in
 the annotation, owned by it when the Certificate's uid is known), decodes its status
