@@ -49,6 +49,11 @@ KEYS: Final = ("tls.crt", "ca.crt")  # as in the Secret cert-manager writes
 Json = dict[str, Any]
 
 
+def _name(value: Any) -> str:
+    """A name for a note: at most 253 characters (a Kubernetes name's limit)."""
+    return str(value)[:253]
+
+
 def _map(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = obj.get(key)
     return value if isinstance(value, Mapping) else {}
@@ -103,7 +108,7 @@ def pick_request(
     """The request of the Certificate's current revision, or None and why."""
     meta = _map(certificate, "metadata")
     name, uid = str(meta.get("name", "")), str(meta.get("uid", "") or "")
-    where = f"{meta.get('namespace', '')}/{name}".lstrip("/")
+    where = f"{_name(meta.get('namespace', ''))}/{_name(name)}".lstrip("/")
     revision = _revision(_map(certificate, "status").get("revision"))
     if revision is None:
         return None, f"Certificate {where} has no status.revision (nothing issued yet)"
@@ -148,7 +153,7 @@ def issued_certificate(
     if request is None:
         return None, why
     meta = _map(request, "metadata")
-    target = f"CertificateRequest {meta.get('namespace', '')}/{meta.get('name', '')}"
+    target = f"CertificateRequest {_name(meta.get('namespace', ''))}/{_name(meta.get('name', ''))}"
     status = _map(request, "status")
     crt = _decoded(status.get("certificate"), "status.certificate")
     if isinstance(crt, str):
