@@ -11,6 +11,11 @@ The `oidc` checks also need the identity provider's discovery document and JWK S
 are public (no account): reaching them is a network matter, not a grant, so it is not a
 need here; an IdP that cannot be read makes them `unknown` all the same.
 
+`certificaterequests` is optional and no check's need in this table: the table holds for
+the default `mesh.issuer.source: secret`, where it is not read. With `certificate` it stands
+in for `issuer-secret` (the issued certificate, public), and without it the checks that
+need the certificate itself stay `unknown` as they always were in that mode.
+
 Least privilege first: everything except `util/bash` is an ordinary read-only grant; only
 `client_cert_chain` and `client_cert_outlives_issuer` need the certificate files themselves
 (signature chains), which only util/bash can read. Pure data, imports nothing of the
@@ -60,6 +65,7 @@ LINKERD_CONFIG: Final = "linkerd-config"
 ISSUER_SECRET: Final = "issuer-secret"
 CONTROL_PODS: Final = "control-plane-pods"
 CERTIFICATES: Final = "certificates"
+CERTIFICATE_REQUESTS: Final = "certificaterequests"
 SERVICES: Final = "services"
 SLICES: Final = "endpointslices"
 NAMESPACES: Final = "namespaces"
@@ -109,6 +115,12 @@ _ALL: Final = (
         CERTIFICATES,
         "kubernetes",
         "list/watch cert-manager Certificates in the Linkerd namespace (when served)",
+    ),
+    Need(
+        CERTIFICATE_REQUESTS,
+        "kubernetes",
+        "list/watch cert-manager CertificateRequests in the Linkerd namespace (optional; only"
+        " with mesh.issuer.source: certificate)",
     ),
     Need(SERVICES, "kubernetes", "list/watch the backend Services"),
     Need(SLICES, "kubernetes", "list/watch EndpointSlices in the backend namespaces"),

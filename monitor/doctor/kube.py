@@ -11,7 +11,9 @@ namespaces and those of the boundaries' clientIdentity, or cluster-wide likewise
 and, for each, a `SelfSubjectAccessReview` (authorization.k8s.io/v1) for `list` and
 `watch`, the only verbs the mesh source uses, narrowed to the object's name where the
 watch is (RBAC `resourceNames`). A denied review makes its need of
-`monitor.requirements` missing, with the grant to add. With leader election, the Lease's
+`monitor.requirements` missing, with the grant to add; an optional need (`OPTIONAL`: the
+CertificateRequests of `mesh.issuer.source: certificate`) denied is a note instead, naming
+what stays `unknown` without it. With leader election, the Lease's
 `get`, `update` and `create` are reviewed too (no check needs them; `run` does).
 """
 
@@ -25,6 +27,7 @@ from monitor.config.schema import Config
 from monitor.daemon.leader import lease_namespace
 from monitor.doctor.result import Probe, SourceReport
 from monitor.requirements import (
+    CERTIFICATE_REQUESTS,
     CERTIFICATES,
     CONTROL_PODS,
     ISSUER_SECRET,
@@ -47,6 +50,11 @@ from monitor.sources.mesh.specs import Plan, backends, plan_watches
 
 SOURCE = "kubernetes"
 VERBS = ("list", "watch")
+# need → what stays unknown without it (the checks run, as they did before it existed)
+OPTIONAL = {
+    CERTIFICATE_REQUESTS: "without it the issuer certificate is not read, so issuer_chain (and"
+    " issuer_algorithm with an ECDSA P-256 key) stay unknown",
+}
 
 
 def needs_of(plan: Plan) -> list[tuple[str, WatchSpec]]:
@@ -58,6 +66,8 @@ def needs_of(plan: Plan) -> list[tuple[str, WatchSpec]]:
     out.append((CONTROL_PODS, plan.control_pods))
     if plan.certificates is not None:
         out.append((CERTIFICATES, plan.certificates))
+    if plan.certificate_requests is not None:
+        out.append((CERTIFICATE_REQUESTS, plan.certificate_requests))
     out += [(SERVICES, s) for s in plan.services.values()]
     out += [(SLICES, s) for s in plan.slices.values()]
     out += [(NAMESPACES, s) for s in plan.namespaces.values()]
@@ -206,7 +216,11 @@ def probe_kubernetes(cfg: Config, api: client.ApiClient | None = None) -> Source
                 probes.append(Probe(name, "failed", f"cannot review: {error.message}"))
                 missing.setdefault(need, f"not reviewed ({error.reason})")
                 continue
-            if denied:
+            if denied and need in OPTIONAL:
+                grant = f"grant {spec.rbac_hint}"
+                why = f"{' and '.join(denied)} denied (optional: {OPTIONAL[need]}; {grant})"
+                probes.append(Probe(name, "note", why))
+            elif denied:
                 why = f"{' and '.join(denied)} denied; the monitor needs {spec.rbac_hint}"
                 probes.append(Probe(name, "refused", why))
                 missing.setdefault(need, f"{spec.target}: {' and '.join(denied)} denied")

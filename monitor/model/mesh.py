@@ -102,8 +102,9 @@ class MeshState:
     and `server_pods` entry.
     `issuer_certificate` is None both when there is no cert-manager Certificate and when
     it could not be read; `unknown` names the optional parts that could not be read.
-    With `issuer_source` "certificate" no issuer certificate is read (`issuer` is always
-    None): `issuer_certificate` is then the issuer's only source.
+    With `issuer_source` "certificate" the Secret is not read: `issuer` is the issued
+    certificate from cert-manager's CertificateRequest of the current revision (public
+    parts), or None with `issuer_note` saying why; `issuer_certificate` describes it too.
     """
 
     anchors: tuple[CertFacts, ...] | None = None
@@ -119,7 +120,8 @@ class MeshState:
     policy: MeshPolicy | None = None
     issuer_certificate: CertManagerCertificate | None = None
     unknown: frozenset[str] = frozenset()  # e.g. {"issuer_certificate"}
-    issuer_source: str = "secret"  # mesh.issuer.source: "certificate" reads no issuer cert
+    issuer_source: str = "secret"  # mesh.issuer.source: "certificate" reads no Secret
+    issuer_note: str = ""  # "certificate": why the issued certificate was not read
     # The policy's reach (`monitor.sources.mesh.reach`). A key that is missing was not read.
     # namespace → the names of its ServiceAccounts (None: unreadable), for the namespaces
     # the backends' MeshTLSAuthentications name; an empty set: the namespace does not exist

@@ -96,7 +96,12 @@ def _rows(snapshot: Snapshot) -> Iterator[CertRow]:
                 cert.not_after,
             )  # fmt: skip
     managed = mesh.issuer_certificate
-    if mesh.issuer_source == "certificate" and managed and managed.not_after is not None:
+    if (
+        mesh.issuer is None
+        and mesh.issuer_source == "certificate"
+        and managed
+        and managed.not_after is not None
+    ):
         # mesh.issuer.source certificate: the dates cert-manager reports, no fingerprint
         subject = f"CN={managed.common_name}" if managed.common_name else ""
         yield CertRow(

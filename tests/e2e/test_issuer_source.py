@@ -1,7 +1,9 @@
 """`check` on the demo world with the issuer Secret withheld (as RBAC without the grant
 would), reading the issuer from its cert-manager Certificate or from a published ConfigMap:
-the Kubernetes source is up, the planted drift is found as with the Secret, and only what
-the Certificate cannot tell is unknown."""
+the Kubernetes source is up, the planted drift is found as with the Secret; with the
+Certificate every check runs on the issued certificate its CertificateRequest holds, and
+without the requests (their optional grant withheld too) only what the Certificate cannot
+tell is unknown."""
 
 from __future__ import annotations
 
@@ -32,11 +34,13 @@ PLANTED = [
 ]
 
 
-def check(tmp: Path, source: str) -> dict[str, Any]:
+def check(tmp: Path, source: str, requests: bool = True) -> dict[str, Any]:
     scenario = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
     kube = scenario["kubernetes"]
     kube["withhold"] = [{"resource": "secrets", "namespace": "linkerd",
                          "name": "linkerd-identity-issuer"}]  # fmt: skip
+    if not requests:
+        kube["withhold"].append({"resource": "certificaterequests", "namespace": "linkerd"})
     kube["linkerd"]["issuer"]["publishedConfigMap"] = "linkerd-identity-issuer-public"
     path = tmp / "scenario.yaml"
     path.write_text(yaml.safe_dump(scenario))
@@ -66,12 +70,22 @@ def test_config_map_mode_evaluates_every_check(tmp_path: Path) -> None:
     assert unknown(check(tmp_path, "configMap")) == {}
 
 
-def test_certificate_mode_leaves_unknown_what_needs_the_certificate(tmp_path: Path) -> None:
+def test_certificate_mode_evaluates_every_check_from_the_request(tmp_path: Path) -> None:
     document = check(tmp_path, "certificate")
+    assert unknown(document) == {}
+    states = {c["check"]: c["state"] for c in document["checks"]}
+    assert states["issuer_chain"] == states["issuer_algorithm"] == "pass"
+
+
+def test_certificate_mode_without_the_requests_leaves_unknown_what_needs_the_certificate(
+    tmp_path: Path,
+) -> None:
+    document = check(tmp_path, "certificate", requests=False)
     details = unknown(document)
     # the demo's issuer ends after anchor-a (expiring) and before anchor-b: whether it
     # outlives its anchor depends on which one signs it, which only the certificate says
     assert set(details) == {"issuer_chain", "issuer_algorithm", "issuer_outlives_anchor"}
     assert "which trust anchor signs the issuer is not read" in details["issuer_outlives_anchor"]
+    assert "certificaterequests.cert-manager.io linkerd: forbidden" in details["issuer_chain"]
     states = {c["check"]: c["state"] for c in document["checks"]}
     assert states["issuer_expiry"] == states["issuer_not_ca"] == "pass"

@@ -253,6 +253,31 @@ def test_cert_manager_certificate_never_raises(obj: dict[str, Any]) -> None:
     del managed
 
 
+REQUEST = _one("CertificateRequest")
+
+
+@FUZZ
+@given(request=mutated(REQUEST, most=6).map(_dict), certificate=mutated(CERTIFICATE, most=3))
+def test_certificate_request_never_raises(request: dict[str, Any], certificate: Any) -> None:
+    """The issued certificate from a damaged request (or Certificate): an issuer, or None
+    and a note; never an exception, never a note without bound."""
+    from monitor.sources.mesh.certrequest import issued_certificate, request_record
+
+    for requests in ([request], [request_record(request)], [REQUEST, request]):
+        cert = _dict(certificate)
+        issuer, note = issued_certificate(requests, cert, "kubernetes.io/tls")
+        assert isinstance(note, str)
+        assert len(note) < 2000
+        assert issuer is not None or note
+
+
+def test_the_undamaged_request_gives_the_issuer() -> None:
+    from monitor.sources.mesh.certrequest import issued_certificate
+
+    issuer, note = issued_certificate([REQUEST], CERTIFICATE, "kubernetes.io/tls")
+    assert (issuer is not None, note) == (True, "")
+
+
 @FUZZ
 @given(
     text=st.text(max_size=30)

@@ -69,8 +69,8 @@ def _rules(need: str) -> list[dict[str, str]]:
         return [{"resource": resource, "namespace": "linkerd", "name": name}]
     if need == "control-plane-pods":
         return [{"resource": "pods", "namespace": "linkerd"}]
-    if need == "certificates":
-        return [{"resource": "certificates", "namespace": "linkerd"}]
+    if need in ("certificates", "certificaterequests"):
+        return [{"resource": need, "namespace": "linkerd"}]
     if need == "namespaces":
         return [{"resource": "namespaces", "name": n} for n in BACKEND_NAMESPACES]
     if need == "serviceaccounts":
@@ -106,7 +106,7 @@ def _case(need: str) -> Case:
         _op("add", "/certificates/anchor-later",
             {"cn": "root.linkerd.cluster.local", "ca": True, "notAfter": "+3650d"}),
     ]  # fmt: skip
-    if need == "certificates":  # a cluster where cert-manager renews the issuer
+    if need in ("certificates", "certificaterequests"):  # cert-manager renews the issuer
         ops += [
             _op("replace", "/kubernetes/linkerd/issuer",
                 {"scheme": "kubernetes.io/tls", "cert": "issuer"}),

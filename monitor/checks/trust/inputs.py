@@ -5,8 +5,9 @@ need the same inputs):
 - The mesh inputs of the trust family, each returned as the value or an `Unknown` naming
   it. An input is unknown when its `MeshState` field is None or when its field name is
   listed in `MeshState.unknown` (the source read it only in part). With
-  `mesh.issuer.source: certificate` the issuer certificate is always unknown; its
-  cert-manager Certificate (`issuer_certificate`) stands in where its dates and spec do.
+  `mesh.issuer.source: certificate` the issuer certificate is the one cert-manager's
+  CertificateRequest holds; without it (`MeshState.issuer_note` says why) its cert-manager
+  Certificate (`issuer_certificate`) stands in where its dates and spec do.
 - Where the trust anchors live, worded for messages (the trust-roots ConfigMap, or on
   Linkerd 2.10 `identityTrustAnchorsPEM` in `linkerd-config`) and as a finding object.
 - `issuing_anchors`: the anchors that sign the current issuer, by signature (never by
@@ -40,6 +41,11 @@ NOT_READ: Final = (
 )
 
 
+def not_read(mesh: MeshState) -> str:
+    """`NOT_READ`, with why the CertificateRequest gave no certificate when known."""
+    return f"{NOT_READ}: {mesh.issuer_note}" if mesh.issuer_note else NOT_READ
+
+
 def listed_unknown(mesh: MeshState, name: str) -> bool:
     """True when the source says it could not read the `MeshState` field `name`."""
     return name in mesh.unknown
@@ -53,10 +59,10 @@ def mesh_anchors(mesh: MeshState) -> tuple[CertFacts, ...] | Unknown:
 
 
 def mesh_issuer(mesh: MeshState) -> Issuer | Unknown:
-    """The issuer certificate; unknown when it could not be read, and always with
-    `mesh.issuer.source: certificate`, which reads no certificate (`by_certificate`)."""
+    """The issuer certificate; unknown when it could not be read, and with
+    `mesh.issuer.source: certificate` when no CertificateRequest gave it (`by_certificate`)."""
     if by_certificate(mesh):
-        return Unknown(MESH, NOT_READ)
+        return Unknown(MESH, not_read(mesh))
     if mesh.issuer is None or listed_unknown(mesh, "issuer"):
         return Unknown(MESH, f"{KUBERNETES}: identity issuer unknown")
     return mesh.issuer
@@ -64,8 +70,9 @@ def mesh_issuer(mesh: MeshState) -> Issuer | Unknown:
 
 def by_certificate(mesh: MeshState) -> bool:
     """The issuer is known only from its cert-manager Certificate (`mesh.issuer.source:
-    certificate`): dates and spec, no certificate, so no fingerprint, key or signature."""
-    return mesh.issuer_source == "certificate"
+    certificate` without the issued certificate from its CertificateRequest): dates and
+    spec, no certificate, so no fingerprint, key or signature."""
+    return mesh.issuer_source == "certificate" and mesh.issuer is None
 
 
 def issuer_certificate(mesh: MeshState) -> CertManagerCertificate | Unknown:

@@ -5,7 +5,8 @@ Owns the rendering of the control-plane Namespace, ConfigMap `linkerd-config` wi
 ConfigMap `linkerd-identity-trust-roots` (Helm-rendered with the version's trailing
 newline rule, or written by trust-manager with `externalCA`, together with its
 `Bundle`), Secret `linkerd-identity-issuer` in the `linkerd.io/tls` or
-`kubernetes.io/tls` scheme, and the cert-manager `Certificate` for the issuer; the other
+`kubernetes.io/tls` scheme, the cert-manager `Certificate` for the issuer and the
+`CertificateRequest`s of its issuances (`_requests`); the other
 Secrets of the release (webhook certificates, Helm's records) come from `cpsecrets`.
 Sources: research/linkerd.md §1, §2 and §6.2; the linkerd-control-plane chart.
 """
@@ -144,6 +145,7 @@ def install_objects(install: LinkerdInstall, now: datetime) -> list[dict[str, An
         out.append(_published_issuer(install, install.published_config_map))
     if install.cert_manager is not None:
         out.append(_certificate(install, install.cert_manager, now))
+        out += _requests(install, install.cert_manager)
     return out
 
 
@@ -324,6 +326,60 @@ def _certificate(install: LinkerdInstall, cm: CertManager, now: datetime) -> dic
             "notAfter": timestamp(not_after),
             "notBefore": timestamp(not_before),
             "renewalTime": timestamp(not_after - cm.renew_before),
-            "revision": 1,
+            "revision": cm.revision,
         },
     }
+
+
+def _requests(install: LinkerdInstall, cm: CertManager) -> list[dict[str, Any]]:
+    """One CertificateRequest per issuance (the history's, then the current issuer), the
+    last `revisionHistoryLimit` kept, as cert-manager's requestmanager creates them
+    (StableCertificateRequestName, default since v1.13: `<certificate>-<revision>`; the
+    revision and certificate-name annotations, a controller ownerReference to the
+    Certificate) and its CA issuer completes them (`status.certificate`: the certificate,
+    then the chain it was written with; `status.ca`; Approved and Ready conditions). No
+    `spec.request`: a CSR is signed afresh each time, and no reader here needs it."""
+    issued = [(c, ()) for c in cm.history] + [(install.issuer, install.chain)]
+    first = (
+        1
+        if cm.revision_history_limit is None
+        else max(1, cm.revision - cm.revision_history_limit + 1)
+    )
+    issuer_name, issuer_kind = _cm_issuer(install)
+    owner = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "name": ISSUER,
+             "uid": uid_for(install.namespace, "Certificate", ISSUER), "controller": True,
+             "blockOwnerDeletion": True}  # fmt: skip
+    out = []
+    for revision, (cert, chain) in enumerate(issued, start=1):
+        if revision < first:
+            continue
+        at = timestamp(cert.cert.not_valid_before_utc)
+        annotations = {
+            "cert-manager.io/certificate-name": ISSUER,
+            "cert-manager.io/certificate-revision": str(revision),
+        }
+        conditions = [
+            {"type": "Approved", "status": "True", "reason": "cert-manager.io",
+             "message": "Certificate request has been approved by cert-manager.io",
+             "lastTransitionTime": at},
+            {"type": "Ready", "status": "True", "reason": "Issued",
+             "message": "Certificate fetched from issuer successfully", "lastTransitionTime": at},
+        ]  # fmt: skip
+        out.append({
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "CertificateRequest",
+            "metadata": meta(f"{ISSUER}-{revision}", install.namespace, annotations=annotations,
+                             ownerReferences=[owner], generation=1),
+            "spec": {
+                "duration": go_duration(cm.duration),
+                "isCA": True,
+                "issuerRef": {"group": "cert-manager.io", "kind": issuer_kind, "name": issuer_name},
+                "usages": ["cert sign", "crl sign", "server auth", "client auth"],
+            },
+            "status": {
+                "certificate": _b64("".join(c.pem for c in (cert, *chain))),
+                "ca": _b64(install.ca_cert.pem),
+                "conditions": conditions,
+            },
+        })  # fmt: skip
+    return out

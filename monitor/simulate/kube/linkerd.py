@@ -55,6 +55,14 @@ _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 class CertManager:
     duration: timedelta
     renew_before: timedelta
+    # the certificates of the earlier issuances, oldest first (the current one is the issuer)
+    history: tuple[GeneratedCert, ...] = ()
+    revision_history_limit: int | None = 1  # cert-manager's default since v1.18; None: all
+
+    @property
+    def revision(self) -> int:
+        """The Certificate's `status.revision`: one per issuance."""
+        return len(self.history) + 1
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,20 @@ def _duration(node: Node, default: str) -> timedelta:
     return timedelta(hours=h, minutes=mi, seconds=s)
 
 
+def _history_limit(cm_node: Node) -> int | None:
+    """`revisionHistoryLimit`: 1 when left out (cert-manager's default since v1.18), null
+    to keep every request (before v1.18), or at least 1 (cert-manager's webhook)."""
+    if "revisionHistoryLimit" not in cm_node.mapping():
+        return 1
+    node = cm_node.get("revisionHistoryLimit")
+    if node.value is None:
+        return None
+    limit = node.integer()
+    if limit < 1:
+        raise node.fail("revisionHistoryLimit must be 1 or more (cert-manager's webhook)")
+    return limit
+
+
 def parse_linkerd(node: Node, certs: Mapping[str, GeneratedCert]) -> LinkerdInstall | None:
     if node.value is None:
         return None
@@ -144,7 +166,7 @@ def parse_linkerd(node: Node, certs: Mapping[str, GeneratedCert]) -> LinkerdInst
     cm_node = node.get("certManager")
     cert_manager = None
     if cm_node.value is not None:
-        cm_node.mapping(("renewBefore", "duration"))
+        cm_node.mapping(("renewBefore", "duration", "history", "revisionHistoryLimit"))
         if scheme != "kubernetes.io/tls":
             raise cm_node.fail(
                 "cert-manager writes a kubernetes.io/tls Secret: "
@@ -153,6 +175,8 @@ def parse_linkerd(node: Node, certs: Mapping[str, GeneratedCert]) -> LinkerdInst
         cert_manager = CertManager(
             duration=_duration(cm_node.get("duration"), "48h"),
             renew_before=_duration(cm_node.get("renewBefore"), "25h"),
+            history=cert_refs(cm_node.get("history"), certs),
+            revision_history_limit=_history_limit(cm_node),
         )
     return LinkerdInstall(
         release=release,

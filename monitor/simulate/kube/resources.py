@@ -228,6 +228,14 @@ CERT_MANAGER_RESOURCES: tuple[ApiResource, ...] = (
         ("cert", "certs"),
         ("cert-manager",),
     ),
+    _crd(
+        "cert-manager.io",
+        ("v1",),
+        "certificaterequests",
+        "CertificateRequest",
+        ("cr", "crs"),
+        ("cert-manager",),
+    ),
     _crd("cert-manager.io", ("v1",), "issuers", "Issuer", (), ("cert-manager",)),
     _crd(
         "cert-manager.io",

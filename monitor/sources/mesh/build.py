@@ -11,8 +11,9 @@ Owns the meaning of the control plane's objects for one poll (research/linkerd.m
 - the issuer, as `mesh.issuer.source` says: Secret `linkerd-identity-issuer` by scheme
   (`crt.pem`, or `tls.crt` + `ca.crt`; extra intermediates after the first certificate),
   stored without private keys; or a ConfigMap publishing `tls.crt` (+ `ca.crt`), plain PEM;
-  or no certificate at all (`certificate`: the Certificate below is the only source, and
-  its absence an error);
+  or, with `certificate`, the Certificate below (its absence an error) and the issued
+  certificate from the CertificateRequest of its current revision (`certrequest`; what
+  keeps it unread is `MeshState.issuer_note`, not an error: the grant is optional);
 - the cert-manager Certificate that renews it (`certmanager`), when served;
 - the Linkerd version, from the control plane pods' `linkerd.io/proxy-version` (else
   their `linkerd.io/created-by`).
@@ -46,6 +47,7 @@ from monitor.model import CertManagerCertificate, Issuer, MeshState, SourceError
 from monitor.sources.errors import Contained, SourceFailure
 from monitor.sources.kube.spec import CollectionView, WatchSpec
 from monitor.sources.mesh.certmanager import certificate, issuer_certificate
+from monitor.sources.mesh.certrequest import issued_from_view
 from monitor.sources.mesh.parse import (
     certificates,
     issuer_from_secret,
@@ -111,7 +113,8 @@ class _Build:
     """One build: the reads, and the errors and problems they gave."""
 
     def __init__(self, plan: Plan, views: Mapping[WatchSpec, CollectionView]) -> None:
-        self.plan, self.ns = plan, plan.linkerd_namespace
+        self.plan, self.ns, self.views = plan, plan.linkerd_namespace, views
+        self.certificate: Mapping[str, Any] | None = None  # the issuer's, as read
         self.errors: list[SourceError] = []
         self.problems: list[str] = []
         self.read = ViewReader(views, self.errors)
@@ -271,7 +274,16 @@ class _Build:
             return None, required
         managed, problems = certificate(obj)
         self.problems.extend(problems)
+        self.certificate = obj
         return managed, False
+
+    def issued(self, values: Mapping[str, Any] | None) -> tuple[Issuer | None, str]:
+        """`mesh.issuer.source: certificate`: the issued certificate, or None and why."""
+        spec, obj = self.plan.certificate_requests, self.certificate
+        if spec is None or obj is None:  # no Certificate: its own error says why
+            return None, ""
+        scheme = issuer_scheme(values) if values is not None else ""
+        return issued_from_view(self.views.get(spec), spec.target, obj, scheme)
 
     def version(self) -> str:
         view = self.read(self.plan.control_pods)
@@ -325,6 +337,11 @@ def build_state(
     issuer = run(f"secret {ns}/{ISSUER}", None, build.issuer, values)
     unknown_certificate: tuple[CertManagerCertificate | None, bool] = (None, True)
     managed, managed_unknown = run("certificates", unknown_certificate, build.cert_manager)
+    note = ""
+    if plan.issuer_source == "certificate":
+        requests = f"certificaterequests {ns}"
+        no_request: tuple[Issuer | None, str] = (None, f"{requests}: unreadable")
+        issuer, note = run(requests, no_request, build.issued, values)
     version = run("control plane pods", "", build.version)
     if discovery_error is not None and (plan.policy is None or not plan.certificates_known):
         build.errors.append(discovery_error)
@@ -349,6 +366,7 @@ def build_state(
         policy=parts.policy,
         issuer_certificate=managed,
         issuer_source=plan.issuer_source,
+        issuer_note=note,
         service_accounts=parts.service_accounts,
         server_pods=parts.server_pods,
     )

@@ -14,8 +14,9 @@ ClusterRole, a number of watches that does not grow with the namespaces):
   `linkerd-config` ConfigMaps; the issuer as `mesh.issuer.source` says: the Secret, stored
   without private keys, or the ConfigMap publishing its certificate, or nothing but the
   Certificates), its pods by the `linkerd.io/control-plane-component` label (the version),
-  the cert-manager `Certificate`s of its namespace (only when the cluster serves them);
-  always in the control plane's namespace;
+  the cert-manager `Certificate`s of its namespace (only when the cluster serves them) and,
+  with `mesh.issuer.source: certificate`, its `CertificateRequest`s (the issued
+  certificate, public: `certrequest`); always in the control plane's namespace;
 - the backend Services (only those named by a boundary are kept), their EndpointSlices
   (by `kubernetes.io/service-name in (…)`), the live backend pods narrowed by what the
   backend Services select (known only once those Services have been read, so the plan is
@@ -40,6 +41,7 @@ from typing import Any
 
 from monitor.config.schema import Config, IssuerSourceConfig
 from monitor.sources.kube.spec import WatchSpec, secret_without_keys
+from monitor.sources.mesh.certrequest import request_record
 from monitor.sources.mesh.names import (
     ANCHORS_ENV,
     CERT_MANAGER_GROUP,
@@ -236,6 +238,8 @@ class Plan:
     control_pods: WatchSpec
     certificates: WatchSpec | None
     certificates_known: bool
+    # mesh.issuer.source: certificate, with Certificates served: the issued certificate
+    certificate_requests: WatchSpec | None = None
     services: Mapping[str, WatchSpec] = field(default_factory=dict)  # backend namespace →
     slices: Mapping[str, WatchSpec] = field(default_factory=dict)  # backend namespace →
     namespaces: Mapping[str, WatchSpec] = field(default_factory=dict)  # backend namespace →
@@ -263,6 +267,8 @@ class Plan:
         yield self.control_pods
         if self.certificates is not None:
             yield self.certificates
+        if self.certificate_requests is not None:
+            yield self.certificate_requests
         yield from self.services.values()
         yield from self.slices.values()
         yield from self.namespaces.values()
@@ -306,10 +312,14 @@ def plan_watches(
         issuer_spec = _named(
             "configmaps", ns, issuer_name, "configmap", transform=secret_without_keys
         )
-    certificates = None
+    certificates = requests = None
     if cert_manager:
         target = f"certificates.{CERT_MANAGER_GROUP} {ns}"
         certificates = WatchSpec.of("certificates", ns, group=CERT_MANAGER_GROUP, target=target)
+    if cert_manager and issuer.source == "certificate":
+        target = f"certificaterequests.{CERT_MANAGER_GROUP} {ns}"
+        requests = WatchSpec.of("certificaterequests", ns, group=CERT_MANAGER_GROUP,
+                                target=target, transform=request_record)  # fmt: skip
     namespaces = tuple(dict.fromkeys(b.namespace for b in wanted))
     keep = frozenset(namespaces)
     cluster = scope == "cluster"
@@ -347,6 +357,7 @@ def plan_watches(
         control_pods=_pods(ns, CONTROL_PLANE, f"pods {ns} ({CONTROL_PLANE})"),
         certificates=certificates,
         certificates_known=cert_manager is not None,
+        certificate_requests=requests,
         services=service_specs,
         slices=slice_specs,
         namespaces=namespace_specs,

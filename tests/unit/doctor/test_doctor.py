@@ -326,3 +326,38 @@ def test_a_device_without_apm_is_one_note_not_a_row_of_refusals(
     with_apm = {p["name"]: p["status"] for p in probes["bigip-b"]}
     assert with_apm["sys/provision"] == "ok"
     assert with_apm["apm/aaa/oauth-provider"] == "ok"
+
+
+def test_certificate_mode_reviews_the_requests_as_an_optional_grant(
+    world_with: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """mesh.issuer.source: certificate reads the issued certificate from cert-manager's
+    CertificateRequests: reviewed, and without them a note (nothing new is unknown)."""
+    cert_manager = [
+        {"op": "replace", "path": "/kubernetes/linkerd/issuer",
+         "value": {"scheme": "kubernetes.io/tls", "cert": "issuer"}},
+        {"op": "add", "path": "/kubernetes/linkerd/certManager", "value": {}},
+    ]  # fmt: skip
+
+    def by_certificate(doc: dict[str, Any]) -> None:
+        doc.setdefault("mesh", {})["issuer"] = {"source": "certificate"}
+
+    _, config = world_with(cert_manager)
+    code, document = doctor(edit(config, by_certificate), capsys)
+    assert code == 0, document
+    probes = {p["name"]: p for p in document["sources"][-1]["probes"]}
+    requests = probes["list, watch certificaterequests.cert-manager.io linkerd"]
+    assert requests["status"] == "ok"
+    rule = {"resource": "certificaterequests", "namespace": "linkerd"}
+    withheld = [{"op": "add", "path": "/kubernetes/withhold", "value": [rule]}]
+    _, config = world_with([*cert_manager, *withheld])
+    code, document = doctor(edit(config, by_certificate), capsys)
+    assert code == 0, document
+    kube = document["sources"][-1]
+    requests = {p["name"]: p for p in kube["probes"]}[
+        "list, watch certificaterequests.cert-manager.io linkerd"
+    ]
+    assert requests["status"] == "note"
+    assert "optional" in requests["detail"]
+    assert "issuer_chain" in requests["detail"]
+    assert not kube["missing"]

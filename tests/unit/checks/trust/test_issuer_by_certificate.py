@@ -10,8 +10,13 @@ from typing import Any
 import pytest
 
 from monitor.model import CertManagerCertificate, MeshState
+from monitor.sources.mesh.build import build_state
 from tests.support.certhelpers import anchor
 from tests.support.checkdata import ANCHOR, DAY, NOW, mesh, observed, run_one
+from tests.support.sim_kube import NOW as SIM_NOW
+from tests.support.sim_kube import linkerd, render, scenario
+from tests.unit.sources.mesh.test_build import views_for
+from tests.unit.sources.mesh.test_issuer_source import plan
 
 HOUR = timedelta(hours=1)
 NAME = "linkerd/linkerd-identity-issuer"
@@ -151,3 +156,52 @@ def test_a_published_copy_behind_cert_manager_is_named_and_fixes_name_the_secret
     cfg_state = mesh(issuer_source="configMap", issuer_from=published)
     _, (f,) = run_one("issuer_expiry", observed(mesh_state=cfg_state), now=end - 3 * DAY)
     assert "rotate the issuer certificate in Secret linkerd/linkerd-identity-issuer" in f.message
+
+
+# --- with the issued certificate from cert-manager's CertificateRequest (simulated world) ---
+
+
+def simulated(issuer: str, chain: tuple[str, ...] = (), requests: bool = True) -> MeshState:
+    """The state the mesh source builds in certificate mode from the simulated world whose
+    cert-manager issued `issuer` (with `chain`); `requests` False: none is kept."""
+
+    spec = {"scheme": "kubernetes.io/tls", "cert": issuer, "chain": list(chain)}
+    world = render(scenario(linkerd=linkerd(issuer=spec, certManager={})))
+    if not requests:
+        world.objects[:] = [o for o in world.objects if o["kind"] != "CertificateRequest"]
+    p = plan(world, "certificate")
+    built = build_state(p, views_for(world, p))
+    assert built.errors == ()
+    return built.state
+
+
+def run_at_sim(check: str, state: MeshState) -> tuple[str, str, tuple[Any, ...]]:
+    st, findings = run_one(check, observed(mesh_state=state), now=SIM_NOW)
+    return st.state, st.detail, findings
+
+
+def test_the_chain_is_verified_from_the_request() -> None:
+    state = simulated("issuer")  # signed by anchor-a, one of the anchors
+    assert state.issuer is not None
+    assert run_at_sim("issuer_chain", state)[0] == "pass"
+    assert run_at_sim("issuer_algorithm", state)[0] == "pass"  # ECDSA P-256 by ECDSA-SHA256
+    assert run_at_sim("issuer_not_ca", state)[0] == "pass"
+
+
+def test_a_chain_to_no_anchor_fires_from_the_request() -> None:
+    state = simulated("issuer-2")  # signed by an intermediate the PEM leaves out
+    result, _, findings = run_at_sim("issuer_chain", state)
+    assert result == "critical"
+    (finding,) = findings
+    assert state.issuer is not None
+    assert finding.object == state.issuer.cert.fingerprint_sha256
+    assert run_at_sim("issuer_chain", simulated("issuer-2", ("inter",)))[0] == "pass"
+
+
+def test_without_the_request_the_chain_stays_unknown_with_the_reason() -> None:
+    state = simulated("issuer", requests=False)
+    result, detail, findings = run_at_sim("issuer_chain", state)
+    assert (result, findings) == ("unknown", ())
+    assert "the issuer certificate is not read with mesh.issuer.source: certificate" in detail
+    assert "no CertificateRequest of Certificate linkerd/linkerd-identity-issuer" in detail
+    assert run_at_sim("issuer_algorithm", state)[0] == "unknown"

@@ -39,7 +39,8 @@ KINDS = (
 )
 _KIND = {"configmaps": "ConfigMap", "secrets": "Secret", "pods": "Pod", "services": "Service",
          "endpointslices": "EndpointSlice", "namespaces": "Namespace",
-         "certificates": "Certificate", "servers": "Server",
+         "certificates": "Certificate", "certificaterequests": "CertificateRequest",
+         "servers": "Server",
          "authorizationpolicies": "AuthorizationPolicy",
          "meshtlsauthentications": "MeshTLSAuthentication"}  # fmt: skip
 FIELDS = ("metadata.name", "metadata.namespace", "status.phase")

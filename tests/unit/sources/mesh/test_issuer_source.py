@@ -36,6 +36,40 @@ def watched(p: Plan) -> set[str]:
     return {s.target for s in p.specs()}
 
 
+def test_only_the_certificate_mode_watches_the_requests() -> None:
+    world = render(scenario(linkerd=linkerd(issuer=CERT_MANAGED, certManager={})))
+    for source in ("secret", "configMap"):
+        assert not any(t.startswith("certificaterequests") for t in watched(plan(world, source)))
+    assert plan(world, "certificate", cert_manager=False).certificate_requests is None
+
+
+def test_certificate_mode_takes_the_current_revision_only() -> None:
+    cm = {"history": ["issuer-2"], "revisionHistoryLimit": 2}
+    world = render(scenario(linkerd=linkerd(issuer=CERT_MANAGED, certManager=cm)))
+    requests = [o for o in world.objects if o["kind"] == "CertificateRequest"]
+    assert [r["metadata"]["name"] for r in requests] == [
+        "linkerd-identity-issuer-1", "linkerd-identity-issuer-2"]  # fmt: skip
+    p = plan(world, "certificate")
+    state = build_state(p, views_for(world, p)).state
+    assert state.issuer is not None  # revision 2 (the issuer), not revision 1 (issuer-2)
+    assert state.issuer.cert.fingerprint_sha256 == CERTS["issuer"].sha256
+
+
+def test_certificate_mode_without_its_request_keeps_the_issuer_unknown() -> None:
+    doc = scenario(linkerd=linkerd(issuer=CERT_MANAGED, certManager={}))
+    world = render(doc)
+    world.objects[:] = [o for o in world.objects if o["kind"] != "CertificateRequest"]
+    p = plan(world, "certificate")
+    built = build_state(p, views_for(world, p))
+    assert built.errors == ()  # a note, not an error of the source
+    assert built.state.issuer is None
+    assert "issuer" in built.state.unknown
+    assert built.state.issuer_certificate is not None
+    assert "no CertificateRequest of Certificate linkerd/linkerd-identity-issuer at revision 1" in (
+        built.state.issuer_note
+    )
+
+
 def test_only_the_secret_mode_watches_the_secret() -> None:
     world = render(scenario())
     assert "secret linkerd/linkerd-identity-issuer" in watched(plan(world, "secret"))
@@ -46,14 +80,20 @@ def test_only_the_secret_mode_watches_the_secret() -> None:
     assert "configmap linkerd/issuer-pem" in watched(named)
 
 
-def test_certificate_mode_reads_the_status_and_spec_and_no_certificate() -> None:
+def test_certificate_mode_reads_the_status_and_spec_and_the_request() -> None:
     doc = scenario(linkerd=linkerd(issuer=CERT_MANAGED, certManager={}))
     world = render(doc)
     p = plan(world, "certificate")
+    assert "certificaterequests.cert-manager.io linkerd" in watched(p)
     built = build_state(p, views_for(world, p))
     assert built.errors == ()
     state = built.state
-    assert (state.issuer, state.issuer_source) == (None, "certificate")
+    assert state.issuer_source == "certificate"
+    assert state.issuer is not None
+    assert "issuer" not in state.unknown
+    assert state.issuer.cert.fingerprint_sha256 == CERTS["issuer"].sha256
+    assert [c.fingerprint_sha256 for c in state.issuer.ca_bundle] == [CERTS["anchor-a"].sha256]
+    assert state.issuer_note == ""
     assert state.issuer_from == "linkerd/linkerd-identity-issuer"
     managed = state.issuer_certificate
     assert managed is not None
@@ -122,7 +162,7 @@ def test_config_map_mode_names_a_missing_or_keyless_config_map() -> None:
 
 
 def poll_without_secret_access(doc: dict[str, Any], tmp: Path, source: str) -> tuple[Any, ...]:
-    world = render({**doc, "withhold": WITHHOLD_ISSUER})
+    world = render({"withhold": WITHHOLD_ISSUER, **doc})
     with cluster(world, tmp) as (sim, kubeconfig):
         cfg = mesh_config(kubeconfig, ("ingress", "nginx-ingress", 443))
         mesh = dataclasses.replace(cfg.mesh, issuer=IssuerSourceConfig(source))  # type: ignore[arg-type]
@@ -141,7 +181,21 @@ def test_certificate_mode_needs_no_secret_access(tmp_path: Path) -> None:
     assert not any(resource == "secrets" for _, resource in stats.requests)
     assert state.issuer_certificate is not None
     assert state.issuer_certificate.not_after == CERTS["issuer"].cert.not_valid_after_utc
+    assert state.issuer is not None  # from the CertificateRequest
+    assert state.issuer.cert.fingerprint_sha256 == CERTS["issuer"].sha256
     assert_no_key_material(state, status, "issuer")
+
+
+def test_certificate_mode_without_the_requests_grant_is_quiet(tmp_path: Path) -> None:
+    doc = scenario(linkerd=linkerd(issuer=CERT_MANAGED, certManager={}))
+    withheld = [*WITHHOLD_ISSUER, {"resource": "certificaterequests", "namespace": "linkerd"}]
+    state, status, _ = poll_without_secret_access({**doc, "withhold": withheld}, tmp_path,
+                                                   "certificate")  # fmt: skip
+    assert (status.up, status.errors) == (True, ())  # an optional grant: no source error
+    assert state.issuer is None
+    assert "issuer" in state.unknown
+    assert state.issuer_certificate is not None  # the Certificate is read as before
+    assert "403" in state.issuer_note or "forbidden" in state.issuer_note.lower()
 
 
 def test_config_map_mode_needs_no_secret_access(tmp_path: Path) -> None:
