@@ -46,14 +46,30 @@ pip_setting() {  # the host pip's value of one setting: environment first, then 
 need buildah buildah
 mkdir -p "$out"
 
+# The steps that download (debootstrap, the build stage's pip) are tried up to three times:
+# a registry's passing hiccup must not fail a build that would work a minute later.
+retry() {
+  local attempt
+  for attempt in 1 2 3; do
+    "$@" && return 0
+    echo "image.sh: $1 failed (attempt $attempt of 3)" >&2
+    [ "$attempt" = 3 ] || sleep $((attempt * 10))
+  done
+  return 1
+}
+
+bootstrap() {  # a fresh root filesystem each try: a failed debootstrap leaves half of one
+  rm -rf "$rootfs"
+  debootstrap --variant=minbase --include=python3,python3-venv,python3-pip \
+    bookworm "$rootfs" http://deb.debian.org/debian >"$out/debootstrap.log"
+}
+
 if [ -z "${BASE_IMAGE:-}" ]; then
   need debootstrap debootstrap
   rootfs="${IMAGE_BASE_CACHE:-$out/base-rootfs}"
   if [ ! -x "$rootfs/usr/bin/python3" ]; then
-    rm -rf "$rootfs"
     echo "image.sh: debootstrap bookworm with python3 into $rootfs"
-    debootstrap --variant=minbase --include=python3,python3-venv,python3-pip \
-      bookworm "$rootfs" http://deb.debian.org/debian >"$out/debootstrap.log"
+    retry bootstrap
     rm -rf "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"*
   fi
   # The base is named after what it was made from, so a changed root filesystem is a new one.
@@ -117,7 +133,7 @@ echo "image.sh: building $image on $BASE_IMAGE"
 rm -f "$out/inputs.sha256"
 dangling() { buildah images --filter dangling=true --noheading --quiet --no-trunc | sort -u; }
 before="$(dangling)"
-buildah bud --layers=false "${args[@]}" -f "$root/Containerfile" -t "$image" "$root"
+retry buildah bud --layers=false "${args[@]}" -f "$root/Containerfile" -t "$image" "$root"
 # What this build left untagged (its build stage, the image it replaced) goes: with vfs
 # storage each is a full copy of a few hundred MB.
 comm -13 <(echo "$before") <(dangling) | xargs -r buildah rmi >/dev/null 2>&1 || true
