@@ -196,6 +196,16 @@ def test_abort_ends_the_wait_at_once_and_the_state_file_is_written(tmp_path: Pat
         monitor.close()
 
 
+def _raising_once(closed: threading.Event) -> Callable[[], tuple[None, SourceStatus]]:
+    """A poll that waits for its source to be closed, then fails as a closed pool does."""
+
+    def poll() -> tuple[None, SourceStatus]:
+        closed.wait(30)
+        raise RuntimeError("cannot schedule new futures after shutdown")
+
+    return poll
+
+
 def test_a_poll_abandoned_at_shutdown_that_then_raises_is_not_reported(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -204,11 +214,7 @@ def test_a_poll_abandoned_at_shutdown_that_then_raises_is_not_reported(
     caplog.set_level(logging.DEBUG)
     polls = Polls()
     closed = threading.Event()
-
-    def poll() -> tuple[None, SourceStatus]:
-        closed.wait(30)
-        raise RuntimeError("cannot schedule new futures after shutdown")
-
+    poll = _raising_once(closed)
     pending = polls.start("bigip-a", "bigip", poll, lambda: None)
     polls.abort()
     closed.set()
@@ -232,11 +238,7 @@ def test_a_poll_of_a_source_a_reload_rebuilt_that_then_raises_is_not_reported(
     caplog.set_level(logging.DEBUG)
     polls = Polls()
     closed = threading.Event()
-
-    def poll() -> tuple[None, SourceStatus]:
-        closed.wait(30)
-        raise RuntimeError("cannot schedule new futures after shutdown")
-
+    poll = _raising_once(closed)
     old = polls.start("bigip-a", "bigip", poll, lambda: None)
     polls.forget(["bigip-a"])
     new = polls.start("bigip-a", "bigip", poll, lambda: None)  # the rebuilt source's
