@@ -237,16 +237,17 @@ def test_a_poll_of_a_source_a_reload_rebuilt_that_then_raises_is_not_reported(
     failure is the closed source's, not the new one's, and says nothing above debug."""
     caplog.set_level(logging.DEBUG)
     polls = Polls()
-    closed = threading.Event()
-    poll = _raising_once(closed)
-    old = polls.start("bigip-a", "bigip", poll, lambda: None)
+    closed, rebuilt_fails = threading.Event(), threading.Event()
+    old = polls.start("bigip-a", "bigip", _raising_once(closed), lambda: None)
     polls.forget(["bigip-a"])
-    new = polls.start("bigip-a", "bigip", poll, lambda: None)  # the rebuilt source's
+    # the rebuilt source's poll, which fails only once the old one's quiet end is seen
+    new = polls.start("bigip-a", "bigip", _raising_once(rebuilt_fails), lambda: None)
     assert not new.again
     closed.set()
     old.future.result(timeout=30)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert "bigip-a: the poll of the closed source ended with RuntimeError" in caplog.text
+    rebuilt_fails.set()
     new.future.result(timeout=30)  # the rebuilt source failing is news: a warning
     assert [r.levelno for r in caplog.records if "unexpected RuntimeError" in r.getMessage()] == [
         logging.WARNING
