@@ -37,6 +37,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from monitor.model import Issuer
+from monitor.policy.ports import ascii_number
 from monitor.sources.errors import SourceFailure
 from monitor.sources.kube.spec import CollectionView
 from monitor.sources.mesh.certmanager import rfc3339
@@ -80,8 +81,8 @@ def request_record(obj: Json) -> Json:
 
 def _revision(value: Any) -> int | None:
     """A revision (1, 2, …; an annotation holds it as text), else None."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
-        value = int(value)
+    if isinstance(value, str):
+        value = ascii_number(value, 18)
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return value
     return None
