@@ -16,10 +16,9 @@ import yaml
 
 from tests.deploy.test_manifests import (
     BASE,
-    CHART,
-    KUBE_VERSION,
     Obj,
     documents,
+    helm_lint,
     helm_template,
     kubernetes_validate,
     normalized,
@@ -124,12 +123,7 @@ def test_helm_values_place_and_label_it(scratch: Path) -> None:
 def test_helm_lint_rejects_wrong_dashboard_values(
     values: Obj, message: str, scratch: Path, tmp_path: Path
 ) -> None:
-    path = tmp_path / "values.yaml"
-    path.write_text(yaml.safe_dump(values))
-    argv = [require_tool("helm"), "lint", "--strict", str(CHART), "--kube-version", KUBE_VERSION]
-    result = run([*argv, "--values", str(path)], scratch)
-    out = result.stdout + result.stderr
-    assert result.returncode != 0, out
+    out = helm_lint(scratch, values, tmp_path)
     assert message in out, out
 
 

@@ -90,6 +90,18 @@ def helm_result(
     return run(argv, scratch)
 
 
+def helm_lint(scratch: Path, values: Obj, values_dir: Path) -> str:
+    """`helm lint --strict` of the chart with `values` (written in `values_dir`); asserts
+    that it fails and returns what it said."""
+    path = values_dir / "values.yaml"
+    path.write_text(yaml.safe_dump(values))
+    argv = [require_tool("helm"), "lint", "--strict", str(CHART), "--kube-version", KUBE_VERSION]
+    result = run([*argv, "--values", str(path)], scratch)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out
+    return out
+
+
 @pytest.fixture(scope="module")
 def helm(scratch: Path) -> list[Obj]:
     return helm_template(scratch)

@@ -15,6 +15,7 @@ from tests.deploy.test_manifests import (
     KUBE_VERSION,
     Obj,
     documents,
+    helm_lint,
     helm_result,
     helm_template,
     kubernetes_validate,
@@ -172,12 +173,7 @@ BAD_VALUES = [
 def test_helm_lint_rejects_wrong_values(
     values: Obj, message: str, scratch: Path, tmp_path: Path
 ) -> None:
-    path = tmp_path / "values.yaml"
-    path.write_text(yaml.safe_dump(values))
-    argv = [require_tool("helm"), "lint", "--strict", str(CHART), "--kube-version", KUBE_VERSION]
-    result = run([*argv, "--values", str(path)], scratch)
-    out = result.stdout + result.stderr
-    assert result.returncode != 0, out
+    out = helm_lint(scratch, values, tmp_path)
     assert "values don't meet the specifications of the schema" in out, out
     assert message in out, out
     install = helm_result(scratch, values)  # `helm install` validates the same way
