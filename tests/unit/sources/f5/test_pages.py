@@ -12,13 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
-from monitor.model import F5State, SourceStatus
 from monitor.sources.f5.client import F5Client
 from monitor.sources.f5.exchange import Exchange
 from monitor.sources.f5.pages import PageMemory, Parsed, digest
 from monitor.sources.f5.paging import Page
 from monitor.sources.f5.source import F5Source
 from tests.unit.sources.f5.test_paging import Clock, FakeBigip, _config, no_sleep, query
+from tests.unit.sources.f5.test_source import ok
 
 
 def pool(name: str, *addresses: str) -> dict[str, Any]:
@@ -82,13 +82,6 @@ def source(tmp_path: Path, fake: FakeBigip) -> Iterator[F5Source]:
         yield src
     finally:
         src.close()
-
-
-def ok(result: tuple[F5State | None, SourceStatus]) -> F5State:
-    state, status = result
-    assert status.errors == ()
-    assert state is not None
-    return state
 
 
 def test_a_poll_decodes_only_the_pages_that_changed(

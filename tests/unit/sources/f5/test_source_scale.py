@@ -28,6 +28,7 @@ from monitor.simulate.faults import Fault
 from monitor.sources.f5.exchange import MAX_ATTEMPTS
 from monitor.sources.f5.source import F5Source
 from tests.support.sim_bigip import Running, running
+from tests.unit.sources.f5.test_source import ok
 
 SCALE = Scale(virtuals=300, pools=300, members=3000, certs=200, managers=5)
 LOGIN = ("POST", "/mgmt/shared/authn/login")
@@ -103,13 +104,6 @@ def scaled_world(tmp_path: Path, world: BigipWorld, **poll: Any) -> Iterator[Sca
             source.close()
 
 
-def clean(result: tuple[F5State | None, SourceStatus]) -> F5State:
-    state, status = result
-    assert status.errors == ()
-    assert state is not None
-    return state
-
-
 def test_a_poll_sends_the_paged_minimum_and_respects_the_concurrency(
     tmp_path: Path, scaled: BigipWorld
 ) -> None:
@@ -117,7 +111,7 @@ def test_a_poll_sends_the_paged_minimum_and_respects_the_concurrency(
         state, status = s.source.poll()
         stats = s.rt.sim.stats("bigip-a")
         minimum = s.minimum()
-    assert clean((state, status)) is not None
+    assert ok((state, status)) is not None
     assert minimum > 40  # several pages per collection at page size 25
     # and the login, and one util/bash try for the boundary's certificate files (refused:
     # the bench user may not run bash; bundleReader auto then leaves it alone for a while)
@@ -144,7 +138,7 @@ def test_a_poll_sends_the_paged_minimum_and_respects_the_concurrency(
 def test_the_bound_holds_under_latency(tmp_path: Path, scaled: BigipWorld) -> None:
     with scaled_world(tmp_path, scaled, f5Concurrency=2) as s:
         s.rt.sim.inject(Fault("bigip-a", "latency", count=10_000, delay=0.005))
-        clean(s.source.poll())
+        ok(s.source.poll())
         stats = s.rt.sim.stats("bigip-a")
     assert stats.max_in_flight == 2
 
@@ -168,12 +162,12 @@ def test_a_token_expiring_mid_poll_costs_one_login_and_no_data(
     tmp_path: Path, scaled: BigipWorld
 ) -> None:
     with scaled_world(tmp_path, scaled, f5Concurrency=4) as s:
-        before = clean(s.source.poll())
+        before = ok(s.source.poll())
         logins = s.logins()
         state, status = _expire_mid_poll(s, s.minimum() // 2)
         assert s.logins() == logins + 1
         assert s.rt.sim.stats("bigip-a").live_tokens == 1
-    assert clean((state, status)) == before
+    assert ok((state, status)) == before
     assert 1 <= status.requests["401"] <= 4  # the requests in flight when it expired
 
 
@@ -181,7 +175,7 @@ def test_503_bursts_and_resets_mid_poll_cost_retries_only(
     tmp_path: Path, scaled: BigipWorld
 ) -> None:
     with scaled_world(tmp_path, scaled) as s:
-        before = clean(s.source.poll())
+        before = ok(s.source.poll())
         start = s.total()
         # faults apply in the order armed: 10 answers as usual, then 2 x 503, 1 reset.
         # Fewer faults in all than a request's attempts (MAX_ATTEMPTS), so whichever
@@ -194,7 +188,7 @@ def test_503_bursts_and_resets_mid_poll_cost_retries_only(
         sent = s.total() - start
         minimum = s.minimum()
     assert MAX_ATTEMPTS > 3
-    assert clean((state, status)) == before
+    assert ok((state, status)) == before
     assert status.requests["503"] == 2
     assert status.requests["error"] == 1
     assert sent == minimum + 3
@@ -204,7 +198,7 @@ def test_more_faults_in_a_row_than_attempts_fail_that_collection_only(
     tmp_path: Path, scaled: BigipWorld
 ) -> None:
     with scaled_world(tmp_path, scaled, f5Concurrency=1) as s:
-        clean(s.source.poll())
+        ok(s.source.poll())
         # one request at a time: the first page's request meets every fault in turn
         s.rt.sim.inject(Fault("bigip-a", "http503", count=MAX_ATTEMPTS - 1))
         s.rt.sim.inject(Fault("bigip-a", "reset", count=1))
@@ -222,7 +216,7 @@ def test_an_html_500_page_is_http_5xx_for_one_collection(
     tmp_path: Path, scaled: BigipWorld
 ) -> None:
     with scaled_world(tmp_path, scaled, f5Concurrency=1) as s:
-        clean(s.source.poll())
+        ok(s.source.poll())
         s.rt.sim.inject(Fault("bigip-a", "http500html", count=1))
         state, status = s.source.poll()
     assert state is not None
