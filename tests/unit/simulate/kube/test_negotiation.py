@@ -5,25 +5,16 @@ metadata-only forms (PartialObjectMetadata) of a GET, a LIST and a WATCH."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
 
-from tests.support.sim_kube import BASE, render, serve
 from tests.unit.simulate.kube.test_kubectl import kubectl
 
 PARTIAL = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 PARTIAL_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, client.ApiClient]]:
-    tmp = tmp_path_factory.mktemp("negotiation")
-    with serve(render(BASE), tmp) as (_, api):
-        yield tmp / "kubeconfig", api
 
 
 def rows(out: str) -> tuple[list[str], dict[str, list[str]]]:

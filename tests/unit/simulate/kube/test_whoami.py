@@ -5,27 +5,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from kubernetes import client
 
-from tests.support.sim_kube import BASE, render, scenario, serve
+from tests.support.sim_kube import render, scenario, serve
 from tests.unit.simulate.kube.test_conformance import call
 from tests.unit.simulate.kube.test_kubectl import kubectl
 
 SA_USER = "system:serviceaccount:monitoring:f5-linkerd-monitor"
 SSR = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
 SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, client.ApiClient]]:
-    tmp = tmp_path_factory.mktemp("whoami")
-    with serve(render(BASE), tmp) as (_, api):
-        yield tmp / "kubeconfig", api
 
 
 def test_kubectl_auth_whoami(served: tuple[Path, client.ApiClient]) -> None:
