@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import cProfile
 import io
-import multiprocessing
 import pstats
 import resource
 import tempfile
@@ -42,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench import scrape
+from bench import scrape, spawned
 from bench.cycle_probes import (
     GcClock,
     Publisher,
@@ -305,16 +304,6 @@ def run_isolated(
     scrapes: tuple[tuple[int, int], ...] = (),
 ) -> CycleResult:
     """`run` in a fresh spawned process (its peak RSS is then the monitor's alone)."""
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_child, args=(child, scale, warm, profile, scrapes))
-    proc.start()
-    while not parent.poll(1.0):
-        if not proc.is_alive():
-            raise RuntimeError(f"the full-cycle benchmark's process exited ({proc.exitcode})")
-    answer = parent.recv()
-    proc.join()
-    if isinstance(answer, BaseException):
-        raise RuntimeError("full-cycle benchmark failed") from answer
-    assert isinstance(answer, CycleResult)
-    return answer
+    result = spawned.answer(_child, (scale, warm, profile, scrapes), "full-cycle benchmark")
+    assert isinstance(result, CycleResult)
+    return result

@@ -17,7 +17,6 @@ import argparse
 import cProfile
 import gc
 import io
-import multiprocessing
 import pstats
 import resource
 import tempfile
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bench import spawned
 from bench.cycle_sim import WorldProcess
 from bench.cycle_world import CycleScale
 from bench.world import Scale
@@ -224,18 +224,8 @@ def main() -> None:
         try:
             print(f"world: {world.counts} ({world.render_seconds:.1f} s)", flush=True)
             sim_cpu = world.stats()["cpu_seconds"]
-            ctx = multiprocessing.get_context("spawn")
-            parent, child = ctx.Pipe()
             options = (args.warm, args.profile, args.trace, args.scope)
-            proc = ctx.Process(target=_child, args=(child, str(world.config), *options))
-            proc.start()
-            while not parent.poll(1.0):
-                if not proc.is_alive():
-                    raise RuntimeError(f"probe process exited ({proc.exitcode})")
-            answer = parent.recv()
-            proc.join()
-            if isinstance(answer, BaseException):
-                raise RuntimeError("probe failed") from answer
+            answer = spawned.answer(_child, (str(world.config), *options), "mesh probe")
             served = world.stats()
         finally:
             world.stop()
