@@ -51,7 +51,10 @@ def reads_argument(fn: Callable[..., object], position: int) -> bool:
     if name in code.co_cellvars:  # a nested function reads it
         return True
     for ins in dis.get_instructions(code):
-        if ins.argval == name and ins.opname != "STORE_FAST":
+        # newer CPythons load two locals in one instruction (3.13's LOAD_FAST_LOAD_FAST),
+        # whose argval is the pair of names; any instruction naming it but a store reads it
+        names = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
+        if name in names and ins.opname != "STORE_FAST":
             return True
         if ins.opname == "LOAD_GLOBAL" and ins.argval in ("locals", "vars", "eval", "exec"):
             return True

@@ -4,8 +4,12 @@ are always `run_checks`' on the same arguments, and a check runs again when what
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import shutil
+import subprocess
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -232,3 +236,42 @@ def test_a_check_worked_out_once_per_run_is_reused_across_runs_when_timeless() -
     fewer = observed(mesh_state=mesh(proxies=(proxy("ingress/a", ANCHOR),)))
     runner.run(cfg, fewer, NOW)
     assert calls == ["3", "1"]
+
+
+_PAIRED = """
+def passes_on(cfg, boundary, observed, now):
+    return helper(cfg, boundary, observed, now)
+
+def timeless(cfg, boundary, observed, now):
+    return helper(observed, boundary)
+
+def reads_none(cfg, boundary, observed, now):
+    return helper(cfg, observed)
+
+def helper(*args):
+    return args
+
+print([reads_argument(f, p) for f in (passes_on, timeless, reads_none) for p in (1, 3)])
+"""
+
+
+def _other_pythons() -> list[str]:
+    """CPythons newer than this one on the machine (their bytecode pairs loads)."""
+    found = {shutil.which(f"python3.{minor}") or "" for minor in range(12, 16)}
+    found |= {str(p) for p in Path("/root/.pyenv/versions").glob("3.1[2-9]*/bin/python3")}
+    return sorted(p for p in found if p and "/shims/" not in p)
+
+
+def test_what_a_check_reads_is_told_on_newer_pythons_too() -> None:
+    """3.13 loads two arguments in one instruction (LOAD_FAST_LOAD_FAST): a check that
+    passes `boundary` and `now` on in pairs still reads them, on every CPython here."""
+    pythons = _other_pythons()
+    if not pythons:
+        pytest.skip("no CPython 3.12 or newer on this machine besides the one running")
+    header = "from __future__ import annotations\nimport dis, inspect\n"
+    source = header + inspect.getsource(reads_argument) + _PAIRED
+    for python in pythons:
+        out = subprocess.run(
+            [python, "-c", source], capture_output=True, text=True, timeout=60, check=True
+        )
+        assert out.stdout.strip() == "[True, True, True, False, False, False]", python
