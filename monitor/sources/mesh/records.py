@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import sys
+import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -198,8 +199,13 @@ def pod_record(pod: Json) -> PodRecord | None:
         problems = tuple(message for _, message in found)
         return PodRecord(key, labels, info, problems, facts, terminating, bundle, roots_ref)
     except Exception as err:  # raised again in the build's guard: the pod is unknown
-        return PodRecord(key, labels, None, (), facts, terminating, None, False, err,
-                         err.__traceback__)  # fmt: skip
+        # where it was raised, without what: the frames' locals hold the raw pod (its
+        # containers' env may hold secrets), and this record lives in the watch cache. This
+        # frame still runs, so it is left out of the stack; the parsers' are cleared.
+        inner = err.__traceback__.tb_next if err.__traceback__ is not None else None
+        traceback.clear_frames(inner)
+        return PodRecord(key, labels, None, (), facts, terminating, None, False,
+                         err.with_traceback(inner), inner)  # fmt: skip
 
 
 # --- EndpointSlices ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ unforeseen is unknown (`internal_error`, by the exception's type), the other par
 from __future__ import annotations
 
 import logging
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +103,28 @@ def test_the_mesh_source_reports_it_down_and_logs_the_failure_once_per_type(
     assert "Traceback (most recent call last)" in lines[0]  # the stack, at debug level
     assert "in parser" in lines[0]  # the frame that raised
     assert SECRET not in caplog.text
+
+
+def test_a_pod_whose_parsing_raised_keeps_where_not_what(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The record lives in the watch cache: its failure's stack must not hold the raw pod
+    (its containers' env may hold secrets), only where parsing raised."""
+
+    def boom(pod: object) -> object:
+        raise ValueError("bad")
+
+    monkeypatch.setattr(records, "pod_info", boom)
+    env = [{"name": "TOKEN", "value": "t"}]
+    pod = {"metadata": {"name": "p", "namespace": "n"},
+           "spec": {"containers": [{"name": "app", "env": env}]}}  # fmt: skip
+    record = records.pod_record(pod)
+    assert record is not None
+    assert record.failure is not None
+    assert "boom" in "".join(traceback.format_tb(record.trace))
+    tb = record.failure.__traceback__
+    assert tb is record.trace
+    while tb is not None:
+        held = tb.tb_frame.f_locals.values()
+        assert not [v for v in held if v is pod or v is pod["spec"] or v is env]
+        tb = tb.tb_next
