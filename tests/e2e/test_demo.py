@@ -164,6 +164,11 @@ def test_planted_drift_then_fix_then_bigip_down(
     assert all(s["up"] for s in document["sources"])
     assert [c["check"] for c in document["checks"] if c["state"] == "unknown"] == []
     assert summary(findings(port)) == planted
+    # what README.md and docs/development.md say of the demo
+    grades = [s for _, s, _, _ in planted]
+    said = f"{grades.count('critical')} critical and {grades.count('warning')} warning findings"
+    for doc in ("README.md", "docs/development.md"):
+        assert said in " ".join((ROOT / doc).read_text().split()), doc
 
     # 2. the operator adds the new anchor to the BIG-IP bundle: the next cycle clears it
     sim.proc.send_signal(signal.SIGUSR1)
