@@ -27,7 +27,7 @@ from monitor.doctor.network import connect
 from monitor.doctor.result import Probe, SourceReport
 from monitor.requirements import BASH, CA_BUNDLES, DEVICES, OIDC_TASKS, PROVISION, SYNC_STATUS
 from monitor.sources.errors import SourceFailure
-from monitor.sources.f5.apm import APM_SELECT, PARTITIONED, provisioned
+from monitor.sources.f5.apm import APM_SELECT, PARTITIONED, parse_provision, provisioned
 from monitor.sources.f5.bash import BASH_PATH, command
 from monitor.sources.f5.client import F5Client
 from monitor.sources.f5.credentials import read_credentials
@@ -157,11 +157,14 @@ class _Device:
             self.refusal(err, PROVISION, PROVISION)
             return True  # unknown: the source reads APM anyway
         items = doc.get("items") if isinstance(doc, dict) else None
-        levels = {
-            str(i.get("name")): (i.get("name"), i.get("level"))
-            for i in (items if isinstance(items, list) else [])
-            if isinstance(i, dict)
-        }
+        levels: dict[str, tuple[str, str]] = {}
+        for item in items if isinstance(items, list) else []:
+            try:
+                if isinstance(item, dict):
+                    module, level = parse_provision(item)  # as the source parses it
+                    levels[module] = (module, level)
+            except Malformed:  # no name: the source leaves it out too
+                continue
         if provisioned(levels, True) is False:
             why = "APM is not provisioned: the oidc checks report every key missing here"
             self.probes.append(Probe(PROVISION, "note", why))

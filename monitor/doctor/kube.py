@@ -26,6 +26,7 @@ from kubernetes import client
 from monitor.config.schema import Config
 from monitor.daemon.leader import lease_namespace
 from monitor.doctor.result import Probe, SourceReport
+from monitor.policy.identities import name_of
 from monitor.requirements import (
     CERTIFICATE_REQUESTS,
     CERTIFICATES,
@@ -83,9 +84,10 @@ def identity_namespaces(cfg: Config) -> tuple[str, ...]:
     name is known only once they are read; the source reads them there.)"""
     found = {b.backend.service.namespace for b in cfg.boundaries}
     for b in cfg.boundaries:
-        head, sep, _ = (b.client_identity or "").partition(".serviceaccount.identity.")
-        if sep and "." in head:
-            found.add(head.rpartition(".")[2])
+        mesh = cfg.mesh
+        named = name_of(b.client_identity or "", mesh.linkerd_namespace, mesh.trust_domain)
+        if named.namespace:  # as the source reads the identities it is given
+            found.add(named.namespace)
     return tuple(sorted(found))
 
 
