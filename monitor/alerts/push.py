@@ -24,7 +24,6 @@ shipped rules stay the primary path, this push is for sites without a rule pipel
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
@@ -47,7 +46,7 @@ from monitor.alerts.plan import (
     signature,
 )
 from monitor.config.schema import AlertmanagerConfig
-from monitor.sources.errors import SourceFailure, clip, status_reason
+from monitor.sources.errors import SourceFailure, clip, loads, status_reason
 from monitor.sources.http.proxy import bounded_client
 from monitor.sources.http.transport import TooLarge, send
 from monitor.sources.http_errors import exception_reason, exception_text, scrub
@@ -314,8 +313,8 @@ class AlertPusher:
 def _error_text(response: httpx.Response) -> str:
     """Alertmanager's error text: its 400s carry a JSON string, others a JSON message."""
     try:
-        body = json.loads(response.content)
-    except (ValueError, RecursionError):  # RecursionError: nested too deeply
+        body = loads(response.content)
+    except ValueError:
         return clip(response.text) or "empty body"
     if isinstance(body, str):
         return clip(body)

@@ -22,7 +22,6 @@ hide them; every message built here is scrubbed of both.
 
 from __future__ import annotations
 
-import json
 import logging
 import ssl
 import threading
@@ -34,7 +33,7 @@ import httpx
 from monitor.config.files import ca_context
 from monitor.config.schema import BigIPConfig
 from monitor.model import SourceError
-from monitor.sources.errors import SourceFailure, failure, status_reason
+from monitor.sources.errors import SourceFailure, failure, loads, status_reason
 from monitor.sources.f5.exchange import RETRY_REASONS, RETRY_STATUSES, Exchange
 from monitor.sources.f5.tokens import (
     DELETE_TIMEOUT,
@@ -230,11 +229,9 @@ class F5Client:
     def decode(self, ex: Exchange, body: bytes, status: int, what: str, target: str) -> Any:
         """`body` (of an HTTP `status` answer) as JSON; SourceFailure `bad_json` if it is not."""
         try:
-            return json.loads(body)
-        except (ValueError, RecursionError) as err:
-            # RecursionError: nested deeper than the decoder's stack allows (a hostile body)
-            text = "nested too deeply" if isinstance(err, RecursionError) else str(err)
-            text = scrub(text, self._secrets(ex))
+            return loads(body)
+        except ValueError as err:
+            text = scrub(str(err), self._secrets(ex))
             raise failure(
                 "bad_json",
                 f"{self.device.name}: {what}: HTTP {status} with a body that is"

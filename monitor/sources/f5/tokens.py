@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from monitor.policy.ports import ascii_number
 from monitor.sources.http.transport import hide_in_logs
 from monitor.sources.http_errors import response_text
 
@@ -67,8 +68,8 @@ def issued(doc: Any) -> tuple[str, int]:
     token = doc.get("token") if isinstance(doc, dict) else None
     value = token.get("token") if isinstance(token, dict) else None
     timeout = token.get("timeout") if isinstance(token, dict) else None
-    if isinstance(timeout, str) and timeout.isascii() and timeout.isdigit() and len(timeout) < 10:
-        timeout = int(timeout)
+    if isinstance(timeout, str):
+        timeout = ascii_number(timeout, 9)
     if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0:
         timeout = DEFAULT_TOKEN_TIMEOUT
     return (value if isinstance(value, str) else ""), timeout
