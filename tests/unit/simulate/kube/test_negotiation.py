@@ -95,6 +95,7 @@ def test_table_rows_carry_partial_object_metadata(served: tuple[Path, client.Api
     assert (table["kind"], table["apiVersion"]) == ("Table", "meta.k8s.io/v1")
     assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Data", "Age"]
     assert table["metadata"]["resourceVersion"]
+    assert table["rows"]
     for row in table["rows"]:
         assert row["object"]["kind"] == "PartialObjectMetadata"
         assert row["cells"][0] == row["object"]["metadata"]["name"]
