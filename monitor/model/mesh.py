@@ -130,6 +130,16 @@ class MeshState:
     # podSelector selects (None: the namespace's pods could not be read, or not all of them)
     server_pods: Mapping[str, int | None] = field(default_factory=dict)
 
+    @property
+    def issuer_dated_only(self) -> CertManagerCertificate | None:
+        """The Certificate, when it is all that is known of the issuer (`issuer_source`
+        "certificate" without the issued certificate) and it gives the issued dates
+        (`status.notAfter`): dates and spec, no fingerprint, key or signature."""
+        managed = self.issuer_certificate
+        if self.issuer is None and self.issuer_source == "certificate" and managed:
+            return managed if managed.not_after is not None else None
+        return None
+
 
 def mesh_identity(service_account: str, namespace: str, linkerd_ns: str, trust_domain: str) -> str:
     """`<sa>.<ns>.serviceaccount.identity.<linkerd-ns>.<trust-domain>` (Linkerd's format)."""

@@ -94,13 +94,8 @@ def _mesh_rows(mesh: MeshState, known: MeshState | None) -> Iterator[CertRow]:
                 cert.not_after.timestamp(),
                 cert.not_before.timestamp(),
             )
-    managed = issuing.issuer_certificate
-    if (
-        issuing.issuer is None
-        and issuing.issuer_source == "certificate"
-        and managed
-        and managed.not_after is not None
-    ):
+    managed = issuing.issuer_dated_only
+    if managed is not None and managed.not_after is not None:
         # the dates cert-manager reports for the certificate it wrote; no fingerprint
         not_before = managed.not_before.timestamp() if managed.not_before else None
         yield CertRow(

@@ -95,13 +95,8 @@ def _rows(snapshot: Snapshot) -> Iterator[CertRow]:
                 "issuer", "kubernetes", mesh.issuer_from, cert.subject, cert.fingerprint_sha256,
                 cert.not_after,
             )  # fmt: skip
-    managed = mesh.issuer_certificate
-    if (
-        mesh.issuer is None
-        and mesh.issuer_source == "certificate"
-        and managed
-        and managed.not_after is not None
-    ):
+    managed = mesh.issuer_dated_only
+    if managed is not None and managed.not_after is not None:
         # mesh.issuer.source certificate: the dates cert-manager reports, no fingerprint
         subject = f"CN={managed.common_name}" if managed.common_name else ""
         yield CertRow(
