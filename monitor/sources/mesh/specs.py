@@ -77,7 +77,6 @@ Json = dict[str, Any]
 SECRET = IssuerSourceConfig()  # the default mesh.issuer: the Secret
 # Pods that can back an endpoint: EndpointSlices leave out pods that have finished.
 LIVE_PODS = "status.phase!=Succeeded,status.phase!=Failed"
-SCOPES = ("namespaces", "cluster")  # mesh.watchScope
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +248,6 @@ class Plan:
     issuer_name: str = ISSUER  # the Secret (a Certificate writes it) or the ConfigMap
     # the namespaces whose ServiceAccounts the policy's identities name (`reach`) →
     accounts: Mapping[str, WatchSpec] = field(default_factory=dict)
-    scope: str = "namespaces"  # mesh.watchScope
 
     @property
     def issuer_object(self) -> str:
@@ -366,7 +364,6 @@ def plan_watches(
         issuer_source=issuer.source,
         issuer_name=issuer_name,
         accounts=_accounts(accounts, cluster),
-        scope=scope,
     )
 
 
