@@ -1,16 +1,16 @@
 """The pods' side of the mesh watches: the slim form of a watched pod (`slim_pod`, what a
-control-plane pod keeps) and the Services' pod selectors (`selector_of`, `pods_selector`,
-`selects`)."""
+control-plane pod keeps) and the Services' pod selectors (`selector_of`, `shared_selector`,
+`pods_selector`, `selects`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from monitor.sources.mesh.names import ANCHORS_ENV, INIT, PROXY
 from monitor.sources.mesh.records import ServiceRecord
 
-__all__ = ["pods_selector", "selector_of", "selects", "slim_pod"]
+__all__ = ["pods_selector", "selector_of", "selects", "shared_selector", "slim_pod"]
 
 Json = dict[str, Any]
 
@@ -73,17 +73,32 @@ def selector_of(service: Mapping[str, Any] | ServiceRecord) -> Mapping[str, str]
     return {str(k): str(v) for k, v in selector.items()}
 
 
+def shared_selector(
+    services: Iterable[Mapping[str, Any] | ServiceRecord],
+) -> dict[str, set[str]] | None:
+    """The keys all `services`' selectors share, each with the values they give it: what
+    every pod of any of them carries. None when a Service has no selector (its pods may be
+    any of the namespace's); empty when they share no key (or there is no Service)."""
+    selectors: list[Mapping[str, str]] = []
+    for service in services:
+        selector = selector_of(service)
+        if selector is None:
+            return None
+        selectors.append(selector)
+    if not selectors:
+        return {}
+    keys = set.intersection(*(set(s) for s in selectors))
+    return {key: {s[key] for s in selectors} for key in keys}
+
+
 def pods_selector(services: Sequence[Mapping[str, Any] | ServiceRecord]) -> str:
-    """A label selector every pod of all `services` matches: each key their selectors share,
-    as `k=v` or `k in (a,b)`; "" (the whole namespace) when a Service has no selector or
-    they share no key."""
-    selectors = [selector_of(s) for s in services]
-    if not selectors or any(s is None for s in selectors):
-        return ""
-    keys = set.intersection(*(set(s) for s in selectors if s is not None))
+    """A label selector every pod of all `services` matches: each key their selectors share
+    (`shared_selector`), as `k=v` or `k in (a,b)`; "" (the whole namespace) when a Service
+    has no selector or they share no key."""
+    shared = shared_selector(services)
     terms = []
-    for key in sorted(keys):
-        values = sorted({s[key] for s in selectors if s is not None})
+    for key in sorted(shared or {}):
+        values = sorted((shared or {})[key])
         terms.append(f"{key}={values[0]}" if len(values) == 1 else f"{key} in ({','.join(values)})")
     return ",".join(terms)
 

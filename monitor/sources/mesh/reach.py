@@ -32,7 +32,8 @@ from monitor.policy.identities import name_of
 from monitor.policy.model import LabelSelector, MeshPolicy, MeshTLSAuthentication, Server
 from monitor.policy.parse import policy_object
 from monitor.sources.kube.spec import CollectionView, WatchSpec
-from monitor.sources.mesh.specs import Plan, selector_of
+from monitor.sources.mesh.pods import shared_selector
+from monitor.sources.mesh.specs import Plan
 
 ACCOUNT_NAMESPACES_MAX: Final = 16
 Views = Callable[[WatchSpec], CollectionView | None]
@@ -78,15 +79,14 @@ def account_namespaces(plan: Plan, views: Views) -> tuple[str, ...]:
 def covered(selector: LabelSelector, services: Iterable[Mapping[str, Any]]) -> bool:
     """Whether every pod `selector` selects is among the pods the backend pods watch of
     `services` reads (`specs.pods_selector`: the keys all their selectors share)."""
-    selectors = [selector_of(s) for s in services]
-    if not selectors:
+    services = list(services)
+    if not services:
         return False  # no backend Service: no pods of the namespace are watched
-    if any(s is None for s in selectors):
+    shared = shared_selector(services)
+    if shared is None:
         return True  # a Service without a selector: the namespace's pods are read whole
-    keys = set.intersection(*(set(s) for s in selectors if s is not None))
     labels = dict(selector.match_labels)
-    for key in keys:
-        allowed = {s[key] for s in selectors if s is not None}
+    for key, allowed in shared.items():
         if key in labels:
             if labels[key] not in allowed:
                 return False
