@@ -103,21 +103,20 @@ class Published:
     @staticmethod
     def follower(metrics: Document, holder: str) -> Published:
         """A follower's view: no snapshot, its own metrics, and ready."""
-        return replace(
-            Published.of(None, metrics),
-            page_doc=page_document(None, follower_of=holder),
-            ready=True,
-        )
+        page = page_document(None, follower_of=holder)
+        return replace(Published.of(None, metrics, page), ready=True)
 
     @staticmethod
-    def of(snapshot: Snapshot | None, metrics: Document | None = None) -> Published:
-        """The documents of `snapshot` (`metrics`: instead of the snapshot's exposition),
-        gzip copies included."""
+    def of(
+        snapshot: Snapshot | None, metrics: Document | None = None, page: Document | None = None
+    ) -> Published:
+        """The documents of `snapshot` (`metrics`, `page`: instead of the snapshot's
+        exposition and page), gzip copies included."""
         published = Published(
             snapshot=snapshot,
             metrics_doc=metrics or exposition.document(snapshot),
             findings_doc=findings_json(snapshot) if snapshot else _NO_FINDINGS,
-            page_doc=page_document(snapshot),
+            page_doc=page or page_document(snapshot),
             rotation_doc=(
                 Document.plain(json.dumps(rotation_document(snapshot), indent=2).encode())
                 if snapshot

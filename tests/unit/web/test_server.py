@@ -320,3 +320,12 @@ def test_probes_and_errors_are_never_gzipped(server: WebServer) -> None:
 )
 def test_accept_encoding(fields: tuple[str, ...], accepted: bool) -> None:
     assert accepts_gzip(fields) is accepted
+
+
+def test_a_followers_documents_are_gzipped_when_published_not_when_asked() -> None:
+    metrics = Published.of(snapshot()).metrics_doc
+    follower = Published.follower(metrics, "pod-x")
+    assert follower.ready
+    assert b"pod-x" in follower.index_html
+    for document in follower.documents():
+        assert document._gzip is not None  # made in the cycle, never while a client waits
